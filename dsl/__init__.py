@@ -1,0 +1,1 @@
+"""The `.flow` rule language: parser, transformer to the engine's model, formatter, CLI."""

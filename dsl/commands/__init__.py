@@ -1,0 +1,1 @@
+"""One module per ``payroute`` verb (see :mod:`dsl.cli`)."""

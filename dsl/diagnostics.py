@@ -1,0 +1,148 @@
+"""Diagnostics: the one shape every user-facing problem takes.
+
+This module is a leaf shared by :mod:`dsl` and :mod:`engine` (it imports
+neither), so a semantic check in the engine and a syntax error in the parser
+produce the same object and render the same way.
+
+Positions are 1-based; ``end_column`` is exclusive (the column just after the
+last character), so a caret run is ``end_column - column`` wide.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+Path = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    severity: Severity
+    summary: str
+
+
+# The registry: every code a user can see, its severity and one sentence.
+# `docs/diagnostics.md` and the golden-coverage test both read it.
+CODES: dict[str, CodeInfo] = {
+    # input level
+    "syntax_error": CodeInfo("error", "the text is not valid rule-language syntax"),
+    "json_invalid": CodeInfo("error", "the file is not valid JSON"),
+    "schema_violation": CodeInfo("error", "the JSON config breaks `schemas/workflow.schema.json`"),
+    "field_duplicate": CodeInfo("error", "a setting is given twice in the same block"),
+    "field_missing": CodeInfo("error", "a required setting of a step is missing"),
+    # workflow header
+    "workflow_missing_start": CodeInfo("error", "the workflow does not say which step it starts at"),
+    "workflow_missing_manager": CodeInfo("error", "a Payments workflow needs a workflow manager (WF-8)"),
+    "workflow_unknown_tool": CodeInfo("error", "the workflow names a tool payroute does not support"),
+    # names
+    "name_duplicate_step": CodeInfo("error", "two steps share a name"),
+    "name_unknown_step": CodeInfo("error", "a `->` or `start:` names a step that does not exist"),
+    "name_unknown_fact": CodeInfo("error", "an expression reads a fact that does not exist"),
+    "name_unknown_project_field": CodeInfo(
+        "warning", "a `project.` fact is not a documented field but is close to one"
+    ),
+    # steps
+    "response_no_answers": CodeInfo("error", "a response step offers no `on` answers"),
+    "response_duplicate_answer": CodeInfo("error", "a response step offers the same answer twice"),
+    "response_all_without_approve": CodeInfo(
+        "error", "a `requires: all` step must offer `Approve` (STEP-4)"
+    ),
+    "condition_missing_otherwise": CodeInfo("error", "a condition step has no `otherwise` route"),
+    "due_days_invalid": CodeInfo("error", "a due period is not a positive whole number of days"),
+    # graph
+    "graph_no_end_reachable": CodeInfo("error", "no end step can be reached from a step"),
+    "graph_condition_loop": CodeInfo("error", "condition steps route to each other in a loop"),
+    "graph_unreachable_step": CodeInfo("warning", "a step can never be reached from the start"),
+    "branch_shadowed": CodeInfo(
+        "warning", "a `when` line can never be taken because earlier lines always win"
+    ),
+    # types and values
+    "type_mismatch": CodeInfo("error", "an expression compares values of different types"),
+    "type_invalid_operator": CodeInfo("error", "an operator is used on a type it does not apply to"),
+    "money_precision": CodeInfo("error", "a money amount has more than two decimals"),
+}
+
+
+@dataclass(frozen=True)
+class Related:
+    message: str
+    span: Span | None = None
+    pointer: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, located by a span (text) or a JSON Pointer (JSON), or both.
+
+    ``path`` is the model path the engine's checks speak in; a front end
+    resolves it to ``span``/``pointer`` with :func:`locate`.
+    """
+
+    code: str
+    message: str
+    severity: Severity = "error"
+    span: Span | None = None
+    pointer: str | None = None
+    path: Path | None = None
+    hint: str | None = None
+    related: tuple[Related, ...] = field(default_factory=tuple)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def sort_key(self) -> tuple[int, int, str]:
+        if self.span is not None:
+            return (self.span.line, self.span.column, self.code)
+        return (0, 0, self.pointer or "")
+
+
+def make(code: str, message: str, **kwargs: object) -> Diagnostic:
+    """Build a diagnostic whose severity comes from the registry."""
+    info = CODES[code]
+    return Diagnostic(code=code, message=message, severity=info.severity, **kwargs)  # type: ignore[arg-type]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A "did you mean" hint from the closest candidate, or None when nothing is close."""
+    pool = list(dict.fromkeys(candidates))
+    match = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not match:
+        lowered = {c.lower(): c for c in pool}
+        if word.lower() in lowered:
+            match = [lowered[word.lower()]]
+    return f"did you mean `{match[0]}`?" if match else None
+
+
+def path_to_pointer(path: Path) -> str:
+    """RFC 6901 JSON Pointer for a model path."""
+    if not path:
+        return ""
+    parts = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return "/" + "/".join(parts)
+
+
+def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diags, key=lambda d: d.sort_key())
+
+
+def with_location(diag: Diagnostic, span: Span | None, pointer: str | None) -> Diagnostic:
+    return replace(diag, span=span if span is not None else diag.span, pointer=pointer or diag.pointer)
+
+
+def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diags)

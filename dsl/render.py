@@ -1,0 +1,94 @@
+"""Rendering diagnostics: the only place that draws a source snippet with carets.
+
+Text form (golden-file format)::
+
+    error[name_unknown_step]: unknown step `CFO Reveiw`
+      --> payments.flow:13:25
+       |
+    13 |         on "Approve" -> "CFO Reveiw"
+       |                         ^^^^^^^^^^^^
+       = hint: did you mean `CFO Review`?
+
+JSON form: the stable ``payroute check --format json`` contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from .diagnostics import Diagnostic
+
+
+def render_text(diag: Diagnostic, sources: Mapping[str, str]) -> str:
+    """Render one diagnostic; ``sources`` maps file names to their text for snippets."""
+    head = f"{diag.severity}[{diag.code}]: {diag.message}"
+    lines = [head]
+    span = diag.span
+    if span is not None:
+        where = f"{span.file}:{span.line}:{span.column}"
+        if diag.pointer is not None:
+            where += f" (at {diag.pointer or '/'})"
+        gutter = len(str(span.line))
+        pad = " " * gutter
+        lines.append(f"{pad}--> {where}")
+        text = sources.get(span.file)
+        src_lines = text.split("\n") if text is not None else []
+        if 1 <= span.line <= len(src_lines):
+            src = src_lines[span.line - 1].expandtabs(4)
+            if span.end_line == span.line:
+                width = max(1, span.end_column - span.column)
+            else:
+                width = max(1, len(src) - span.column + 1)
+            lines.append(f"{pad} |")
+            lines.append(f"{span.line} | {src}".rstrip())
+            lines.append(f"{pad} | " + " " * (span.column - 1) + "^" * width)
+        hint_pad = pad
+    elif diag.pointer is not None:
+        lines.append(f" --> {diag.pointer or '/'}")
+        hint_pad = ""
+    else:
+        hint_pad = ""
+    for rel in diag.related:
+        loc = ""
+        if rel.span is not None:
+            loc = f" at {rel.span.file}:{rel.span.line}:{rel.span.column}"
+        elif rel.pointer is not None:
+            loc = f" at {rel.pointer}"
+        lines.append(f"{hint_pad} = note: {rel.message}{loc}")
+    if diag.hint:
+        lines.append(f"{hint_pad} = hint: {diag.hint}")
+    return "\n".join(lines)
+
+
+def render_text_all(diags: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+    return "\n\n".join(render_text(d, sources) for d in diags)
+
+
+def diagnostic_json(diag: Diagnostic, file: str | None = None) -> dict[str, Any]:
+    """One entry of the ``diagnostics`` array of ``payroute check --format json``."""
+    span = diag.span
+    out: dict[str, Any] = {
+        "code": diag.code,
+        "severity": diag.severity,
+        "message": diag.message,
+        "file": span.file if span is not None else file,
+        "line": span.line if span is not None else None,
+        "column": span.column if span is not None else None,
+        "end_line": span.end_line if span is not None else None,
+        "end_column": span.end_column if span is not None else None,
+        "hint": diag.hint,
+    }
+    if diag.pointer is not None:
+        out["pointer"] = diag.pointer
+    return out
+
+
+def summary_line(diags: list[Diagnostic]) -> str:
+    errors = sum(1 for d in diags if d.severity == "error")
+    warnings = len(diags) - errors
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts) if parts else "no problems"

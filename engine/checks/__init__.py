@@ -1,0 +1,26 @@
+"""Semantic checks on the typed model, shared by both front ends.
+
+Like sqlglot's optimizer ``RULES``, the checks are a tuple of named functions
+run in order; each takes a :class:`WorkflowConfig` and yields diagnostics that
+carry a model ``path`` (never a line number: the front end locates them).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from dsl.diagnostics import Diagnostic
+
+from ..model import WorkflowConfig
+
+Check = Callable[[WorkflowConfig], Iterable[Diagnostic]]
+
+CHECKS: tuple[Check, ...] = ()
+
+
+def run_checks(config: WorkflowConfig) -> list[Diagnostic]:
+    """Every diagnostic of every check, in check order (front ends sort by position)."""
+    out: list[Diagnostic] = []
+    for check in CHECKS:
+        out.extend(check(config))
+    return out
