@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from .model import FORMAT_VERSION, SCHEMA_ID, WorkflowConfig
+from .model import FORMAT_VERSION, SCHEMA_ID, WorkflowConfig, to_data
 
 
 def _canonical_money(node: Any) -> Any:
@@ -31,9 +31,7 @@ def _canonical_money(node: Any) -> Any:
 
 def config_to_document(config: WorkflowConfig) -> dict[str, Any]:
     """The compiled JSON document (a dict ready for ``json.dumps``)."""
-    body = config.model_dump(mode="json", by_alias=True, exclude_none=True)
-    body.pop("$schema", None)
-    body.pop("format_version", None)
+    body = to_data(config)
     return {"$schema": SCHEMA_ID, "format_version": FORMAT_VERSION, **_canonical_money(body)}
 
 

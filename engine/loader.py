@@ -57,6 +57,13 @@ class JsonDocument:
 
 
 @lru_cache(maxsize=1)
+def _adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(WorkflowConfig)
+
+
+@lru_cache(maxsize=1)
 def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
@@ -69,17 +76,57 @@ def _schema_message(error: Any) -> str:
     return error.message.replace("\n", " ")
 
 
-def _best_errors(errors: list[Any]) -> list[Any]:
-    """One error per location: for a failed ``oneOf`` keep the most relevant sub-error."""
-    from jsonschema.exceptions import best_match
+_DISCRIMINATORS = ("kind", "op")
+_OPERAND_KEYS = ("fact", "money", "string", "integer", "date")
 
-    out = []
-    for err in errors:
-        if err.context:
-            out.append(best_match(err.context))
-        else:
-            out.append(err)
-    return out
+
+def _rejects_instance(errors: list[Any], instance: Any) -> bool:
+    """True when a union branch's errors show the document did not mean it:
+    its ``kind``/``op`` tag differs, its key set is another operand's, or
+    the value is not even of the branch's type."""
+    for e in errors:
+        rel = list(e.relative_path)
+        if rel and rel[0] in _DISCRIMINATORS and e.validator in ("const", "enum"):
+            return True
+        if not rel and e.validator == "type":
+            return True
+        if (not rel and e.validator == "required" and isinstance(instance, dict)
+                and any(k in instance for k in _OPERAND_KEYS + ("op",))
+                and not set(e.validator_value) & set(instance)):
+            return True
+    return False
+
+
+def _explain(err: Any) -> list[Any]:
+    """Readable errors for one schema error.
+
+    For a failed ``anyOf``/``oneOf`` jsonschema's ``best_match`` guesses by
+    depth and often names the wrong step kind. The discriminator key says
+    which branch the author meant, so report that branch's own errors; when
+    no branch fits, say which tag value is not allowed.
+    """
+    if err.validator not in ("anyOf", "oneOf") or not err.context:
+        return [err]
+    by_branch: dict[int, list[Any]] = {}
+    for sub in err.context:
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    meant = [errs for errs in by_branch.values() if not _rejects_instance(errs, err.instance)]
+    if len(meant) == 1:
+        return [x for sub in meant[0] for x in _explain(sub)]
+    instance = err.instance
+    tag = next((k for k in _DISCRIMINATORS if isinstance(instance, dict) and k in instance), None)
+    if tag is not None:
+        err.message = f"`{tag}` {json.dumps(instance[tag])} is not allowed here"
+        err.path.append(tag)  # point at the tag itself
+    elif isinstance(instance, dict):
+        err.message = f"an object with keys {', '.join(map(json.dumps, instance))} is not allowed here"
+    else:
+        err.message = f"{json.dumps(instance)} is not allowed here"
+    return [err]
+
+
+def _best_errors(errors: list[Any]) -> list[Any]:
+    return [x for err in errors for x in _explain(err)]
 
 
 def load_json_config(text: str, filename: str) -> JsonDocument:
@@ -100,15 +147,16 @@ def load_json_config(text: str, filename: str) -> JsonDocument:
                 "schema_violation", _schema_message(err), pointer=pointer, path=path,
             )))
         return doc
+    body = {k: v for k, v in data.items() if k not in ("$schema", "format_version")}
     try:
-        doc.config = WorkflowConfig.model_validate(data)
-    except Exception as exc:  # pydantic.ValidationError: schema and model disagree
+        doc.config = _adapter().validate_python(body)
+    except Exception as exc:  # pydantic.ValidationError: the schema let through what the model refuses
         from pydantic import ValidationError
 
         if not isinstance(exc, ValidationError):
             raise
         for err in exc.errors():
-            path = tuple(p for p in err["loc"] if not isinstance(p, str) or p[:1].islower() or p == "$schema")
+            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
             doc.diagnostics.append(doc.locate(make(
                 "schema_violation", err["msg"].lower(), path=path,
             )))

@@ -6,15 +6,22 @@ permissive about *values* that the checks judge (money precision, day counts,
 unknown names): a model that refused them at construction would turn a
 located, explained diagnostic into a bare validation error.
 
+The classes are frozen standard-library dataclasses, not pydantic models:
+``payroute check`` must start in well under 300 ms, and building ~20 pydantic
+model classes at import costs ~100 ms on our machines. pydantic still
+validates JSON configs into these very classes (``engine.loader`` uses a
+``TypeAdapter``, honouring ``__pydantic_config__`` below) and generates the
+published JSON Schema from them; only the language path stays light.
+
 Expressions are a structured tree (never a string to re-parse):
 ``{"op": ">", "left": {"fact": "disbursement_amount"}, "right": {"money": "100000.00"}}``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
-
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal, Union
 
 FORMAT_VERSION = 1
 SCHEMA_ID = "https://payroute.dev/schemas/workflow.schema.json"
@@ -22,108 +29,88 @@ SCHEMA_ID = "https://payroute.dev/schemas/workflow.schema.json"
 COMPARE_OPS = (">", ">=", "<", "<=", "==", "!=")
 ORDER_OPS = (">", ">=", "<", "<=")
 
+# Read by pydantic when it validates these dataclasses (engine.loader): unknown
+# keys are refused, as the JSON Schema's additionalProperties: false says.
+_STRICT = {"extra": "forbid"}
 
-class _Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_node = dataclass(frozen=True, slots=True)
 
 
 # ---------------------------------------------------------------- expressions
 
 
-class FactRef(_Node):
+@_node
+class FactRef:
     fact: str
+    __pydantic_config__ = _STRICT
 
 
-class MoneyLit(_Node):
-    # Digits as written, without `$` or commas; precision is judged by a check.
-    money: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?$")]
+@_node
+class MoneyLit:
+    """Digits as written, without `$` or commas; precision is judged by a check."""
+
+    money: str
+    __pydantic_config__ = _STRICT
 
 
-class StringLit(_Node):
+@_node
+class StringLit:
     string: str
+    __pydantic_config__ = _STRICT
 
 
-class IntLit(_Node):
+@_node
+class IntLit:
     integer: int
+    __pydantic_config__ = _STRICT
 
 
-class DateLit(_Node):
-    date: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+@_node
+class DateLit:
+    date: str
+    __pydantic_config__ = _STRICT
 
 
-class ListLit(_Node):
+@_node
+class ListLit:
     list: tuple[str, ...]
+    __pydantic_config__ = _STRICT
 
 
-class Compare(_Node):
+Operand = Union[FactRef, MoneyLit, StringLit, IntLit, DateLit]
+
+
+@_node
+class Compare:
     op: Literal[">", ">=", "<", "<=", "==", "!="]
-    left: "Operand"
-    right: "Operand"
+    left: Operand
+    right: Operand
+    __pydantic_config__ = _STRICT
 
 
-class InList(_Node):
+@_node
+class InList:
     op: Literal["in"]
-    left: "Operand"
+    left: Operand
     right: ListLit
+    __pydantic_config__ = _STRICT
 
 
-class Logical(_Node):
+@_node
+class Logical:
     op: Literal["and", "or"]
-    args: Annotated[tuple["Expr", ...], Field(min_length=2)]
+    args: tuple["Expr", ...]
+    __pydantic_config__ = _STRICT
 
 
-class Not(_Node):
+@_node
+class Not:
     op: Literal["not"]
     arg: "Expr"
+    __pydantic_config__ = _STRICT
 
 
-def _operand_tag(value: Any) -> str | None:
-    keys = value.keys() if isinstance(value, dict) else vars(value).keys() if hasattr(value, "__dict__") else ()
-    for key in ("fact", "money", "string", "integer", "date"):
-        if key in keys:
-            return key
-    return None
-
-
-def _expr_tag(value: Any) -> str | None:
-    op = value.get("op") if isinstance(value, dict) else getattr(value, "op", None)
-    if op is None:
-        return _operand_tag(value)
-    if op in COMPARE_OPS:
-        return "compare"
-    if op in ("and", "or"):
-        return "logical"
-    if op in ("not", "in"):
-        return op
-    return None
-
-
-Operand = Annotated[
-    Union[
-        Annotated[FactRef, Tag("fact")],
-        Annotated[MoneyLit, Tag("money")],
-        Annotated[StringLit, Tag("string")],
-        Annotated[IntLit, Tag("integer")],
-        Annotated[DateLit, Tag("date")],
-    ],
-    Discriminator(_operand_tag),
-]
-
-Expr = Annotated[
-    Union[
-        Annotated[Compare, Tag("compare")],
-        Annotated[InList, Tag("in")],
-        Annotated[Logical, Tag("logical")],
-        Annotated[Not, Tag("not")],
-        Annotated[FactRef, Tag("fact")],
-        Annotated[MoneyLit, Tag("money")],
-        Annotated[StringLit, Tag("string")],
-        Annotated[IntLit, Tag("integer")],
-        Annotated[DateLit, Tag("date")],
-    ],
-    Discriminator(_expr_tag),
-]
-
+Expr = Union[Compare, InList, Logical, Not, FactRef, MoneyLit, StringLit, IntLit, DateLit]
 Literal_ = Union[MoneyLit, StringLit, IntLit, DateLit]
 
 # ---------------------------------------------------------------- steps
@@ -131,24 +118,31 @@ Literal_ = Union[MoneyLit, StringLit, IntLit, DateLit]
 Recipient = Literal["assignees", "manager", "creator"]
 
 
-class Party(_Node):
+@_node
+class Party:
     """Who: a workflow role filled per company, a named user, or a group."""
 
     kind: Literal["role", "user", "group"]
     name: str
+    __pydantic_config__ = _STRICT
 
 
-class Due(_Node):
+@_node
+class Due:
     days: int
     unit: Literal["calendar", "business"]
+    __pydantic_config__ = _STRICT
 
 
-class Answer(_Node):
+@_node
+class Answer:
     response: str
     target: str
+    __pydantic_config__ = _STRICT
 
 
-class ResponseStep(_Node):
+@_node
+class ResponseStep:
     kind: Literal["response"]
     name: str
     assignees: tuple[Party, ...] = ()
@@ -157,45 +151,54 @@ class ResponseStep(_Node):
     notify: tuple[Recipient, ...] = ()
     due: Due | None = None
     answers: tuple[Answer, ...] = ()
+    __pydantic_config__ = _STRICT
 
 
-class Branch(_Node):
+@_node
+class Branch:
     when: Expr
     target: str
+    __pydantic_config__ = _STRICT
 
 
-class ConditionStep(_Node):
+@_node
+class ConditionStep:
     kind: Literal["condition"]
     name: str
     branches: tuple[Branch, ...] = ()
     otherwise: str | None = None
+    __pydantic_config__ = _STRICT
 
 
-class EndStep(_Node):
+@_node
+class EndStep:
     kind: Literal["end"]
     name: str
     outcome: Literal["success", "failure"]
     status: str | None = None
     notify: tuple[Recipient, ...] = ()
+    __pydantic_config__ = _STRICT
 
 
-Step = Annotated[Union[ResponseStep, ConditionStep, EndStep], Field(discriminator="kind")]
+Step = Union[ResponseStep, ConditionStep, EndStep]
 
 
-class WorkflowConfig(_Node):
-    """A whole workflow. ``start`` and ``manager`` may be absent so the checks can say so."""
+@_node
+class WorkflowConfig:
+    """A whole workflow. ``start`` and ``manager`` may be absent so the checks can say so.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    ``$schema`` and ``format_version`` belong to the JSON document, not the
+    model: :mod:`engine.export` writes them and :mod:`engine.loader` checks them.
+    """
 
-    schema_uri: str | None = Field(default=None, alias="$schema")
-    format_version: int = FORMAT_VERSION
     name: str
     tool: str = "payments"
     manager: Party | None = None
     start: str | None = None
     steps: tuple[Step, ...] = ()
+    __pydantic_config__ = _STRICT
 
-    def step_named(self, name: str) -> ResponseStep | ConditionStep | EndStep | None:
+    def step_named(self, name: str) -> Step | None:
         for step in self.steps:
             if step.name == name:
                 return step
@@ -209,16 +212,7 @@ class WorkflowConfig(_Node):
         return index
 
 
-Compare.model_rebuild()
-InList.model_rebuild()
-Logical.model_rebuild()
-Not.model_rebuild()
-Branch.model_rebuild()
-ConditionStep.model_rebuild()
-WorkflowConfig.model_rebuild()
-
-
-def step_targets(step: ResponseStep | ConditionStep | EndStep) -> list[tuple[tuple[object, ...], str]]:
+def step_targets(step: Step) -> list[tuple[tuple[object, ...], str]]:
     """Every ``(relative path, target name)`` a step routes to, in source order."""
     if isinstance(step, ResponseStep):
         return [(("answers", i, "target"), a.target) for i, a in enumerate(step.answers)]
@@ -230,3 +224,18 @@ def step_targets(step: ResponseStep | ConditionStep | EndStep) -> list[tuple[tup
             out.append((("otherwise",), step.otherwise))
         return out
     return []
+
+
+def to_data(node: Any) -> Any:
+    """Plain JSON-ready data for a model node: fields in declaration order,
+    ``None`` fields left out, tuples as lists (the compiled form's shape)."""
+    if dataclasses.is_dataclass(node):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if value is not None:
+                out[f.name] = to_data(value)
+        return out
+    if isinstance(node, (tuple, list)):
+        return [to_data(v) for v in node]
+    return node

@@ -1,8 +1,8 @@
-"""Regenerate the published JSON Schemas from the pydantic models.
+"""Regenerate the published JSON Schemas from the engine's model classes.
 
     python -m schemas.generate        # rewrite schemas/*.schema.json
 
-A test fails when the committed files drift from what this prints.
+A test fails when the committed files drift from what this produces.
 """
 
 from __future__ import annotations
@@ -12,17 +12,36 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def workflow_schema() -> dict[str, Any]:
-    from engine.model import SCHEMA_ID, WorkflowConfig
+    """The compiled-workflow document: the model plus ``$schema`` and ``format_version``."""
+    from pydantic import TypeAdapter
 
-    body = WorkflowConfig.model_json_schema(by_alias=True)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **body}
+    from engine.model import FORMAT_VERSION, SCHEMA_ID, WorkflowConfig
+
+    body = TypeAdapter(WorkflowConfig).json_schema()
+    props = {
+        "$schema": {"type": "string", "description": "URI of this schema"},
+        "format_version": {"const": FORMAT_VERSION, "description": "version of the document format"},
+        **body["properties"],
+    }
+    return {
+        "$schema": DRAFT,
+        "$id": SCHEMA_ID,
+        **{k: v for k, v in body.items() if k not in ("properties", "required")},
+        "properties": props,
+        "required": ["format_version", *body.get("required", [])],
+    }
+
+
+def write(name: str, schema: dict[str, Any]) -> None:
+    (HERE / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
-    (HERE / "workflow.schema.json").write_text(json.dumps(workflow_schema(), indent=2) + "\n")
+    write("workflow.schema.json", workflow_schema())
 
 
 if __name__ == "__main__":
