@@ -31,7 +31,9 @@ ORDER_OPS = (">", ">=", "<", "<=")
 
 # Read by pydantic when it validates these dataclasses (engine.loader): unknown
 # keys are refused, as the JSON Schema's additionalProperties: false says.
-_STRICT = {"extra": "forbid"}
+# ``use_attribute_docstrings``: the string under a field becomes its
+# description in the published JSON Schema (schemas/generate.py).
+_STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
 
 _node = dataclass(frozen=True, slots=True)
 
@@ -41,7 +43,10 @@ _node = dataclass(frozen=True, slots=True)
 
 @_node
 class FactRef:
+    """A fact read from the disbursement, such as ``disbursement_amount``."""
+
     fact: str
+    """`disbursement_amount`, `highest_invoice_amount`, `highest_retainage_release`, `invoice_count` or `project.<field>`"""
     __pydantic_config__ = _STRICT
 
 
@@ -50,30 +55,41 @@ class MoneyLit:
     """Digits as written, without `$` or commas; precision is judged by a check."""
 
     money: str
+    """US dollars as a decimal string without `$` or commas, such as "100000.00"; never a JSON number (GEN-2); more than two decimals is reported by `payroute check`"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class StringLit:
+    """A text value, compared with `project.<field>` facts."""
+
     string: str
     __pydantic_config__ = _STRICT
 
 
 @_node
 class IntLit:
+    """A whole number, compared with `invoice_count`."""
+
     integer: int
     __pydantic_config__ = _STRICT
 
 
 @_node
 class DateLit:
+    """A calendar date, compared with date facts such as `project.start_date`."""
+
     date: str
+    """ISO date: YYYY-MM-DD"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class ListLit:
+    """The right-hand side of `in`."""
+
     list: tuple[str, ...]
+    """the text values the fact may equal"""
     __pydantic_config__ = _STRICT
 
 
@@ -82,7 +98,10 @@ Operand = Union[FactRef, MoneyLit, StringLit, IntLit, DateLit]
 
 @_node
 class Compare:
+    """`left op right`, such as `disbursement_amount > $100,000.00`."""
+
     op: Literal[">", ">=", "<", "<=", "==", "!="]
+    """the comparison; `>` and `>=` differ exactly at the boundary (COND-10)"""
     left: Operand
     right: Operand
     __pydantic_config__ = _STRICT
@@ -90,6 +109,8 @@ class Compare:
 
 @_node
 class InList:
+    """`left in ["A", "B"]`: true when the value equals one of the listed texts."""
+
     op: Literal["in"]
     left: Operand
     right: ListLit
@@ -98,13 +119,18 @@ class InList:
 
 @_node
 class Logical:
+    """`and` / `or` over two or more expressions (three-valued when a fact is empty, COND-4)."""
+
     op: Literal["and", "or"]
     args: tuple["Expr", ...]
+    """the operands, at least two, in written order"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class Not:
+    """`not arg` (unknown stays unknown, COND-4)."""
+
     op: Literal["not"]
     arg: "Expr"
     __pydantic_config__ = _STRICT
@@ -124,59 +150,91 @@ class Party:
 
     kind: Literal["role", "user", "group"]
     name: str
+    """the role's or group's name, or the user's email"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class Due:
+    """How long the assignees have to answer."""
+
     days: int
+    """a positive whole number (checked by `payroute check`)"""
     unit: Literal["calendar", "business"]
+    """business days skip weekends and the company's holidays"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class Answer:
+    """One allowed answer of a response step and the step it leads to."""
+
     response: str
+    """the answer's label, such as `Approve`"""
     target: str
+    """the name of the next step"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class ResponseStep:
+    """A step where people must answer."""
+
     kind: Literal["response"]
     name: str
+    """the step's display name, unique in the workflow"""
     assignees: tuple[Party, ...] = ()
+    """who must answer"""
     requires: Literal["any", "all"] = "any"
+    """`any`: the first answer decides; `all`: every assignee must approve, one reject decides (STEP-4)"""
     status: str | None = None
+    """the item's status while this step waits"""
     notify: tuple[Recipient, ...] = ()
+    """who is emailed when the step starts"""
     due: Due | None = None
     answers: tuple[Answer, ...] = ()
+    """the allowed answers, in order"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class Branch:
+    """One `when EXPR -> "STEP"` line."""
+
     when: Expr
+    """the condition; the branch is taken only when it is true (COND-4)"""
     target: str
+    """the name of the next step"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class ConditionStep:
+    """A step decided at once from facts: the first true `when` wins (COND-1, COND-2)."""
+
     kind: Literal["condition"]
     name: str
+    """the step's display name, unique in the workflow"""
     branches: tuple[Branch, ...] = ()
+    """tried in order"""
     otherwise: str | None = None
+    """the step taken when no branch is true or a fact is empty (COND-2, COND-3); required"""
     __pydantic_config__ = _STRICT
 
 
 @_node
 class EndStep:
+    """The workflow is over."""
+
     kind: Literal["end"]
     name: str
+    """the step's display name, unique in the workflow"""
     outcome: Literal["success", "failure"]
+    """whether the workflow ended in success (approved) or failure (rejected)"""
     status: str | None = None
+    """the item's status from now on"""
     notify: tuple[Recipient, ...] = ()
+    """who is emailed when the workflow ends here"""
     __pydantic_config__ = _STRICT
 
 
@@ -192,9 +250,13 @@ class WorkflowConfig:
     """
 
     name: str
+    """the workflow's display name"""
     tool: str = "payments"
+    """the Procore tool the workflow serves; only `payments` today"""
     manager: Party | None = None
+    """the workflow manager (required for Payments, WF-8)"""
     start: str | None = None
+    """the name of the first step"""
     steps: tuple[Step, ...] = ()
     __pydantic_config__ = _STRICT
 

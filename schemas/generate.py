@@ -2,7 +2,17 @@
 
     python -m schemas.generate        # rewrite schemas/*.schema.json
 
-A test fails when the committed files drift from what this produces.
+A test (tests/schema/) fails when the committed files drift from what this
+produces. One function per schema; :func:`main` writes them all.
+
+The field descriptions are the attribute docstrings in ``engine/model.py``.
+The model classes are plain dataclasses (cold start), so the few value
+constraints pydantic cannot see from them are added here, in
+:func:`_tighten_workflow`: the wire form of money (a decimal *string*,
+GEN-2), the ISO date form and ``and``/``or`` needing two operands. Money
+*precision* is deliberately not in the pattern: more than two decimals is
+refused by ``payroute check`` (``money_precision``) with a located message,
+the same for a `.flow` file and a JSON config.
 """
 
 from __future__ import annotations
@@ -14,6 +24,22 @@ from typing import Any
 HERE = Path(__file__).parent
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
+WORKFLOW_TITLE = "payroute workflow"
+WORKFLOW_DESCRIPTION = (
+    "A compiled payroute workflow: the declarative config that `payroute compile` writes "
+    "from a `.flow` file and that `payroute check`, `simulate` and the engine read. "
+    "Money is a decimal string, never a JSON number."
+)
+MONEY_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _tighten_workflow(defs: dict[str, Any]) -> None:
+    """Constraints the dataclass model does not carry (see the module docstring)."""
+    defs["MoneyLit"]["properties"]["money"]["pattern"] = MONEY_PATTERN
+    defs["DateLit"]["properties"]["date"]["pattern"] = DATE_PATTERN
+    defs["Logical"]["properties"]["args"]["minItems"] = 2
+
 
 def workflow_schema() -> dict[str, Any]:
     """The compiled-workflow document: the model plus ``$schema`` and ``format_version``."""
@@ -22,22 +48,37 @@ def workflow_schema() -> dict[str, Any]:
     from engine.model import FORMAT_VERSION, SCHEMA_ID, WorkflowConfig
 
     body = TypeAdapter(WorkflowConfig).json_schema()
+    _tighten_workflow(body["$defs"])
     props = {
-        "$schema": {"type": "string", "description": "URI of this schema"},
-        "format_version": {"const": FORMAT_VERSION, "description": "version of the document format"},
+        "$schema": {
+            "type": "string",
+            "description": f"the schema this document follows; `payroute compile` writes {SCHEMA_ID}",
+        },
+        "format_version": {
+            "const": FORMAT_VERSION,
+            "description": "version of the document format; a reader refuses versions it does not know",
+        },
         **body["properties"],
     }
+    rest = {k: v for k, v in body.items() if k not in ("properties", "required", "title", "description")}
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,
-        **{k: v for k, v in body.items() if k not in ("properties", "required")},
+        "title": WORKFLOW_TITLE,
+        "description": WORKFLOW_DESCRIPTION,
+        **rest,
         "properties": props,
         "required": ["format_version", *body.get("required", [])],
     }
 
 
+def schema_text(schema: dict[str, Any]) -> str:
+    """The exact bytes written for a schema (what the drift test compares)."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def write(name: str, schema: dict[str, Any]) -> None:
-    (HERE / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+    (HERE / name).write_text(schema_text(schema), encoding="utf-8")
 
 
 def main() -> None:
