@@ -70,10 +70,12 @@ CODES: dict[str, CodeInfo] = {
     "branch_shadowed": CodeInfo(
         "warning", "a `when` line can never be taken because earlier lines always win"
     ),
+    "branch_never_true": CodeInfo("warning", "a `when` line can never be true, whatever the facts"),
     # types and values
     "type_mismatch": CodeInfo("error", "an expression compares values of different types"),
     "type_invalid_operator": CodeInfo("error", "an operator is used on a type it does not apply to"),
     "money_precision": CodeInfo("error", "a money amount has more than two decimals"),
+    "literal_invalid": CodeInfo("error", "a date that does not exist, or money that is not a decimal amount"),
 }
 
 

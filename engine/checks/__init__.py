@@ -12,10 +12,20 @@ from typing import Callable, Iterable
 from dsl.diagnostics import Diagnostic
 
 from ..model import WorkflowConfig
+from . import branches, graph, names, structure, types
 
 Check = Callable[[WorkflowConfig], Iterable[Diagnostic]]
 
-CHECKS: tuple[Check, ...] = ()
+#: Header and step settings, then names, then expressions, then the routing
+#: graph, then the branch analysis (which relies on the earlier families to
+#: have reported what it skips).
+CHECKS: tuple[Check, ...] = (
+    *structure.CHECKS,
+    *names.CHECKS,
+    *types.CHECKS,
+    *graph.CHECKS,
+    *branches.CHECKS,
+)
 
 
 def run_checks(config: WorkflowConfig) -> list[Diagnostic]:
