@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from dsl.diagnostics import Diagnostic, Path, Span, make, path_to_pointer
+from dsl.diagnostics import Diagnostic, Path, Span, did_you_mean, make, path_to_pointer
 
 from .model import WorkflowConfig
 
@@ -72,8 +72,95 @@ def _validator() -> Any:
     return Draft202012Validator(load_schema(WORKFLOW))
 
 
-def _schema_message(error: Any) -> str:
-    return error.message.replace("\n", " ")
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
+               int: "a number", float: "a number", type(None): "null"}
+_WANTED = {"object": "an object", "array": "an array", "string": "a string", "integer": "a whole number",
+           "number": "a number", "boolean": "true or false", "null": "null"}
+_MONEY_FORM = 'a decimal string such as "100000.00"'
+# The union tags, for "did you mean" when a step kind or an operator is misspelt.
+_TAGS = {
+    "kind": ("a step kind", ("response", "condition", "end")),
+    "op": ("an operator", (">", ">=", "<", "<=", "==", "!=", "in", "and", "or", "not")),
+}
+
+
+def _found(value: Any) -> str:
+    """How a JSON value reads in a message: short text and numbers verbatim, others by their type."""
+    if isinstance(value, str) and len(value) <= 40:
+        return f"`{value}`"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the number `{json.dumps(value)}`"
+    return _JSON_TYPES.get(type(value), "a value")
+
+
+def _words(options: list[Any]) -> str:
+    quoted = [f"`{o}`" for o in options]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _schema_message(error: Any) -> tuple[str, str | None, tuple[Any, ...]]:
+    """``(message, hint, extra path)`` for one schema error, in the words of the rule language.
+
+    jsonschema's own messages show Python reprs (``'name' is a required
+    property``, ``{} is not of type 'array'``); a workflow manager reads
+    JSON, so say it in JSON terms, name the key, and point at it.
+    """
+    v, want, inst = error.validator, error.validator_value, error.instance
+    key = error.absolute_path[-1] if error.absolute_path else None
+    if v == "required":
+        # One jsonschema error per missing key, each carrying the whole list:
+        # name them all in one message (identical diagnostics are merged).
+        missing = [k for k in want if isinstance(inst, dict) and k not in inst] or list(want)
+        plural = "s" if len(missing) > 1 else ""
+        return f"missing required key{plural} {_words(missing).replace(' or ', ' and ')}", None, ()
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in inst if k not in allowed]
+        if extra:
+            hint = did_you_mean(extra[0], allowed) or f"the keys allowed here are {_words(allowed)}"
+            return f"unknown key `{extra[0]}`", hint, (extra[0],)
+    if key == "money" and v in ("type", "pattern"):
+        if v == "type" and isinstance(inst, (int, float)) and not isinstance(inst, bool):
+            return (f"money must be {_MONEY_FORM}, not a JSON number (GEN-2)",
+                    f'write "{inst}" with quotes: a JSON number may already have been through a float', ())
+        return f"{_found(inst)} is not an amount: money is {_MONEY_FORM}", None, ()
+    if key == "date" and v == "pattern":
+        return f"{_found(inst)} is not a date: write it as YYYY-MM-DD, such as \"2025-01-31\"", None, ()
+    if v == "type":
+        wanted = [want] if isinstance(want, str) else list(want)
+        return f"expected {' or '.join(_WANTED.get(w, w) for w in wanted)}, found {_found(inst)}", None, ()
+    if v == "const":
+        if key == "format_version":
+            return (f"`format_version` {json.dumps(inst)} is not supported: this payroute reads version {want}",
+                    "write the document again with `payroute compile`", ())
+        return f"expected `{json.dumps(want)}`, found {_found(inst)}", None, ()
+    if v == "enum":
+        hint = did_you_mean(str(inst), [str(o) for o in want]) if isinstance(inst, str) else None
+        return f"{_found(inst)} is not allowed here: use {_words(want)}", hint, ()
+    if v in ("anyOf", "oneOf") and key in _TAGS and isinstance(inst, dict):
+        what, options = _TAGS[key]
+        tag = inst.get(key)
+        if tag in options:  # a whole expression where only a single value fits
+            return (f"an expression with `op` `{tag}` cannot go here: a comparison compares two values, "
+                    f"each one of {_words(list(_OPERAND_KEYS))}", None, ())
+        hint = did_you_mean(tag, options) if isinstance(tag, str) else None
+        return (f"{_found(tag)} is not {what}",
+                hint or f"use {_words(list(options))}", ())
+    if (v in ("anyOf", "oneOf") and isinstance(inst, dict) and "#/$defs/Compare" in json.dumps(want)
+            and not set(inst) & {"op", *_OPERAND_KEYS}):
+        keys = ", ".join(f"`{k}`" for k in inst) or "no keys"
+        hint = next((h for k in inst if (h := did_you_mean(k, ["op", *_OPERAND_KEYS]))), None)
+        return (f"not an expression (it has {keys}): an expression has `op`, or one of "
+                f"{_words(list(_OPERAND_KEYS))}", hint, ())
+    if v in ("anyOf", "oneOf") and error.context and all(
+            e.validator == "type" and not e.relative_path for e in error.context):
+        wanted = [_WANTED.get(e.validator_value, str(e.validator_value)) for e in error.context]
+        return f"expected {' or '.join(dict.fromkeys(wanted))}, found {_found(inst)}", None, ()
+    if v == "minItems" and key == "args":
+        return "`and`/`or` needs at least two operands in `args`", None, ()
+    if v == "minItems":
+        return f"needs at least {want} item{'s' if want != 1 else ''}", None, ()
+    return error.message.replace("\n", " "), None, ()
 
 
 _DISCRIMINATORS = ("kind", "op")
@@ -141,10 +228,11 @@ def load_json_config(text: str, filename: str) -> JsonDocument:
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         for err in _best_errors(errors):
-            path: Path = tuple(err.absolute_path)
+            message, hint, extra = _schema_message(err)
+            path: Path = (*err.absolute_path, *extra)
             pointer = path_to_pointer(path)
             doc.diagnostics.append(doc.locate(make(
-                "schema_violation", _schema_message(err), pointer=pointer, path=path,
+                "schema_violation", message, pointer=pointer, path=path, hint=hint,
             )))
         return doc
     body = {k: v for k, v in data.items() if k not in ("$schema", "format_version")}
