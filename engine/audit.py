@@ -1,0 +1,160 @@
+"""The audit log: append-only, hash-chained entries (AUD-1..AUD-4, AUD-7).
+
+Each chain (one per disbursement, one per company for company-level actions)
+is a sequence ``seq = 1, 2, …``; an entry's hash covers its own canonical
+content and the previous entry's hash, so altering, deleting or reordering
+any entry breaks every hash after it. :func:`verify` walks the chains and
+reports the first broken entry of each.
+
+Entries are written by the caller's transaction (``session``), so a state
+change and its audit entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .store.tables import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def disbursement_chain(disbursement_id: str) -> str:
+    return f"disbursement:{disbursement_id}"
+
+
+def company_chain(company_id: str) -> str:
+    return f"company:{company_id}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON-serialisable in an audit entry: {type(value).__name__}")
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy (Decimals as strings) — what is stored is what is hashed."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _utc(moment: datetime) -> str:
+    # SQLite hands datetimes back naive; they were written as UTC.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
+    body = {
+        "chain": entry.chain, "seq": entry.seq, "company_id": entry.company_id,
+        "at": _utc(entry.at), "actor_id": entry.actor_id, "action": entry.action,
+        "object_type": entry.object_type, "object_id": entry.object_id,
+        "before": entry.before, "after": entry.after, "reason": entry.reason,
+        "rules": list(entry.rules or []), "version_id": entry.version_id,
+        "content_hash": entry.content_hash, "details": entry.details or {},
+        "prev_hash": prev_hash,
+    }
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def append(session: Session, *, chain: str, company_id: str, at: datetime, actor_id: str | None,
+           action: str, object_type: str, object_id: str, before: Mapping[str, Any] | None = None,
+           after: Mapping[str, Any] | None = None, reason: str | None = None,
+           rules: Sequence[str] = (), version_id: str | None = None,
+           content_hash: str | None = None, details: Mapping[str, Any] | None = None) -> AuditEntry:
+    """Append one entry to ``chain`` inside the caller's transaction.
+
+    The caller holds the lock of the object the chain belongs to, so ``seq``
+    is race-free; the unique (chain, seq) constraint is the backstop.
+    """
+    head = session.get(AuditHead, chain)
+    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
+    entry = AuditEntry(
+        chain=chain, seq=seq, company_id=company_id, at=at, actor_id=actor_id, action=action,
+        object_type=object_type, object_id=object_id,
+        before=plain(dict(before)) if before is not None else None,
+        after=plain(dict(after)) if after is not None else None,
+        reason=reason, rules=list(rules), version_id=version_id, content_hash=content_hash,
+        details=plain(dict(details or {})), prev_hash=prev,
+    )
+    entry.hash = entry_hash(entry, prev)
+    session.add(entry)
+    if head is None:
+        session.add(AuditHead(chain=chain, seq=seq, hash=entry.hash))
+    else:
+        head.seq, head.hash = seq, entry.hash
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first entry of a chain that does not verify, and why."""
+
+    chain: str
+    seq: int
+    entry_id: int | None
+    reason: str
+
+
+def _verify_chain(chain: str, entries: Iterable[AuditEntry], head: AuditHead | None) -> Break | None:
+    prev = GENESIS
+    expected_seq = 1
+    last: AuditEntry | None = None
+    for entry in entries:
+        last = entry
+        if entry.seq != expected_seq:
+            why = "an entry is missing before it" if entry.seq > expected_seq else "entries are out of order"
+            return Break(chain, entry.seq, entry.id, f"expected entry {expected_seq}; {why}")
+        if entry.prev_hash != prev:
+            return Break(chain, entry.seq, entry.id, "its link to the previous entry is broken "
+                         "(an entry before it was altered, deleted or reordered)")
+        if entry_hash(entry, prev) != entry.hash:
+            return Break(chain, entry.seq, entry.id, "its content was altered after it was written")
+        prev = entry.hash
+        expected_seq += 1
+    if head is not None and (last is None or head.seq != last.seq or head.hash != last.hash):
+        missing = (last.seq + 1) if last is not None else 1
+        return Break(chain, missing, None, f"entries from {missing} to {head.seq} were deleted")
+    return None
+
+
+def verify(session: Session, chain: str | None = None) -> list[Break]:
+    """Verify every chain (or one); return the first break of each broken chain."""
+    chains = [chain] if chain else sorted(
+        set(session.scalars(select(AuditEntry.chain).group_by(AuditEntry.chain)))
+        | set(session.scalars(select(AuditHead.chain))))
+    breaks = []
+    for name in chains:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.chain == name).order_by(AuditEntry.seq, AuditEntry.id))
+        found = _verify_chain(name, entries, session.get(AuditHead, name))
+        if found is not None:
+            breaks.append(found)
+    return breaks
+
+
+def count(session: Session, chain: str | None = None) -> int:
+    q = select(func.count(AuditEntry.id))
+    if chain:
+        q = q.where(AuditEntry.chain == chain)
+    return int(session.scalar(q) or 0)
+
+
+def entries(session: Session, chain: str) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.chain == chain)
+                                .order_by(AuditEntry.seq)))

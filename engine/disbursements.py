@@ -1,0 +1,225 @@
+"""Disbursements: create from invoice payments, edit, cancel (DSB-1..DSB-13, AUTH-13/14).
+
+Creating a disbursement starts the default workflow in the same transaction
+when a workflow applies (DSB-8, ROLL-1); otherwise the workflow status stays
+Not Started (DSB-9) or there is none (DSB-10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, notify
+from .errors import DomainError
+from .money import MoneyError, parse_money
+from .permissions import require_payments_user
+from .services import Services
+from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
+from .workflows import (
+    STATUS_CANCELED, STATUS_NOT_STARTED, _subject, cancel_instance, lock_disbursement,
+    restart_for_edit, start_on_template,
+)
+
+MAX_INVOICES = 100
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One invoice payment: ``amount`` defaults to the amount due (DSB-2)."""
+
+    invoice_id: str
+    amount: str | None = None
+    note: str | None = None
+    retainage_released: str = "0.00"
+
+
+def _money(value: str, where: str, *, positive: bool) -> Decimal:
+    try:
+        amount = parse_money(value)
+    except MoneyError as exc:
+        raise DomainError("invalid_amount", f"{where}: {exc}", rule="GEN-2") from None
+    if positive and amount <= 0:
+        raise DomainError("invalid_amount", f"{where}: must be greater than $0.00", rule="DSB-2")
+    return amount
+
+
+def _line_values(s: Session, company_id: str, project_id: str | None, line: PaymentLine, where: str,
+                 own: str | None = None) -> tuple[Invoice, Decimal, Decimal]:
+    inv = s.scalars(select(Invoice).where(Invoice.id == line.invoice_id).with_for_update()).first()
+    if inv is None or inv.company_id != company_id:
+        raise DomainError("not_found", f"{where}: no such invoice", rule="GEN-5")
+    if project_id is not None and inv.project_id != project_id:
+        raise DomainError("invalid_invoice", f"{where}: the invoice belongs to another project", rule="DSB-4")
+    if inv.status != "Unpaid":
+        raise DomainError("invalid_invoice", f"{where}: only Unpaid invoices can be paid", rule="DSB-5")
+    if inv.reserved_by is not None and inv.reserved_by != own:
+        raise DomainError("invoice_reserved", f"{where}: the invoice is in another disbursement", rule="DSB-5")
+    amount = inv.amount_due if line.amount is None else _money(line.amount, f"{where}.amount", positive=True)
+    if amount > inv.amount_due:
+        raise DomainError("invalid_amount", f"{where}.amount: more than the invoice's amount due", rule="DSB-2")
+    if amount < inv.amount_due and not (line.note and line.note.strip()):
+        raise DomainError("note_required", f"{where}: a partial payment needs a note", rule="DSB-3")
+    retainage = _money(line.retainage_released, f"{where}.retainage_released", positive=False)
+    return inv, amount, retainage
+
+
+def _check_count(n: int) -> None:
+    if n < 1:
+        raise DomainError("invalid_disbursement", "a disbursement holds at least one invoice payment",
+                          rule="DSB-1")
+    if n > MAX_INVOICES:
+        raise DomainError("invalid_disbursement",
+                          f"a disbursement holds at most {MAX_INVOICES} invoice payments", rule="DSB-1")
+
+
+def create_disbursement(svc: Services, actor: str, company_id: str, *, project_id: str,
+                        funding_account: str, payments: Sequence[PaymentLine]) -> str:
+    """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow."""
+    _check_count(len(payments))
+    ids = [p.invoice_id for p in payments]
+    if len(set(ids)) != len(ids):
+        raise DomainError("invalid_disbursement", "each invoice can be paid once per disbursement", rule="DSB-1")
+    if not funding_account or not funding_account.strip():
+        raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    with svc.tx() as s:
+        company = s.get(Company, company_id)
+        if company is None:
+            raise DomainError("not_found", "no such company", rule="GEN-5")
+        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement")
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        now = svc.now()
+        applies = bool(company.workflows_enabled and project.payment_workflows_enabled)
+        d = Disbursement(company_id=company_id, project_id=project_id, created_by=actor,
+                         funding_account=funding_account.strip(), workflow_applies=applies,
+                         workflow_status=STATUS_NOT_STARTED if applies else None,
+                         created_at=now, updated_at=now)
+        s.add(d)
+        s.flush()
+        lines = []
+        for pos, line in enumerate(payments):
+            inv, amount, retainage = _line_values(s, company_id, project_id, line, f"payments[{pos}]")
+            inv.reserved_by = d.id
+            s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=pos, amount=amount,
+                                   retainage_released=retainage, note=line.note))
+            lines.append({"invoice": inv.id, "amount": amount, "partial": amount < inv.amount_due})
+        s.flush()
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
+                     action="disbursement_created", object_type="disbursement", object_id=d.id,
+                     before=None, after={"workflow_status": d.workflow_status, "drawdown_status": "Draft"},
+                     rules=("ROLE-3", "DSB-1", "DSB-2", "DSB-5", "ROLL-1"),
+                     details={"payments": lines, "workflow_applies": applies,
+                              "funding_account": d.funding_account})
+        if applies and company.default_template_id is not None:
+            try:
+                with s.begin_nested():
+                    start_on_template(s, svc, company, d, actor)
+            except DomainError as exc:
+                if exc.code != "no_workflow_configured":
+                    raise
+                _not_started(s, svc, d, actor, exc.message)
+        elif applies:
+            _not_started(s, svc, d, actor, "no default workflow template")
+        return d.id
+
+
+def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: str) -> None:
+    """DSB-9: no Configured default at creation — the workflow waits to be started (MGR-4)."""
+    audit.append(s, chain=audit.disbursement_chain(d.id), company_id=d.company_id, at=svc.now(),
+                 actor_id=actor, action="workflow_not_started", object_type="disbursement", object_id=d.id,
+                 after={"workflow_status": STATUS_NOT_STARTED}, rules=("DSB-9",), details={"why": why})
+
+
+def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+    """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op."""
+    if not reason or not reason.strip():
+        raise DomainError("reason_required", "canceling needs a reason", rule="AUTH-13")
+    with svc.tx() as s:
+        company = s.get(Company, company_id)
+        if company is None:
+            raise DomainError("not_found", "no such company", rule="GEN-5")
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement")
+        if d.canceled_at is not None:
+            return  # AUTH-14
+        if d.authorized_at is not None:
+            raise DomainError("disbursement_authorized", "an authorized disbursement cannot be canceled",
+                              rule="AUTH-14")
+        before = d.workflow_status
+        cancel_instance(s, svc, company, d, actor, reason.strip())
+        now = svc.now()
+        d.canceled_at, d.cancel_reason = now, reason.strip()
+        d.workflow_status = STATUS_CANCELED if d.workflow_applies else None
+        d.updated_at = now
+        for inv in s.scalars(select(Invoice).where(Invoice.reserved_by == d.id)):
+            inv.reserved_by = None
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
+                     action="disbursement_canceled", object_type="disbursement", object_id=d.id,
+                     before={"workflow_status": before}, after={"workflow_status": d.workflow_status},
+                     reason=reason.strip(), rules=("AUTH-13",))
+        if before in (None, STATUS_NOT_STARTED):
+            notify.enqueue(s, now=now, subject=_subject(s, company, d), event="canceled",
+                           recipients=[d.created_by], details={"reason": reason.strip()})
+
+
+def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                  add: Sequence[PaymentLine] = (), remove: Sequence[str] = (),
+                  amounts: Mapping[str, PaymentLine] | None = None, reason: str | None = None) -> None:
+    """DSB-12: add or remove invoices, change amounts; after a start this needs a reason and
+    restarts the workflow in `defaults` mode, since earlier approvals saw other facts."""
+    amounts = dict(amounts or {})
+    with svc.tx() as s:
+        company = s.get(Company, company_id)
+        if company is None:
+            raise DomainError("not_found", "no such company", rule="GEN-5")
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_payments_user(s, company_id, actor, rule="DSB-12", action="editing a disbursement")
+        if d.canceled_at is not None or d.authorized_at is not None:
+            raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
+                              rule="AUTH-12")
+        started = d.workflow_applies and d.workflow_status not in (None, STATUS_NOT_STARTED)
+        if started and not (reason and reason.strip()):
+            raise DomainError("reason_required", "an edit after the workflow started needs a reason",
+                              rule="DSB-12")
+        items = {i.invoice_id: i for i in s.scalars(
+            select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
+        unknown = [r for r in list(remove) + list(amounts) if r not in items]
+        if unknown:
+            raise DomainError("not_found", "not in this disbursement: " + ", ".join(unknown), rule="DSB-12")
+        remaining = len(items) - len(set(remove)) + len(add)
+        if remaining < 1:
+            raise DomainError("invalid_disbursement", "removing the last invoice is refused; cancel instead",
+                              rule="DSB-12")
+        _check_count(remaining)
+        changes: list[dict[str, object]] = []
+        for inv_id in dict.fromkeys(remove):
+            s.get(Invoice, inv_id).reserved_by = None
+            s.delete(items.pop(inv_id))
+            changes.append({"removed": inv_id})
+        for inv_id, line in amounts.items():
+            inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"amounts[{inv_id}]", own=d.id)
+            item = items[inv_id]
+            changes.append({"invoice": inv_id, "before": item.amount, "after": amount})
+            item.amount, item.retainage_released, item.note = amount, retainage, line.note
+        pos = max((i.position for i in items.values()), default=-1) + 1
+        for k, line in enumerate(add):
+            if line.invoice_id in items:
+                raise DomainError("invalid_disbursement", "the invoice is already in this disbursement", rule="DSB-1")
+            inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"add[{k}]")
+            inv.reserved_by = d.id
+            s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=pos + k, amount=amount,
+                                   retainage_released=retainage, note=line.note))
+            changes.append({"added": inv.id, "amount": amount})
+        d.updated_at = svc.now()
+        s.flush()
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
+                     actor_id=actor, action="disbursement_edited", object_type="disbursement", object_id=d.id,
+                     reason=reason.strip() if reason else None, rules=("DSB-12",), details={"changes": changes})
+        if started:
+            restart_for_edit(s, svc, company, d, actor, reason.strip())

@@ -1,0 +1,110 @@
+"""Payments roles, workflow permissions and the checks that guard every action.
+
+Roles and permissions are rows in ``grants``; every engine operation calls
+:func:`require` (or :func:`require_any`) before it changes anything, so a
+page or an API client can never be the only check (GEN-4). A refusal is a
+``permission_denied`` :class:`DomainError` naming the missing permission.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import DomainError
+from .store.tables import Grant, User
+
+# Payments roles (ROLE-1..ROLE-6)
+PAYMENTS_ADMIN = "payments_admin"
+PAYMENTS_DISBURSER = "payments_disburser"
+DISBURSEMENT_CONTRIBUTOR = "disbursement_contributor"
+BENEFICIARY_APPROVER = "beneficiary_approver"
+PAYEE_ADMIN = "payee_admin"
+PAYMENT_ROLES = (PAYMENTS_ADMIN, PAYMENTS_DISBURSER, DISBURSEMENT_CONTRIBUTOR,
+                 BENEFICIARY_APPROVER, PAYEE_ADMIN)
+
+# Workflow permissions (ROLE-7): granular, kept apart from payment roles
+VIEW_TEMPLATES = "view_workflow_templates"
+EDIT_TEMPLATES = "edit_workflow_templates"
+CAN_BE_MANAGER = "can_be_workflow_manager"
+VIEW_FULL_HISTORY = "view_complete_workflow_history"
+VIEW_PREVIOUS_STEP = "view_previous_step_history_only"
+WORKFLOW_PERMISSIONS = (VIEW_TEMPLATES, EDIT_TEMPLATES, CAN_BE_MANAGER, VIEW_FULL_HISTORY,
+                        VIEW_PREVIOUS_STEP)
+
+ALL_PERMISSIONS = PAYMENT_ROLES + WORKFLOW_PERMISSIONS
+
+LABELS = {
+    PAYMENTS_ADMIN: "Payments Admin",
+    PAYMENTS_DISBURSER: "Payments Disburser",
+    DISBURSEMENT_CONTRIBUTOR: "Disbursement Contributor",
+    BENEFICIARY_APPROVER: "Payments Beneficiary Approver",
+    PAYEE_ADMIN: "Payee Admin",
+    VIEW_TEMPLATES: "View Workflow Templates",
+    EDIT_TEMPLATES: "Create and Edit Workflow Templates",
+    CAN_BE_MANAGER: "Can Be Workflow Manager",
+    VIEW_FULL_HISTORY: "View Complete Workflow History",
+    VIEW_PREVIOUS_STEP: "View Previous Step History Only",
+}
+
+
+def held(session: Session, company_id: str, user_id: str) -> set[str]:
+    """Permissions ``user_id`` holds in ``company_id`` (none if the user is inactive)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return set()
+    return set(session.scalars(select(Grant.permission).where(
+        Grant.company_id == company_id, Grant.user_id == user_id)))
+
+
+def has(session: Session, company_id: str, user_id: str, permission: str) -> bool:
+    return permission in held(session, company_id, user_id)
+
+
+def require_any(session: Session, company_id: str, user_id: str, permissions: Iterable[str],
+                *, rule: str, action: str) -> set[str]:
+    """Refuse unless the user holds one of ``permissions``; return what they hold."""
+    wanted = tuple(permissions)
+    mine = held(session, company_id, user_id)
+    if not mine.intersection(wanted):
+        names = " or ".join(LABELS.get(p, p) for p in wanted)
+        raise DomainError("permission_denied", f"{action} needs {names}", rule=rule, missing=names)
+    return mine
+
+
+def require(session: Session, company_id: str, user_id: str, permission: str, *, rule: str,
+            action: str) -> set[str]:
+    return require_any(session, company_id, user_id, (permission,), rule=rule, action=action)
+
+
+def require_payments_user(session: Session, company_id: str, user_id: str, *, rule: str,
+                          action: str) -> set[str]:
+    """Admin or Disburser (an Admin holds every Disburser power, ROLE-1)."""
+    return require_any(session, company_id, user_id, (PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                       rule=rule, action=action)
+
+
+def eligible_users(session: Session, company_id: str) -> frozenset[str]:
+    """ROLE-8: active Admins and Disbursers of the company."""
+    rows = session.scalars(
+        select(Grant.user_id).join(User, User.id == Grant.user_id).where(
+            Grant.company_id == company_id,
+            Grant.permission.in_((PAYMENTS_ADMIN, PAYMENTS_DISBURSER)),
+            User.active.is_(True)))
+    return frozenset(rows)
+
+
+def can_manage(session: Session, company_id: str, user_id: str) -> bool:
+    """ROLE-8: an eligible user who also holds Can Be Workflow Manager."""
+    return user_id in eligible_users(session, company_id) and has(
+        session, company_id, user_id, CAN_BE_MANAGER)
+
+
+def admins(session: Session, company_id: str) -> tuple[str, ...]:
+    rows = session.scalars(
+        select(Grant.user_id).join(User, User.id == Grant.user_id).where(
+            Grant.company_id == company_id, Grant.permission == PAYMENTS_ADMIN,
+            User.active.is_(True)).order_by(Grant.user_id))
+    return tuple(rows)

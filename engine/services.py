@@ -1,0 +1,76 @@
+"""The service root: the database, the injected clock, shared caches.
+
+Every engine operation that changes state takes a :class:`Services` as its
+first argument, opens exactly one transaction with :meth:`Services.tx`, and
+writes the change, its audit entries and its outbox emails in it (AUD-1).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import DomainError
+from .store.db import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    db: Database
+    clock: Callable[[], datetime] = utc_now
+    _compiled: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the injected clock must return timezone-aware datetimes")
+        return moment
+
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
+        """One state change = one transaction. A unique-constraint or
+        serialization failure means a concurrent request won: ``state_conflict``."""
+        try:
+            with self.db.transaction() as session:
+                yield session
+        except (IntegrityError, StaleDataError) as exc:
+            raise DomainError("state_conflict",
+                              "another request changed this object at the same time; reload and retry",
+                              rule="GEN-7") from exc
+        except OperationalError as exc:
+            text = str(exc.orig).lower() if exc.orig is not None else ""
+            if "deadlock" in text or "could not serialize" in text or "database is locked" in text:
+                raise DomainError("state_conflict",
+                                  "another request changed this object at the same time; reload and retry",
+                                  rule="GEN-7") from exc
+            raise
+
+    def compiled(self, content_hash: str, document: dict[str, Any]) -> Any:
+        """The compiled workflow of a published version, compiled once per process."""
+        found = self._compiled.get(content_hash)
+        if found is not None:
+            return found
+        from pydantic import TypeAdapter
+
+        from .compiler import compile_workflow
+        from .model import WorkflowConfig
+
+        body = {k: v for k, v in document.items() if k not in ("$schema", "format_version")}
+        config = TypeAdapter(WorkflowConfig).validate_python(body)
+        compiled = compile_workflow(config)
+        with self._lock:
+            self._compiled.setdefault(content_hash, compiled)
+        return self._compiled[content_hash]

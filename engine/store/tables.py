@@ -1,0 +1,334 @@
+"""The relational schema (SQLAlchemy 2.x declarative), one class per table.
+
+Conventions that the rest of the store relies on:
+- Public ids are random 32-hex strings, so an id from another company is as
+  good as unknown (GEN-5) and ids reveal nothing about volume.
+- Money columns are ``NUMERIC(14, 2)`` and map to :class:`~decimal.Decimal`.
+- Rows that concurrent requests change carry ``lock_version``; every update
+  is ``... WHERE lock_version = :seen`` (plus a row lock on PostgreSQL), so
+  the loser of a race gets ``state_conflict`` (GEN-7).
+- Audit entries and sent emails are append-only; nothing here cascades a delete.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MONEY = Numeric(14, 2, asdecimal=True)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(32), primary_key=True, default=new_id)
+
+
+# ---------------------------------------------------------------- people
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    holidays: Mapped[list[Any]] = mapped_column(default=list)
+    workflows_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    segregation: Mapped[str] = mapped_column(String(20), default="invoice_approver")
+    default_template_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("templates.id", use_alter=True, name="fk_company_default_template"),
+        nullable=True)
+    is_payee: Mapped[bool] = mapped_column(Boolean, default=False)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = _id()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Grant(Base):
+    """A payments role or a workflow permission held by a user in a company (ROLE-1..ROLE-7)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("company_id", "user_id", "permission"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    permission: Mapped[str] = mapped_column(String(40))
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("company_id", "name"),)
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+
+
+# ---------------------------------------------------------------- templates
+
+
+class Template(Base):
+    """A named container of versions (WF-1..WF-14); its configuration binds roles."""
+
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("company_id", "name_key"),)
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))  # casefolded name, WF-2
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    manager_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoleBinding(Base):
+    """WF-6: a workflow role of a template filled by a user or a group."""
+
+    __tablename__ = "role_bindings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("templates.id"), index=True)
+    role: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
+
+
+class TemplateVersion(Base):
+    """WF-3/WF-4: draft 0.1, 0.2 …; published 1.0, 2.0 … (immutable, hashed)."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "major", "minor"),)
+
+    id: Mapped[str] = _id()
+    template_id: Mapped[str] = mapped_column(ForeignKey("templates.id"), index=True)
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))  # draft | active | inactive
+    source_kind: Mapped[str] = mapped_column(String(10))  # flow | json
+    source_text: Mapped[str] = mapped_column(Text)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- disbursements
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    office: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sector: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payment_workflows_enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # ROLL-1
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    vendor: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(100))
+    amount_due: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(30), default="Unpaid")
+    approved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: DSB-5: the disbursement holding this invoice, while reserved
+    reserved_by: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Disbursement(Base):
+    __tablename__ = "disbursements"
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    funding_account: Mapped[str] = mapped_column(String(100))
+    workflow_applies: Mapped[bool] = mapped_column(Boolean)
+    workflow_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # ST-1
+    drawdown_status: Mapped[str] = mapped_column(String(30), default="Draft")  # ST-3
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer)
+
+    # Every change bumps lock_version; an UPDATE that finds another version
+    # raises StaleDataError, which Services.tx turns into state_conflict.
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class DisbursementItem(Base):
+    """One invoice payment of a disbursement (DSB-1..DSB-3)."""
+
+    __tablename__ = "disbursement_items"
+    __table_args__ = (UniqueConstraint("disbursement_id", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    disbursement_id: Mapped[str] = mapped_column(ForeignKey("disbursements.id"), index=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    retainage_released: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payment_status: Mapped[str] = mapped_column(String(20), default="Not Initiated")  # ST-5
+
+
+# ---------------------------------------------------------------- workflow runtime
+
+
+class Instance(Base):
+    """One run of a workflow on one disbursement, pinned to a version (WF-12)."""
+
+    __tablename__ = "workflow_instances"
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    disbursement_id: Mapped[str] = mapped_column(ForeignKey("disbursements.id"), index=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("templates.id"))
+    version_id: Mapped[str] = mapped_column(ForeignKey("template_versions.id"))
+    content_hash: Mapped[str] = mapped_column(String(80))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # active | ended | terminated
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    end_step: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+Index("ix_instances_active", Instance.status, Instance.disbursement_id)
+
+
+class OccurrenceRow(Base):
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("workflow_instances.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    assignees: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    replaced: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class ResponseRow(Base):
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("occurrence_id", "user_id"),)  # RESP-4
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    answer: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- audit and email
+
+
+class AuditEntry(Base):
+    """AUD-2/AUD-3: append-only, hash-chained per chain (a disbursement, or a company)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(80), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    company_id: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxEmail(Base):
+    """AUD-1/AUD-5: written with the state change, sent after commit by the worker."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = _id()  # also the Message-ID's unique part
+    company_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[list[Any]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    #: makes "once" enforceable for emails a job may try to write twice (reminders)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditHead(Base):
+    """The last (seq, hash) of each audit chain, so deleting the newest entries shows too."""
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
