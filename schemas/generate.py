@@ -72,6 +72,29 @@ def workflow_schema() -> dict[str, Any]:
     }
 
 
+DISBURSEMENT_TITLE = "payroute disbursement"
+DISBURSEMENT_DESCRIPTION = (
+    "One disbursement as `payroute simulate` and the engine route it: its project, creator, "
+    "funding account and 1 to 100 invoice payments. Money is a decimal string with at most "
+    "two decimals, never a JSON number (GEN-2); unknown fields are refused except in `project`, "
+    "whose extra string fields become `project.<field>` facts."
+)
+
+
+def disbursement_schema() -> dict[str, Any]:
+    """The disbursement document, from the pydantic model in :mod:`engine.disbursement`.
+
+    Its value rules (money, email, date patterns) travel in the model's
+    ``WithJsonSchema`` annotations, so nothing is added here.
+    """
+    from engine.disbursement import SCHEMA_ID, Disbursement
+
+    body = Disbursement.model_json_schema()
+    rest = {k: v for k, v in body.items() if k not in ("title", "description")}
+    return {"$schema": DRAFT, "$id": SCHEMA_ID, "title": DISBURSEMENT_TITLE,
+            "description": DISBURSEMENT_DESCRIPTION, **rest}
+
+
 def schema_text(schema: dict[str, Any]) -> str:
     """The exact bytes written for a schema (what the drift test compares)."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
@@ -83,6 +106,7 @@ def write(name: str, schema: dict[str, Any]) -> None:
 
 def main() -> None:
     write("workflow.schema.json", workflow_schema())
+    write("disbursement.schema.json", disbursement_schema())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,209 @@
+"""The disbursement document: located refusals, and the model and the schema agree (GEN-2, DSB-1, DSB-2)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from payroute_docs import disbursement, invoice
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator, FormatChecker
+
+from engine.disbursement import (
+    Disbursement, DisbursementError, parse_disbursement, parse_disbursement_json,
+)
+from schemas.generate import disbursement_schema, schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def problems(doc: object) -> list[str]:
+    with pytest.raises(DisbursementError) as info:
+        parse_disbursement(doc)
+    return info.value.lines()
+
+
+def test_a_valid_document_becomes_exact_decimals() -> None:
+    """GEN-1: money is Decimal from the string; retainage defaults to $0.00."""
+    d = parse_disbursement(disbursement(invoice("120000.10"), invoice("0.05", retainage_released="12.50")))
+    assert isinstance(d, Disbursement)
+    assert [i.amount for i in d.invoices] == [Decimal("120000.10"), Decimal("0.05")]
+    assert [i.retainage_released for i in d.invoices] == [Decimal("0.00"), Decimal("12.50")]
+    assert d.project.field_value("office") == "Denver"
+
+
+def test_three_decimals_is_refused_at_its_location() -> None:
+    doc = disbursement(invoice(), invoice(), invoice("1.234"))
+    assert problems(doc) == ["invoices[2].amount: `1.234` has more than two decimals (GEN-2)"]
+
+
+def test_a_negative_amount_is_refused() -> None:
+    assert problems(disbursement(invoice("-5.00"))) == ["invoices[0].amount: `-5.00` is negative (GEN-2)"]
+
+
+def test_a_zero_payment_is_refused() -> None:
+    """DSB-2: each payment amount is greater than $0.00."""
+    assert problems(disbursement(invoice("0.00"))) == [
+        "invoices[0].amount: a payment amount must be more than $0.00 (DSB-2)"]
+
+
+def test_negative_retainage_is_refused() -> None:
+    doc = disbursement(invoice(retainage_released="-1.00"))
+    assert problems(doc) == ["invoices[0].retainage_released: `-1.00` is negative (GEN-2)"]
+
+
+@pytest.mark.parametrize("number", [120000, 120000.5])
+def test_a_json_number_for_money_is_refused_with_a_clear_message(number: object) -> None:
+    """GEN-2: a JSON number may have been through a float already; it is never converted."""
+    doc = json.loads(json.dumps(disbursement(invoice(number))))  # type: ignore[arg-type]
+    assert problems(doc) == [
+        'invoices[0].amount: money must be a decimal string such as "100.00", not a JSON number (GEN-2)']
+
+
+def test_101_invoices_are_refused() -> None:
+    """DSB-1: 1 to 100 invoice payments."""
+    doc = disbursement(*[invoice(id=f"I-{k}") for k in range(101)])
+    assert problems(doc) == ["invoices: a disbursement holds at most 100 invoice payments, this one has 101 (DSB-1)"]
+    parse_disbursement(disbursement(*[invoice(id=f"I-{k}") for k in range(100)]))
+
+
+def test_no_invoices_is_refused() -> None:
+    assert problems(disbursement(invoices=[])) == [
+        "invoices: a disbursement needs at least one invoice payment (DSB-1)"]
+
+
+def test_an_unknown_top_level_field_is_refused_with_a_hint() -> None:
+    doc = disbursement(invoice(), created_byy="x@example.com")
+    assert problems(doc) == [
+        "created_byy: unknown field (did you mean `created_by`?); "
+        "the fields are id, project, created_by, funding_account, invoices"]
+
+
+def test_an_unknown_invoice_field_is_refused_so_a_typo_never_defaults_silently() -> None:
+    doc = disbursement(invoice(retainage_release="5.00"))
+    assert problems(doc)[0].startswith("invoices[0].retainage_release: unknown field (did you mean `retainage_released`?)")
+
+
+def test_missing_fields_and_wrong_types_are_each_located() -> None:
+    doc = disbursement(invoice())
+    del doc["invoices"][0]["vendor"]
+    doc["created_by"] = "not-an-email"
+    doc["project"]["office"] = 7
+    assert problems(doc) == [
+        "project.office: must be a string, not a number",
+        "created_by: `not-an-email` is not an email address such as \"ana@example.com\"",
+        "invoices[0].vendor: required field is missing",
+    ]
+
+
+def test_project_extra_fields_are_strings_and_start_date_a_real_date() -> None:
+    ok = parse_disbursement(disbursement(project={"market": "West", "start_date": "2024-02-29"}))
+    assert ok.project.field_value("market") == "West"
+    assert str(ok.project.start_date) == "2024-02-29"
+    assert problems(disbursement(project={"start_date": "2023-02-29"})) == [
+        "project.start_date: `2023-02-29` is not a real calendar date"]
+    assert problems(disbursement(project={"market": 3})) == ["project.market: must be a string, not a number"]
+
+
+def test_not_an_object() -> None:
+    assert problems([1, 2]) == ["a disbursement must be a JSON object, not an array"]
+
+
+def test_invalid_json_is_a_disbursement_error_too() -> None:
+    with pytest.raises(DisbursementError) as info:
+        parse_disbursement_json('{"id": "D-1",')
+    assert info.value.lines()[0].startswith("invalid JSON: ")
+
+
+def test_amounts_beyond_15_digits_are_refused_so_sums_stay_exact() -> None:
+    """GEN-3: with at most 15 digits and 100 invoices, Decimal's 28 digits add exactly."""
+    parse_disbursement(disbursement(invoice("999999999999999.99")))
+    assert problems(disbursement(invoice("1000000000000000.00"))) == [
+        "invoices[0].amount: `1000000000000000.00` is too large: at most 15 digits before the decimal point"]
+
+
+# ---------------------------------------------------------------- the schema file
+
+
+def test_the_schema_file_is_generated_from_the_model() -> None:
+    committed = (ROOT / "schemas" / "disbursement.schema.json").read_text(encoding="utf-8")
+    assert committed == schema_text(disbursement_schema()), "run `python -m schemas.generate`"
+
+
+def test_the_schema_is_2020_12_with_an_absolute_id() -> None:
+    schema = disbursement_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == "https://payroute.dev/schemas/disbursement.schema.json"
+
+
+_VALIDATOR = Draft202012Validator(disbursement_schema(), format_checker=FormatChecker())
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.just(1.5), st.text(max_size=3))
+money_texts = st.one_of(
+    st.sampled_from(["1.00", "0.01", "0.10", "0.1", "0", "0.00", "0.0", "5", "100000.00", "1.234", "-1.00",
+                     "05.00", "1e3", ".5", "5.", " 5", "5\n", "1.00\n", "1,000", "٣", "999999999999999.99",
+                     "1000000000000000", "+1", "NaN", "", "1.0.0"]),
+    st.from_regex(r"\A-?[0-9]{1,17}(\.[0-9]{0,3})?\Z"),
+    st.integers(0, 10**6), st.just(2.5), st.none(),
+)
+emails = st.one_of(st.sampled_from(["a@b.co", "a@b", "@b.co", "a b@c.de", "a@b.co\n", "", "x@y.z.w"]),
+                   st.emails().map(str), st.integers(0, 3))
+dates = st.one_of(st.sampled_from(["2024-02-29", "2023-02-29", "2024-1-01", "2024-13-01", "0000-01-01",
+                                   "2024-01-01\n", "", "20240101"]), st.none(), st.integers(0, 9))
+texts = st.one_of(st.text(max_size=4), st.none(), st.integers(0, 3))
+
+
+@st.composite
+def invoice_docs(draw: st.DrawFn) -> dict[str, object]:
+    inv: dict[str, object] = invoice(draw(money_texts))
+    for key, strategy in (("retainage_released", money_texts), ("amount_due", money_texts),
+                          ("approved_by", emails), ("status", texts), ("vendor", texts), ("id", texts)):
+        if draw(st.integers(0, 4)) == 0:
+            inv[key] = draw(strategy)
+    if draw(st.integers(0, 12)) == 0:
+        inv.pop(draw(st.sampled_from(sorted(inv))))
+    if draw(st.integers(0, 12)) == 0:
+        inv[draw(st.sampled_from(["amount_paid", "note", "amount"]))] = draw(json_scalars)
+    return inv
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> object:
+    n = draw(st.one_of(st.integers(1, 3), st.sampled_from([0, 100, 101])))
+    if n > 3:
+        invs = [invoice(id=f"I-{k}") for k in range(n)]
+    else:
+        invs = [draw(invoice_docs()) for _ in range(n)]
+    doc: dict[str, object] = disbursement(*invs) if invs else disbursement(invoices=[])
+    project = doc["project"]
+    assert isinstance(project, dict)
+    for key, strategy in (("start_date", dates), ("office", texts), ("sector", texts), ("market", texts),
+                          ("id", texts), ("name", texts)):
+        if draw(st.integers(0, 4)) == 0:
+            project[key] = draw(strategy)
+    if draw(st.integers(0, 10)) == 0:
+        doc[draw(st.sampled_from(["created_by", "id", "funding_account"]))] = draw(st.one_of(emails, texts))
+    if draw(st.integers(0, 15)) == 0:
+        doc.pop(draw(st.sampled_from(sorted(doc))))
+    if draw(st.integers(0, 15)) == 0:
+        doc[draw(st.sampled_from(["extra", "$schema", "status"]))] = draw(json_scalars)
+    if draw(st.integers(0, 30)) == 0:
+        return draw(st.one_of(json_scalars, st.lists(json_scalars, max_size=2)))
+    return doc
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_the_schema_and_the_model_accept_exactly_the_same_documents(doc: object) -> None:
+    """What a validator in a user's pipeline accepts, payroute accepts, and the other way round."""
+    schema_ok = _VALIDATOR.is_valid(doc)
+    try:
+        parse_disbursement(doc)
+        model_ok = True
+    except DisbursementError:
+        model_ok = False
+    assert schema_ok == model_ok, list(_VALIDATOR.iter_errors(doc))[:3]
