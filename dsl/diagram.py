@@ -20,11 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
-from engine.model import (
-    Compare, ConditionStep, DateLit, EndStep, FactRef, InList, IntLit, Logical, MoneyLit, Not,
-    Party, ResponseStep, Step, StringLit, WorkflowConfig,
-)
-from engine.money import format_money, money_literal_value
+from engine.model import ConditionStep, EndStep, Party, ResponseStep, Step, WorkflowConfig
 
 from .diagnostics import did_you_mean
 
@@ -44,6 +40,10 @@ class PathError(ValueError):
     """A ``--path`` that is not a route through this workflow (a usage error)."""
 
 
+class DiagramError(ValueError):
+    """A workflow that cannot be drawn (an input error)."""
+
+
 # ---------------------------------------------------------------- expression text
 
 def quote(text: str) -> str:
@@ -52,35 +52,14 @@ def quote(text: str) -> str:
 
 
 def expr_text(expr: object) -> str:
-    """An expression in rule-language syntax, money as ``$100,000.00``.
+    """An expression in rule-language syntax, exactly as ``payroute fmt`` writes it
+    (money as ``$100,000.00``, nested ``and``/``or`` parenthesised)."""
+    from .formatter import FormatError, format_expr
 
-    A diagram is read, not parsed: every nested ``and``/``or`` and the operand
-    of ``not`` get parentheses, so nobody has to remember precedence.
-    """
-    if isinstance(expr, Logical):
-        parts = [f"({expr_text(a)})" if isinstance(a, Logical) else expr_text(a) for a in expr.args]
-        return f" {expr.op} ".join(parts)
-    if isinstance(expr, Not):
-        inner = expr_text(expr.arg)
-        if isinstance(expr.arg, (Logical, Compare, InList)):
-            inner = f"({inner})"
-        return f"not {inner}"
-    if isinstance(expr, Compare):
-        return f"{expr_text(expr.left)} {expr.op} {expr_text(expr.right)}"
-    if isinstance(expr, InList):
-        items = ", ".join(quote(s) for s in expr.right.list)
-        return f"{expr_text(expr.left)} in [{items}]"
-    if isinstance(expr, FactRef):
-        return expr.fact
-    if isinstance(expr, MoneyLit):
-        return format_money(money_literal_value(expr.money))
-    if isinstance(expr, StringLit):
-        return quote(expr.string)
-    if isinstance(expr, IntLit):
-        return str(expr.integer)
-    if isinstance(expr, DateLit):
-        return expr.date
-    raise TypeError(f"not an expression: {expr!r}")
+    try:
+        return format_expr(expr)
+    except FormatError as exc:  # only a hand-written JSON config can get here
+        raise DiagramError(f"a `when` line cannot be written in the rule language: {exc}") from None
 
 
 def party_text(party: Party) -> str:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..cli import EXIT_INPUT, EXIT_OK, UsageError
-    from ..diagram import PathError, path_from_json_line, render, split_path_arg
+    from ..diagram import DiagramError, PathError, path_from_json_line, render, split_path_arg
     from ..load import load_workflow
     from ..render import render_text
     from ._io import read_input
@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
         output = render(config, args.format, path)
     except PathError as exc:
         raise UsageError(str(exc)) from None
+    except DiagramError as exc:
+        sys.stderr.write(f"payroute diagram: {label}: {exc}\n")
+        return EXIT_INPUT
 
     if args.output:
         Path(args.output).write_text(output, encoding="utf-8")

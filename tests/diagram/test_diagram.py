@@ -216,3 +216,22 @@ def test_every_example_draws_in_both_formats(cli, example):
     dot = cli("diagram", flow, "--format", "dot")
     assert mmd.code == 0 and dot.code == 0
     assert mmd.out.splitlines()[3] == "flowchart TD" and dot.out.startswith("digraph ")
+
+
+def test_compiled_json_draws_like_its_flow(cli, tmp_path):
+    """A compiled JSON config is a first-class input (LANGUAGE.md): same diagram."""
+    out = tmp_path / "reference.json"
+    assert cli("compile", REFERENCE, "-o", str(out)).code == 0
+    for fmt in ("mermaid", "dot"):
+        assert cli("diagram", str(out), "--format", fmt).out == cli("diagram", REFERENCE, "--format", fmt).out
+
+
+def test_json_config_with_an_unwritable_string_is_an_input_error(cli, tmp_path):
+    out = tmp_path / "office.json"
+    assert cli("compile", str(EXAMPLES / "office_routing" / "workflow.flow"), "-o", str(out)).code == 0
+    doc = json.loads(out.read_text())
+    doc["steps"][0]["branches"][1]["when"]["args"][0]["right"] = {"string": "Aus\ntin"}
+    out.write_text(json.dumps(doc))
+    res = cli("diagram", str(out))
+    assert res.code == 1 and res.out == ""
+    assert "a `when` line cannot be written in the rule language" in res.err
