@@ -167,23 +167,59 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
             span = Span(filename, tok.line, tok.column, tok.end_line or tok.line,
                         tok.end_column or tok.column + len(tok.value))
         message = f"expected {_describe_expected(expected)}, found {_found(tok)}"
-        hint = _keyword_hint(str(tok.value), expected)
+        found = "" if tok.type == "$END" else str(tok.value)
+        hint = _situation_hint(found, expected, text, getattr(tok, "start_pos", None)) \
+            or _keyword_hint(found, expected)
     elif isinstance(exc, UnexpectedCharacters):
         expected = set(exc.allowed or ())
         word = _word_at(text, exc.pos_in_stream)
         span = Span(filename, exc.line, exc.column, exc.line, exc.column + max(1, len(word)))
         if word.startswith('"'):
             message = "unterminated string: a name in quotes must end with `\"` on the same line"
+            hint = "add the closing `\"`"
         else:
             message = f"expected {_describe_expected(expected)}, found `{word}`"
-            hint = _keyword_hint(word, expected)
+            hint = _situation_hint(word, expected, text, exc.pos_in_stream) or _keyword_hint(word, expected)
             if word.startswith("$"):
                 hint = "write amounts like `$100,000.00` or `$100000.00`"
     else:  # UnexpectedEOF
         line, column = _end_position(text)
         span = Span(filename, line, column, line, column + 1)
-        message = f"expected {_describe_expected(set(getattr(exc, 'expected', ()) or ()))}, found the end of the file"
+        expected = set(getattr(exc, "expected", ()) or ())
+        message = f"expected {_describe_expected(expected)}, found the end of the file"
+        hint = _situation_hint("", expected, text, None)
     return make("syntax_error", message, span=span, hint=hint)
+
+
+# A mistyped comparison operator and the one the author most likely meant.
+_OPERATOR_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "=!": "!="}
+
+
+def _situation_hint(found: str, expected: set[str], text: str, pos: int | None) -> str | None:
+    """A hint for the common mistakes whose fix the expected set alone does not show."""
+    if found == "" and "RBRACE" in expected:
+        return "a block opened with `{` is not closed; add the missing `}`"
+    if "COMP_OP" in expected and found[:1] in "=<>!" and found:
+        probe = text[pos:pos + 2] if pos is not None else found
+        for typo in (probe, probe[:1]):
+            if typo in _OPERATOR_TYPOS:
+                return f"did you mean `{_OPERATOR_TYPOS[typo]}`?"
+    if found == "," and "ARROW" in expected and pos is not None and text[:pos].rstrip()[-1:].isdigit():
+        return "write amounts with a dollar sign, such as `$100,000.00`"
+    if found.startswith('"') and "PARTY_KIND" in expected:
+        return f"say whether {found} is a `role`, `user` or `group`, such as `role {found}`"
+    if expected == {"ARROW"} and found.startswith('"'):
+        return f"add `->` before {found}, the step it leads to"
+    if "DAY_UNIT" in expected:
+        return "say which days count: `calendar days` or `business days`"
+    if "LSQB" in expected and found.startswith('"'):
+        return f"list the values in brackets, such as `in [{found}]`"
+    if "FACT" in expected and found[:1].isalpha() and found != found.lower():
+        from engine.facts import known_fact_names
+
+        close = did_you_mean(found.lower(), known_fact_names())
+        return f"facts are written in lowercase; {close}" if close else "facts are written in lowercase"
+    return None
 
 
 def _keyword_hint(word: str, expected: set[str]) -> str | None:

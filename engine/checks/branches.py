@@ -184,8 +184,21 @@ def shadowing(earlier: list[object], expr: object) -> tuple[str, list[int]] | No
         for c in covers:
             union = union.union(c)  # type: ignore[arg-type]
         if n.subset_of(union):  # type: ignore[arg-type]
-            return "covered", [j for j, c in enumerate(covers) if not c.intersect(n).empty]  # type: ignore[arg-type]
+            return "covered", _fewest(n, covers)
     return None
+
+
+def _fewest(n: ValueSet, covers: list[ValueSet]) -> list[int]:
+    """Earlier lines that together cover ``n``, dropping any the others make redundant."""
+    keep = [j for j, c in enumerate(covers) if not c.intersect(n).empty]  # type: ignore[arg-type]
+    for j in reversed(list(keep)):
+        rest = [k for k in keep if k != j]
+        union = empty_like(n)
+        for k in rest:
+            union = union.union(covers[k])  # type: ignore[arg-type]
+        if rest and n.subset_of(union):  # type: ignore[arg-type]
+            keep = rest
+    return keep
 
 
 def _quote(exprs: list[object]) -> str:
@@ -216,6 +229,30 @@ def branch_shadowed(config: WorkflowConfig) -> Iterable[Diagnostic]:
                 if found is not None:
                     yield _shadowed(found[0], [clean[j] for j in found[1]], path)
             clean.append(expr)
+
+
+def _below_zero(expr: object, fact: str) -> bool:
+    """Does ``expr`` ask for a money amount or count below zero?"""
+    from .expressions import walk
+
+    for node, _ in walk(expr, ()):
+        if isinstance(node, Compare):
+            left, op, right = node.left, node.op, node.right
+            if isinstance(right, FactRef):
+                left, op, right = right, FLIPPED[op], left
+            code = _literal_code(right)
+            if isinstance(left, FactRef) and left.fact == fact and code is not None \
+                    and ((op == "<" and code <= 0) or (op in ("<=", "==") and code < 0)):
+                return True
+    return False
+
+
+def _never_true_hint(expr: object, fact: str) -> str:
+    if fact_type(fact) in ("money", "integer") and _below_zero(expr, fact):
+        return f"`{fact}` is never below zero"
+    if isinstance(expr, Logical) and expr.op == "and":
+        return "no value passes every part of this `and`; check the operators and values, or did you mean `or`?"
+    return "check the operators and values"
 
 
 def _below_zero(expr: object, fact: str) -> bool:

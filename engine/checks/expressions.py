@@ -114,12 +114,13 @@ _PRECEDENCE = {"or": 1, "and": 2, "not": 3}
 
 
 def render_money(digits: str) -> str:
-    """``100000.00`` → ``$100,000.00`` (decimals kept as written)."""
+    """``100000`` → ``$100,000.00``: cents always shown, as in the compiled form,
+    so a `.flow` file and its JSON config get the same messages. More than two
+    decimals are kept as written (that literal is being reported)."""
     if not money_well_formed(digits):
         return f"${digits}"
     whole, _, frac = digits.partition(".")
-    grouped = f"{int(whole):,}"
-    return f"${grouped}.{frac}" if frac else f"${grouped}"
+    return f"${int(whole):,}.{frac.ljust(2, '0')}"
 
 
 def render_string(text: str) -> str:

@@ -285,7 +285,7 @@ def graph_unreachable_step(config: WorkflowConfig) -> Iterable[Diagnostic]:
                 "no `on`, `when` or `otherwise` routes to it") + "; add a route to it or remove it"
         others = region - {n}
         if others:
-            hint += f" (then {_names(config, others)}, which only it leads to, can be reached too)"
+            hint += f"; the steps it leads to are unreachable too: {_names(config, others)}"
         yield make("graph_unreachable_step", f"step `{name}` can never be reached from the start",
                    path=("steps", n, "name"), hint=hint)
 
