@@ -1,7 +1,8 @@
 """The compiled JSON document: the canonical, schema-valid form of a workflow.
 
-Canonical means: ``$schema`` and ``format_version`` first, money literals with
-exactly two decimals, ``None`` fields left out. The content hash of a
+Canonical means: ``$schema`` and ``format_version`` first, money literals
+without leading zeros and with two decimals (more only when written so,
+which the checker refuses), ``None`` fields left out. The content hash of a
 published version (WF-4) is the SHA-256 of this document's canonical bytes.
 """
 
@@ -17,12 +18,10 @@ from .model import FORMAT_VERSION, SCHEMA_ID, WorkflowConfig, to_data
 def _canonical_money(node: Any) -> Any:
     if isinstance(node, dict):
         if set(node) == {"money"} and isinstance(node["money"], str):
-            digits = node["money"]
-            frac = digits.split(".", 1)[1] if "." in digits else ""
-            if len(frac) <= 2:
-                whole = digits.split(".", 1)[0].lstrip("0") or "0"
-                return {"money": f"{whole}.{frac.ljust(2, '0')}"}
-            return node
+            # No leading zeros, at least two decimals. More than two are kept
+            # as written (never rounded, GEN-2): the checker refuses them.
+            whole, _, frac = node["money"].partition(".")
+            return {"money": f"{whole.lstrip('0') or '0'}.{frac.ljust(2, '0')}"}
         return {k: _canonical_money(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_canonical_money(v) for v in node]
