@@ -148,10 +148,13 @@ def publish(svc: Services, actor: str, company_id: str, template_id: str,
     """WF-4/WF-5: the next major version, immutable with its content hash."""
     if source.config is None:
         raise PublishRefused(source.diagnostics)
-    diags = [d for d in list(source.diagnostics) + run_checks(source.config)
-             if getattr(d, "severity", "error") == "error"]
-    if diags:
-        raise PublishRefused(diags)
+    # The engine's own checks decide (a caller cannot vouch for a config);
+    # the front end's copy of the same diagnostics is reported when it has
+    # them, because it is located by line and column.
+    engine_errors = [d for d in run_checks(source.config) if d.severity == "error"]
+    source_errors = [d for d in source.diagnostics if getattr(d, "severity", "error") == "error"]
+    if engine_errors or source_errors:
+        raise PublishRefused(source_errors or engine_errors)
     with svc.tx() as s:
         t = _template(s, company_id, template_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",

@@ -57,7 +57,7 @@ def active_instance(s: Session, disbursement_id: str) -> Instance | None:
 
 def latest_instance(s: Session, disbursement_id: str) -> Instance | None:
     return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id)
-                     .order_by(Instance.started_at.desc(), Instance.id.desc()).limit(1)).first()
+                     .order_by(Instance.number.desc()).limit(1)).first()
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -230,7 +230,9 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
         snapshot = snapshot_data(s, template, version_config(version))
     assert snapshot is not None and version.content_hash and version.document is not None
     compiled = svc.compiled(version.content_hash, version.document)
-    inst = Instance(company_id=company.id, disbursement_id=d.id, template_id=template.id,
+    previous = latest_instance(s, d.id)
+    inst = Instance(company_id=company.id, disbursement_id=d.id, number=(previous.number + 1 if previous else 1),
+                    template_id=template.id,
                     version_id=version.id, content_hash=version.content_hash, snapshot=snapshot,
                     status="active", blocked=False, started_at=svc.now(), lock_version=0)
     s.add(inst)

@@ -50,9 +50,10 @@ class Company(Base):
     holidays: Mapped[list[Any]] = mapped_column(default=list)
     workflows_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     segregation: Mapped[str] = mapped_column(String(20), default="invoice_approver")
-    default_template_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("templates.id", use_alter=True, name="fk_company_default_template"),
-        nullable=True)
+    #: WF-9. Deliberately not a foreign key: templates already reference their
+    #: company, and a key cycle makes every migration of these tables harder;
+    #: engine.templates.set_default only ever stores a template of this company.
+    default_template_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     is_payee: Mapped[bool] = mapped_column(Boolean, default=False)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -224,8 +225,11 @@ class Instance(Base):
     """One run of a workflow on one disbursement, pinned to a version (WF-12)."""
 
     __tablename__ = "workflow_instances"
+    __table_args__ = (UniqueConstraint("disbursement_id", "number"),)
 
     id: Mapped[str] = _id()
+    #: 1, 2, … per disbursement: the order of starts and restarts
+    number: Mapped[int] = mapped_column(Integer)
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
     disbursement_id: Mapped[str] = mapped_column(ForeignKey("disbursements.id"), index=True)
     template_id: Mapped[str] = mapped_column(ForeignKey("templates.id"))

@@ -1,0 +1,193 @@
+"""Creating, editing and canceling disbursements (ROLE-3, DSB-*, ROLL-1/2, AUTH-13/14, GEN-2/5)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import audit, directory, disbursements, workflows
+from engine.disbursements import PaymentLine
+from engine.errors import DomainError
+from engine.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.store.tables import AuditEntry, Disbursement, Invoice, OutboxEmail
+
+from .world import build_world
+
+
+def counts(svc) -> tuple[int, int, int]:
+    with svc.db.sessions() as s:
+        return (s.scalar(select(func.count(Disbursement.id))), s.scalar(select(func.count(AuditEntry.id))),
+                s.scalar(select(func.count(OutboxEmail.id))))
+
+
+def create(w, *lines: PaymentLine, actor: str | None = None) -> str:
+    return disbursements.create_disbursement(w.svc, actor or w.creator, w.company, project_id=w.project,
+                                             funding_account="FA-1", payments=list(lines))
+
+
+def refused(w, *lines: PaymentLine, actor: str | None = None) -> DomainError:
+    before = counts(w.svc)
+    with pytest.raises(DomainError) as e:
+        create(w, *lines, actor=actor)
+    assert counts(w.svc) == before  # refused means nothing changes
+    return e.value
+
+
+def test_only_admins_and_disbursers_create(svc) -> None:
+    """ROLE-3, ROLE-4: a Disbursement Contributor cannot create one."""
+    w = build_world(svc)
+    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    err = refused(w, PaymentLine(w.invoice("10.00")), actor=helper)
+    assert (err.code, err.rule) == ("permission_denied", "ROLE-3")
+
+
+@pytest.mark.parametrize("amount,code,rule", [
+    ("100.001", "invalid_amount", "GEN-2"),
+    ("-5.00", "invalid_amount", "GEN-2"),
+    ("0.00", "invalid_amount", "DSB-2"),
+    ("1e3", "invalid_amount", "GEN-2"),
+    ("500.01", "invalid_amount", "DSB-2"),
+])
+def test_bad_amounts_are_refused(svc, amount: str, code: str, rule: str) -> None:
+    """GEN-2, DSB-2: three decimals, negative, zero, exponent, more than due."""
+    w = build_world(svc)
+    err = refused(w, PaymentLine(w.invoice("500.00"), amount=amount, note="partial"))
+    assert (err.code, err.rule) == (code, rule)
+
+
+def test_partial_payment_needs_a_note(svc) -> None:
+    """DSB-3."""
+    w = build_world(svc)
+    inv = w.invoice("500.00")
+    assert refused(w, PaymentLine(inv, amount="200.00")).rule == "DSB-3"
+    create(w, PaymentLine(inv, amount="200.00", note="first draw"))
+
+
+def test_one_to_a_hundred_invoices(svc) -> None:
+    """DSB-1: a 101st invoice is refused."""
+    w = build_world(svc)
+    assert refused(w).rule == "DSB-1"
+    invs = [w.invoice("1.00") for _ in range(101)]
+    assert refused(w, *(PaymentLine(i) for i in invs)).rule == "DSB-1"
+    create(w, *(PaymentLine(i) for i in invs[:100]))
+
+
+def test_reserved_invoices_cannot_join_another_disbursement(svc) -> None:
+    """DSB-5: reserved from joining until canceled."""
+    w = build_world(svc)
+    inv = w.invoice("10.00")
+    d = create(w, PaymentLine(inv))
+    assert refused(w, PaymentLine(inv)).rule == "DSB-5"
+    disbursements.cancel(svc, w.creator, w.company, d, reason="wrong vendor")
+    create(w, PaymentLine(inv))  # released by the cancel
+
+
+def test_creating_starts_the_default_workflow(svc) -> None:
+    """DSB-8: conditions decided at once, response steps wait."""
+    w = build_world(svc)
+    d = create(w, PaymentLine(w.invoice("10.00")))
+    view = workflows.view(svc, w.company, d)
+    assert (view.workflow_status, view.current_step) == ("Under Review", "Controller Review")
+
+
+def test_no_configured_default_leaves_it_not_started_then_start(svc) -> None:
+    """DSB-9, MGR-4, MGR-1: Not Started until the default's manager starts it."""
+    w = build_world(svc, configure=False)
+    d = create(w, PaymentLine(w.invoice("10.00")))
+    assert workflows.view(svc, w.company, d) is None
+    from engine import templates
+
+    templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
+                        roles={"Controller": [w.controller], "CFO": [w.cfo]})
+    templates.set_default(svc, w.admin, w.company, w.template)
+    with pytest.raises(DomainError) as e:
+        workflows.start(svc, w.creator, w.company, d)
+    assert e.value.rule == "MGR-1"
+    workflows.start(svc, w.manager, w.company, d)
+    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    with pytest.raises(DomainError):
+        workflows.start(svc, w.manager, w.company, d)  # MGR-4: only from Not Started
+
+
+def test_project_enablement_decides_if_a_workflow_applies(svc) -> None:
+    """ROLL-1, ROLL-2, DSB-10: disabling affects only later disbursements."""
+    w = build_world(svc)
+    running = create(w, PaymentLine(w.invoice("10.00")))
+    directory.set_project_workflows(svc, w.admin, w.company, w.project, False)
+    later = create(w, PaymentLine(w.invoice("10.00")))
+    with svc.db.sessions() as s:
+        assert s.get(Disbursement, later).workflow_applies is False
+        assert s.get(Disbursement, later).workflow_status is None
+    assert workflows.view(svc, w.company, running).workflow_status == "Under Review"
+    view = workflows.view(svc, w.company, running)
+    workflows.respond(svc, w.controller, w.company, running, occurrence=view.current_occurrence, answer="Approve")
+    assert workflows.view(svc, w.company, running).workflow_status == "Approved"
+
+
+def test_company_setting_turns_workflows_off(svc) -> None:
+    """WF-10."""
+    w = build_world(svc)
+    directory.update_settings(svc, w.admin, w.company, workflows_enabled=False)
+    d = create(w, PaymentLine(w.invoice("10.00")))
+    assert workflows.view(svc, w.company, d) is None
+
+
+def test_cancel_terminates_releases_and_emails(svc) -> None:
+    """AUTH-13, AUTH-14: reason required, status Canceled, invoices released, second cancel a no-op."""
+    w = build_world(svc)
+    inv = w.invoice("10.00")
+    d = create(w, PaymentLine(inv))
+    with pytest.raises(DomainError) as e:
+        disbursements.cancel(svc, w.creator, w.company, d, reason="  ")
+    assert e.value.rule == "AUTH-13"
+    disbursements.cancel(svc, w.creator, w.company, d, reason="duplicate")
+    with svc.db.sessions() as s:
+        row = s.get(Disbursement, d)
+        assert (row.workflow_status, row.cancel_reason) == ("Canceled", "duplicate")
+        assert s.get(Invoice, inv).reserved_by is None
+        canceled_to = {r.recipients[0] for r in s.scalars(select(OutboxEmail).where(OutboxEmail.event == "canceled"))}
+    assert canceled_to == {"manager@gc.example", "creator@gc.example", "controller@gc.example"}
+    before = counts(svc)
+    disbursements.cancel(svc, w.creator, w.company, d, reason="again")
+    assert counts(svc) == before
+    with pytest.raises(DomainError) as e:
+        workflows.respond(svc, w.controller, w.company, d, occurrence=1, answer="Approve")
+    assert e.value.code == "disbursement_canceled"
+
+
+def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
+    """DSB-12: facts changed, so earlier approvals no longer count."""
+    w = build_world(svc)
+    inv = w.invoice("150000.00")
+    d = create(w, PaymentLine(inv, amount="90000.00", note="first half"))
+    view = workflows.view(svc, w.company, d)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    with pytest.raises(DomainError) as e:
+        disbursements.edit_payments(svc, w.creator, w.company, d,
+                                    amounts={inv: PaymentLine(inv, amount="150000.00")})
+    assert e.value.rule == "DSB-12"
+    disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="150000.00")},
+                                reason="pay in full")
+    view = workflows.view(svc, w.company, d)
+    assert (view.workflow_status, view.current_step, view.path) == ("Under Review", "Controller Review",
+                                                                    ("Controller Review",))
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert workflows.view(svc, w.company, d).current_step == "CFO Review"  # now above the threshold
+    with pytest.raises(DomainError) as e:
+        disbursements.edit_payments(svc, w.creator, w.company, d, remove=[inv], reason="x")
+    assert e.value.rule == "DSB-12"  # removing the last invoice: cancel instead
+    with svc.db.sessions() as s:
+        assert audit.verify(s) == []
+
+
+def test_other_companies_objects_are_not_found(svc) -> None:
+    """GEN-5."""
+    w = build_world(svc)
+    boss = directory.create_user(svc, "boss@other.example", "Boss")
+    other = directory.create_company(svc, "Other GC", first_admin=boss)
+    with pytest.raises(DomainError) as e:
+        disbursements.create_disbursement(svc, boss, other, project_id=w.project, funding_account="X",
+                                          payments=[PaymentLine(w.invoice("1.00"))])
+    assert e.value.code == "not_found"
