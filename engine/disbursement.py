@@ -37,6 +37,10 @@ __all__ = [
     "SCHEMA_ID",
     "MAX_INVOICES",
     "MAX_MONEY_DIGITS",
+    "MONEY_BODY",
+    "POSITIVE_MONEY_BODY",
+    "EMAIL_BODY",
+    "DATE_BODY",
     "MONEY_PATTERN",
     "POSITIVE_MONEY_PATTERN",
     "EMAIL_PATTERN",
@@ -61,10 +65,16 @@ MAX_INVOICES = 100
 #: default 28-digit context adds exactly (GEN-3) and nothing is ever rounded.
 MAX_MONEY_DIGITS = 15
 
-MONEY_PATTERN = r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,2})?$(?!\n)"
-POSITIVE_MONEY_PATTERN = r"^(?:[1-9][0-9]{0,14}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$(?!\n)"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$(?!\n)"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$(?!\n)"
+#: Unanchored bodies (for callers that check many values in one match) and the anchored patterns.
+MONEY_BODY = r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,2})?"
+POSITIVE_MONEY_BODY = r"(?:[1-9][0-9]{0,14}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))"
+EMAIL_BODY = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+DATE_BODY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+MONEY_PATTERN = f"^{MONEY_BODY}$(?!\\n)"
+POSITIVE_MONEY_PATTERN = f"^{POSITIVE_MONEY_BODY}$(?!\\n)"
+EMAIL_PATTERN = f"^{EMAIL_BODY}$(?!\\n)"
+DATE_PATTERN = f"^{DATE_BODY}$(?!\\n)"
 
 _EMAIL = re.compile(EMAIL_PATTERN)
 _DATE = re.compile(DATE_PATTERN)
@@ -322,7 +332,7 @@ def parse_disbursement_json(text: str | bytes) -> Disbursement:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}" if "\n" in exc.doc.strip() else f"column {exc.colno}"
+        where = f"line {exc.lineno} column {exc.colno}" if "\n" in exc.doc else f"column {exc.colno}"
         raise DisbursementError([("", f"invalid JSON: {exc.msg} at {where}")]) from None
     except (UnicodeDecodeError, RecursionError) as exc:
         raise DisbursementError([("", f"invalid JSON: {exc.__class__.__name__}")]) from None

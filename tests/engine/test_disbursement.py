@@ -7,9 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from payroute_docs import disbursement, invoice
+from payroute_docs import disbursement, documents, invoice
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
 from engine.disbursement import (
@@ -141,60 +140,6 @@ def test_the_schema_is_2020_12_with_an_absolute_id() -> None:
 
 
 _VALIDATOR = Draft202012Validator(disbursement_schema(), format_checker=FormatChecker())
-
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.just(1.5), st.text(max_size=3))
-money_texts = st.one_of(
-    st.sampled_from(["1.00", "0.01", "0.10", "0.1", "0", "0.00", "0.0", "5", "100000.00", "1.234", "-1.00",
-                     "05.00", "1e3", ".5", "5.", " 5", "5\n", "1.00\n", "1,000", "٣", "999999999999999.99",
-                     "1000000000000000", "+1", "NaN", "", "1.0.0"]),
-    st.from_regex(r"\A-?[0-9]{1,17}(\.[0-9]{0,3})?\Z"),
-    st.integers(0, 10**6), st.just(2.5), st.none(),
-)
-emails = st.one_of(st.sampled_from(["a@b.co", "a@b", "@b.co", "a b@c.de", "a@b.co\n", "", "x@y.z.w"]),
-                   st.emails().map(str), st.integers(0, 3))
-dates = st.one_of(st.sampled_from(["2024-02-29", "2023-02-29", "2024-1-01", "2024-13-01", "0000-01-01",
-                                   "2024-01-01\n", "", "20240101"]), st.none(), st.integers(0, 9))
-texts = st.one_of(st.text(max_size=4), st.none(), st.integers(0, 3))
-
-
-@st.composite
-def invoice_docs(draw: st.DrawFn) -> dict[str, object]:
-    inv: dict[str, object] = invoice(draw(money_texts))
-    for key, strategy in (("retainage_released", money_texts), ("amount_due", money_texts),
-                          ("approved_by", emails), ("status", texts), ("vendor", texts), ("id", texts)):
-        if draw(st.integers(0, 4)) == 0:
-            inv[key] = draw(strategy)
-    if draw(st.integers(0, 12)) == 0:
-        inv.pop(draw(st.sampled_from(sorted(inv))))
-    if draw(st.integers(0, 12)) == 0:
-        inv[draw(st.sampled_from(["amount_paid", "note", "amount"]))] = draw(json_scalars)
-    return inv
-
-
-@st.composite
-def documents(draw: st.DrawFn) -> object:
-    n = draw(st.one_of(st.integers(1, 3), st.sampled_from([0, 100, 101])))
-    if n > 3:
-        invs = [invoice(id=f"I-{k}") for k in range(n)]
-    else:
-        invs = [draw(invoice_docs()) for _ in range(n)]
-    doc: dict[str, object] = disbursement(*invs) if invs else disbursement(invoices=[])
-    project = doc["project"]
-    assert isinstance(project, dict)
-    for key, strategy in (("start_date", dates), ("office", texts), ("sector", texts), ("market", texts),
-                          ("id", texts), ("name", texts)):
-        if draw(st.integers(0, 4)) == 0:
-            project[key] = draw(strategy)
-    if draw(st.integers(0, 10)) == 0:
-        doc[draw(st.sampled_from(["created_by", "id", "funding_account"]))] = draw(st.one_of(emails, texts))
-    if draw(st.integers(0, 15)) == 0:
-        doc.pop(draw(st.sampled_from(sorted(doc))))
-    if draw(st.integers(0, 15)) == 0:
-        doc[draw(st.sampled_from(["extra", "$schema", "status"]))] = draw(json_scalars)
-    if draw(st.integers(0, 30)) == 0:
-        return draw(st.one_of(json_scalars, st.lists(json_scalars, max_size=2)))
-    return doc
-
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())

@@ -1,0 +1,206 @@
+"""Reading disbursements for ``payroute simulate``: one JSON document or JSON Lines, fast and exact.
+
+Two validators, one verdict:
+
+- the *fast path* decodes a line straight into typed structs with msgspec
+  (types, required and unknown fields, empty strings, 1..100 invoices are all
+  checked in C), then checks the value patterns in a handful of regex calls
+  per document, and computes only the facts the workflow reads;
+- anything the fast path does not accept goes to the *full path*
+  (``json.loads`` + the pydantic model of :mod:`engine.disbursement`), which
+  has the last word: it either accepts the document after all, or explains
+  every problem with its location.
+
+So the fast path may only ever accept what the model accepts, with the same
+facts; a property test holds it to accepting *exactly* the same documents.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, BinaryIO, Callable, Iterable, Iterator
+
+import msgspec
+from msgspec import Meta, Struct
+
+from engine.disbursement import (
+    DATE_BODY, EMAIL_BODY, MAX_INVOICES, MONEY_BODY, POSITIVE_MONEY_BODY, DisbursementError,
+)
+from engine.facts import raw_fact_plan
+
+__all__ = ["Record", "FastReader", "full_facts", "read_records"]
+
+_Text = Annotated[str, Meta(min_length=1)]
+
+
+class _Invoice(Struct, forbid_unknown_fields=True, kw_only=True):
+    id: _Text
+    vendor: _Text
+    amount: str
+    amount_due: str | None = None
+    retainage_released: str = "0.00"
+    status: _Text
+    approved_by: str
+
+
+class _Document(Struct, forbid_unknown_fields=True, kw_only=True):
+    id: _Text
+    project: dict[str, str | None]
+    created_by: str
+    funding_account: _Text
+    invoices: Annotated[list[_Invoice], Meta(min_length=1, max_length=MAX_INVOICES)]
+
+
+# One match checks every payment amount of a document: amounts joined by "\n",
+# which no valid amount contains (the count check catches one that does).
+_AMOUNTS = re.compile(f"{POSITIVE_MONEY_BODY}(?:\n{POSITIVE_MONEY_BODY})*")
+_MONEY = re.compile(MONEY_BODY)
+_EMAIL = re.compile(EMAIL_BODY)
+_DATE = re.compile(DATE_BODY)
+
+
+def _values_ok(doc: _Document) -> bool:
+    """The checks msgspec's types cannot express; False sends the document to the full path."""
+    invoices = doc.invoices
+    amounts = [i.amount for i in invoices]
+    joined = "\n".join(amounts)
+    if _AMOUNTS.fullmatch(joined) is None or joined.count("\n") != len(amounts) - 1:
+        return False
+    money = {i.retainage_released for i in invoices}
+    money.update(i.amount_due for i in invoices if i.amount_due is not None)
+    if not all(_MONEY.fullmatch(m) for m in money):
+        return False
+    emails = {i.approved_by for i in invoices}
+    emails.add(doc.created_by)
+    if not all(_EMAIL.fullmatch(e) for e in emails):
+        return False
+    project = doc.project
+    if not project.get("id") or not project.get("name"):
+        return False
+    start = project.get("start_date")
+    if start:
+        if _DATE.fullmatch(start) is None:
+            return False
+        try:
+            date.fromisoformat(start)
+        except ValueError:
+            return False
+    return True
+
+
+class FastReader:
+    """Decode, validate and compute facts for one document; None when it needs the full path.
+
+    Immutable after construction; one per simulation (it holds the fact plan).
+    """
+
+    __slots__ = ("_decode", "_plan")
+
+    def __init__(self, fact_names: Iterable[str]) -> None:
+        self._decode = msgspec.json.Decoder(_Document).decode
+        self._plan = raw_fact_plan(fact_names, attributes=True)
+
+    def read(self, raw: bytes | str) -> tuple[str, dict[str, Any]] | None:
+        try:
+            doc = self._decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        if not _values_ok(doc):
+            return None
+        return doc.id, self._plan(doc.invoices, doc.project)
+
+
+def full_facts(raw: bytes | str, fact_names: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """The full path: JSON, then the pydantic model; raises :class:`DisbursementError` with every problem."""
+    from engine.disbursement import parse_disbursement_json
+    from engine.facts import compute_facts
+
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DisbursementError([("", f"not UTF-8 text (byte {exc.start})")]) from None
+    disbursement = parse_disbursement_json(raw)
+    return disbursement.id, compute_facts(disbursement, fact_names)
+
+
+# ---------------------------------------------------------------- records from an input
+
+
+@dataclass
+class Record:
+    """One disbursement read from the input: its facts, or the located problems that refused it."""
+
+    line: int | None  # 1-based line of a JSON Lines input; None for a single (multi-line) document
+    id: str | None = None
+    facts: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        return f"line {self.line}" if self.line is not None else "the document"
+
+
+def _record(line: int | None, raw: bytes, fast: FastReader, names: frozenset[str]) -> Record:
+    got = fast.read(raw)
+    if got is None:
+        try:
+            got = full_facts(raw if line is None else raw.rstrip(b"\r\n"), names)
+        except DisbursementError as exc:
+            return Record(line, problems=exc.lines())
+    return Record(line, got[0], got[1])
+
+
+def _parses_alone(raw: bytes) -> bool:
+    try:
+        msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def read_records(stream: BinaryIO, fact_names: Iterable[str],
+                 progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+    """Every disbursement of ``stream``, in order, as soon as it is read.
+
+    JSON Lines when the first non-blank line is a JSON value by itself (or,
+    if that line is broken, when one of the next few is); otherwise the whole
+    input is one document, pretty-printed over several lines. ``progress``,
+    when given, is called with the number of bytes consumed.
+    """
+    names = frozenset(fact_names)
+    fast = FastReader(names)
+    lines = iter(stream)
+    head: list[bytes] = []
+    first = None
+    for raw in lines:
+        head.append(raw)
+        if raw.strip():
+            first = raw
+            break
+    if first is None:
+        return
+    if not _parses_alone(first):
+        # A pretty-printed document, or JSON Lines whose first line is broken.
+        rest = list(lines)
+        others = [r for r in rest if r.strip()][:5]
+        if not any(_parses_alone(r) for r in others):
+            text = b"".join(head + rest)
+            if progress is not None:
+                progress(len(text))
+            yield _record(None, text, fast, names)
+            return
+        lines = iter(rest)
+    number = 0
+    for number, raw in enumerate(head, 1):
+        if raw.strip():
+            yield _record(number, raw, fast, names)
+    if progress is not None:
+        progress(sum(map(len, head)))
+    for number, raw in enumerate(lines, number + 1):
+        if progress is not None:
+            progress(len(raw))
+        if raw.strip():
+            yield _record(number, raw, fast, names)

@@ -1,0 +1,139 @@
+"""The three outputs of ``payroute simulate``: text (with reasons), JSON Lines, one JSON document.
+
+Each writer takes records (see :mod:`dsl.simulate_input`) one at a time and
+writes to a text stream; :meth:`route` returns the reason when a route
+stopped before an end, so the command can report it and exit 1.
+
+The JSON Lines writer is the bulk path: it routes with
+:class:`engine.evaluator.Router` (no reasons are built) and, since a workflow
+has few distinct routes, serialises each route's ``path``/``end``/``outcome``
+once and reuses the text; only the ``id`` is encoded per line. Its output is
+byte for byte ``json.dumps({"id", "path", "end", "outcome"})``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Mapping, TextIO
+
+from engine.compiler import CompiledWorkflow
+from engine.evaluator import Route, Router, evaluate
+
+from .simulate_input import Record
+
+__all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
+
+
+class _Writer:
+    def __init__(self, compiled: CompiledWorkflow, answers: Mapping[str, str], default_answer: str,
+                 out: TextIO) -> None:
+        self.compiled = compiled
+        self.answers = dict(answers)
+        self.default_answer = default_answer
+        self.out = out
+        self.count = 0
+        self.tally: Counter[str] = Counter()
+
+    def evaluate(self, record: Record) -> Route:
+        assert record.facts is not None
+        route = evaluate(self.compiled, record.facts, self.answers, self.default_answer)
+        self.count += 1
+        self.tally[route.outcome or "stopped"] += 1
+        return route
+
+    def route(self, record: Record) -> str | None:
+        raise NotImplementedError
+
+    def refused(self, record: Record) -> None:
+        self.tally["refused"] += 1
+
+    def finish(self) -> None:
+        self.out.flush()
+
+
+class JsonlWriter(_Writer):
+    """``{"id": ..., "path": [...], "end": ..., "outcome": ...}`` per disbursement; a stable shape."""
+
+    FLUSH_EVERY = 512
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._router = Router(self.compiled, self.answers, self.default_answer)
+        self._routes: dict[tuple[int, ...], tuple[str, str | None]] = {}
+        self._buffer: list[str] = []
+
+    def route(self, record: Record) -> str | None:
+        assert record.facts is not None
+        key = self._router(record.facts)
+        known = self._routes.get(key)
+        if known is None:
+            full = evaluate(self.compiled, record.facts, self.answers, self.default_answer)
+            names, end, outcome = self._router.summary(key)
+            assert tuple(names) == full.path and end == full.end  # one semantics, two walkers
+            tail = json.dumps({"path": names, "end": end, "outcome": outcome})
+            known = self._routes[key] = (", " + tail[1:] + "\n", full.stopped)
+        self._buffer.append('{"id": ' + json.dumps(record.id) + known[0])
+        self.count += 1
+        if len(self._buffer) >= self.FLUSH_EVERY:
+            self.out.write("".join(self._buffer))
+            self._buffer.clear()
+        return known[1]
+
+    def finish(self) -> None:
+        self.out.write("".join(self._buffer))
+        self._buffer.clear()
+        super().finish()
+
+
+class TextWriter(_Writer):
+    """Each step visited; for each condition, the `when` lines tried with the values compared (COND-13)."""
+
+    def route(self, record: Record) -> str | None:
+        route = self.evaluate(record)
+        where = f" (line {record.line})" if record.line is not None else ""
+        verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
+        lines = [f"{record.id}{where}: {verdict}"]
+        for visit in route.visits:
+            lines += [f"  {line}" for line in visit.lines()]
+        if route.stopped:
+            lines.append(f"  stopped: {route.stopped}")
+        self.out.write("\n".join(lines) + "\n\n")
+        return route.stopped
+
+    def finish(self) -> None:
+        n = self.count + self.tally["refused"]
+        parts = [f"{self.tally[k]} {k}" for k in ("success", "failure", "stopped", "refused") if self.tally[k]]
+        self.out.write(f"simulated {n} disbursement{'s' if n != 1 else ''}: {', '.join(parts) or 'none'}\n")
+        super().finish()
+
+
+class JsonWriter(_Writer):
+    """One document: the workflow, every route with its visits and reasons, every refused line."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._results: list[dict[str, Any]] = []
+        self._errors: list[dict[str, Any]] = []
+
+    def route(self, record: Record) -> str | None:
+        route = self.evaluate(record)
+        self._results.append({"id": record.id, "line": record.line, **route.to_data()})
+        return route.stopped
+
+    def refused(self, record: Record) -> None:
+        super().refused(record)
+        self._errors.append({"line": record.line, "problems": record.problems})
+
+    def finish(self) -> None:
+        failed = bool(self._errors) or any(r["stopped"] for r in self._results)
+        body = {
+            "result": "error" if failed else "ok",
+            "workflow": {"name": self.compiled.name, "content_hash": self.compiled.content_hash},
+            "answers": self.answers,
+            "default_answer": self.default_answer,
+            "results": self._results,
+            "errors": self._errors,
+        }
+        self.out.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        super().finish()
