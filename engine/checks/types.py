@@ -26,7 +26,7 @@ from .expressions import (
 
 def _mismatch_hint(left: object, right: object, lt: str, rt: str) -> str:
     pair = {lt, rt}
-    literal = right if not isinstance(right, OPERAND_TYPES[:1]) else left
+    literal = left if isinstance(right, FactRef) else right  # the side most likely mistyped
     if pair == {"money", "integer"} and isinstance(literal, IntLit):
         return f"write money with a dollar sign, such as `${literal.integer:,}`"
     if pair == {"money", "integer"} and isinstance(literal, MoneyLit):

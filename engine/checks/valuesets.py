@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 
 INF = math.inf
 
@@ -129,7 +128,8 @@ def empty_like(domain: ValueSet) -> ValueSet:
 
 def money_code(digits: str) -> int:
     """Cents of a money literal with at most two decimals (exact: no float)."""
-    return int(Decimal(digits) * 100)
+    whole, _, frac = digits.partition(".")
+    return int(whole) * 100 + int(frac.ljust(2, "0"))
 
 
 def compare_set(op: str, value: int, domain: Intervals) -> Intervals:

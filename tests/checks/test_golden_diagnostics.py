@@ -45,6 +45,10 @@ def test_every_registered_code_has_a_golden_case() -> None:
     missing = [c for c in CODES
                if not (CASES / f"{c}.flow").exists() and not (CASES / f"{c}.json").exists()]
     assert missing == []
+    for code in CODES:
+        expected = CASES / f"{code}.txt"
+        assert expected.exists(), f"missing golden output {expected.name}; run pytest --update-goldens"
+        assert f"[{code}]" in expected.read_text(encoding="utf-8")
 
 
 def test_every_golden_case_is_for_a_registered_code() -> None:
