@@ -64,7 +64,12 @@ def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Sub
         "canceled": "The disbursement was canceled.",
         "overdue": f"\u201c{step}\u201d is overdue and still waits for your answer.",
     }.get(event, event)
+    if event == "overdue" and details.get("to_manager"):
+        # STEP-13: the manager hears on the first overdue day, whether or not they are asked.
+        what = f"\u201c{step}\u201d, a step of a workflow you manage, is overdue."
     lines.append(what)
+    if details.get("waiting_for"):
+        lines.append(f"Waiting for: {details['waiting_for']}")
     lines.append("")
     lines.append(f"Company: {subject.company_name}")
     lines.append(f"Project: {subject.project}")
