@@ -117,9 +117,10 @@ def _verify_chain(chain: str, entries: Iterable[AuditEntry], head: AuditHead | N
     last: AuditEntry | None = None
     for entry in entries:
         last = entry
-        if entry.seq != expected_seq:
-            why = "an entry is missing before it" if entry.seq > expected_seq else "entries are out of order"
-            return Break(chain, entry.seq, entry.id, f"expected entry {expected_seq}; {why}")
+        if entry.seq > expected_seq:
+            return Break(chain, expected_seq, None, f"entry {expected_seq} is missing (deleted)")
+        if entry.seq < expected_seq:
+            return Break(chain, entry.seq, entry.id, "entries are duplicated or out of order")
         if entry.prev_hash != prev:
             return Break(chain, entry.seq, entry.id, "its link to the previous entry is broken "
                          "(an entry before it was altered, deleted or reordered)")
