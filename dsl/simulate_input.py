@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Annotated, Any, BinaryIO, Callable, Iterable, Iterator
 
 import msgspec
@@ -59,57 +60,78 @@ _AMOUNTS = re.compile(f"{POSITIVE_MONEY_BODY}(?:\n{POSITIVE_MONEY_BODY})*")
 _MONEY = re.compile(MONEY_BODY)
 _EMAIL = re.compile(EMAIL_BODY)
 _DATE = re.compile(DATE_BODY)
+_amount = attrgetter("amount")
+_retainage = attrgetter("retainage_released")
+_due = attrgetter("amount_due")
+_approver = attrgetter("approved_by")
+
+#: Values already matched are remembered (emails and retainage repeat across a
+#: file); the memory is dropped when it grows past this many entries.
+_KNOWN_LIMIT = 4096
 
 
-def _values_ok(doc: _Document) -> bool:
-    """The checks msgspec's types cannot express; False sends the document to the full path."""
-    invoices = doc.invoices
-    amounts = [i.amount for i in invoices]
-    joined = "\n".join(amounts)
-    if _AMOUNTS.fullmatch(joined) is None or joined.count("\n") != len(amounts) - 1:
-        return False
-    money = {i.retainage_released for i in invoices}
-    money.update(i.amount_due for i in invoices if i.amount_due is not None)
-    if not all(_MONEY.fullmatch(m) for m in money):
-        return False
-    emails = {i.approved_by for i in invoices}
-    emails.add(doc.created_by)
-    if not all(_EMAIL.fullmatch(e) for e in emails):
-        return False
-    project = doc.project
-    if not project.get("id") or not project.get("name"):
-        return False
-    start = project.get("start_date")
-    if start:
-        if _DATE.fullmatch(start) is None:
+def _all_match(values: set[str], pattern: re.Pattern[str], known: set[str]) -> bool:
+    """Every value matches ``pattern``; matches are remembered in ``known``."""
+    for value in values - known:
+        if pattern.fullmatch(value) is None:
             return False
-        try:
-            date.fromisoformat(start)
-        except ValueError:
-            return False
+        if len(known) >= _KNOWN_LIMIT:
+            known.clear()
+        known.add(value)
     return True
 
 
 class FastReader:
     """Decode, validate and compute facts for one document; None when it needs the full path.
 
-    Immutable after construction; one per simulation (it holds the fact plan).
+    One per simulation and thread: it holds the fact plan and the memory of
+    values already matched.
     """
 
-    __slots__ = ("_decode", "_plan")
+    __slots__ = ("_decode", "_plan", "_money", "_emails")
 
     def __init__(self, fact_names: Iterable[str]) -> None:
         self._decode = msgspec.json.Decoder(_Document).decode
         self._plan = raw_fact_plan(fact_names, attributes=True)
+        self._money: set[str] = set()
+        self._emails: set[str] = set()
 
     def read(self, raw: bytes | str) -> tuple[str, dict[str, Any]] | None:
         try:
             doc = self._decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
-        if not _values_ok(doc):
+        if not self._values_ok(doc):
             return None
         return doc.id, self._plan(doc.invoices, doc.project)
+
+    def _values_ok(self, doc: _Document) -> bool:
+        """The checks msgspec's types cannot express; False sends the document to the full path."""
+        invoices = doc.invoices
+        joined = "\n".join(map(_amount, invoices))
+        if _AMOUNTS.fullmatch(joined) is None or joined.count("\n") != len(invoices) - 1:
+            return False
+        money = set(map(_retainage, invoices))
+        money.update(map(_due, invoices))
+        money.discard(None)  # type: ignore[arg-type]
+        if not _all_match(money, _MONEY, self._money):
+            return False
+        emails = set(map(_approver, invoices))
+        emails.add(doc.created_by)
+        if not _all_match(emails, _EMAIL, self._emails):
+            return False
+        project = doc.project
+        if not project.get("id") or not project.get("name"):
+            return False
+        start = project.get("start_date")
+        if start:
+            if _DATE.fullmatch(start) is None:
+                return False
+            try:
+                date.fromisoformat(start)
+            except ValueError:
+                return False
+        return True
 
 
 def full_facts(raw: bytes | str, fact_names: Iterable[str]) -> tuple[str, dict[str, Any]]:
@@ -177,7 +199,7 @@ def read_records(stream: BinaryIO, fact_names: Iterable[str],
     first = None
     for raw in lines:
         head.append(raw)
-        if raw.strip():
+        if raw and not raw.isspace():
             first = raw
             break
     if first is None:
@@ -185,7 +207,7 @@ def read_records(stream: BinaryIO, fact_names: Iterable[str],
     if not _parses_alone(first):
         # A pretty-printed document, or JSON Lines whose first line is broken.
         rest = list(lines)
-        others = [r for r in rest if r.strip()][:5]
+        others = [r for r in rest if r and not r.isspace()][:5]
         if not any(_parses_alone(r) for r in others):
             text = b"".join(head + rest)
             if progress is not None:
@@ -195,12 +217,12 @@ def read_records(stream: BinaryIO, fact_names: Iterable[str],
         lines = iter(rest)
     number = 0
     for number, raw in enumerate(head, 1):
-        if raw.strip():
+        if raw and not raw.isspace():
             yield _record(number, raw, fast, names)
     if progress is not None:
         progress(sum(map(len, head)))
     for number, raw in enumerate(lines, number + 1):
         if progress is not None:
             progress(len(raw))
-        if raw.strip():
+        if raw and not raw.isspace():
             yield _record(number, raw, fast, names)

@@ -24,6 +24,9 @@ from .simulate_input import Record
 
 __all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
 
+#: What ``json.dumps`` does to a ``str`` (with its default ``ensure_ascii``), minus the dispatch.
+_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
 
 class _Writer:
     def __init__(self, compiled: CompiledWorkflow, answers: Mapping[str, str], default_answer: str,
@@ -73,7 +76,7 @@ class JsonlWriter(_Writer):
             assert tuple(names) == full.path and end == full.end  # one semantics, two walkers
             tail = json.dumps({"path": names, "end": end, "outcome": outcome})
             known = self._routes[key] = (", " + tail[1:] + "\n", full.stopped)
-        self._buffer.append('{"id": ' + json.dumps(record.id) + known[0])
+        self._buffer.append('{"id": ' + _json_string(record.id) + known[0])
         self.count += 1
         if len(self._buffer) >= self.FLUSH_EVERY:
             self.out.write("".join(self._buffer))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from datetime import date
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, NamedTuple
 
 from .compiler import (
     CompiledCondition, CompiledEnd, CompiledResponse, CompiledWorkflow, Truth, truth_word, value_text,
@@ -49,8 +49,7 @@ class UnknownStepError(LookupError):
 # ---------------------------------------------------------------- results
 
 
-@dataclass(frozen=True, slots=True)
-class BranchResult:
+class BranchResult(NamedTuple):
     """One `when` line tried: its result (True, False, or None for unknown) and whether it routed."""
 
     index: int
@@ -114,9 +113,12 @@ class ConditionOutcome:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """One step on the route: a response with its answer, a decided condition, or the end."""
+class Visit(NamedTuple):
+    """One step on the route: a response with its answer, a decided condition, or the end.
+
+    A named tuple rather than a dataclass: immutable like one, and a
+    route builds several per disbursement, so construction cost counts.
+    """
 
     step: str
     kind: Literal["response", "condition", "end"]
