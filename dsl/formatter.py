@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
 
 from engine.model import (
     Compare, ConditionStep, DateLit, EndStep, FactRef, InList, IntLit, Logical, MoneyLit, Not,
@@ -50,7 +50,10 @@ from engine.model import (
 
 from .diagnostics import Path, Span
 
-__all__ = ["FormatError", "format_config", "format_expr", "format_money_literal"]
+if TYPE_CHECKING:
+    from .load import LoadedWorkflow
+
+__all__ = ["FormatError", "format_config", "format_expr", "format_loaded", "format_money_literal"]
 
 INDENT = "    "
 
@@ -347,10 +350,9 @@ def format_config(
     return _render(elements, tail)
 
 
-def format_loaded(loaded: object) -> str:
-    """Format a :class:`dsl.load.LoadedWorkflow` whose front end succeeded."""
-    config = getattr(loaded, "config")
-    if config is None:
+def format_loaded(loaded: LoadedWorkflow) -> str:
+    """Format a loaded `.flow` file or JSON config whose front end succeeded (what ``payroute fmt`` does)."""
+    if loaded.config is None:
         raise FormatError("the workflow could not be read")
-    return format_config(config, getattr(loaded, "comments"), getattr(loaded, "source_map"),
-                         source_text=getattr(loaded, "text") if getattr(loaded, "kind") == "flow" else None)
+    return format_config(loaded.config, loaded.comments, loaded.source_map,
+                         source_text=loaded.text if loaded.kind == "flow" else None)
