@@ -1,0 +1,110 @@
+"""SMTP over TLS: ``smtps://`` (implicit TLS) and ``smtp://…?starttls=1``, with the
+server certificate verified; plus how SMTP URLs are read.
+
+Rules: AUD-5 (delivery; a failed TLS handshake leaves the email queued) and
+the no-secrets rule (credentials only ever cross an encrypted channel here).
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+from aiosmtpd.smtp import AuthResult
+
+from engine import disbursements
+from engine.disbursements import PaymentLine
+from engine.worker import SmtpUrlError, parse_smtp_url, send_pending
+from tests.store.world import build_world
+
+from .conftest import Collector, SmtpServer, free_port
+
+PASSWORD = "tls-Only-p4ss"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throw-away self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(certificate[0]), str(certificate[1]))
+    return ctx
+
+
+def _auth(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+    return AuthResult(success=auth_data.password == PASSWORD.encode(), handled=False)
+
+
+def _queue_three(svc) -> None:
+    w = build_world(svc)
+    disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+                                      payments=[PaymentLine(w.invoice("1000.00"))])
+
+
+def test_starttls_upgrades_before_authenticating_and_verifies_the_certificate(
+        svc, clock, certificate, monkeypatch) -> None:
+    """AUD-5 over ``?starttls=1``: the relay requires STARTTLS before AUTH; with its CA trusted
+    the three emails go out; with an untrusted certificate nothing is sent and they wait."""
+    server = SmtpServer(free_port(), Collector()).start(
+        tls_context=_server_context(certificate), require_starttls=True, authenticator=_auth,
+        auth_require_tls=True)
+    try:
+        _queue_three(svc)
+        url = f"smtp://mailer:{PASSWORD}@127.0.0.1:{server.port}?starttls=1"
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        untrusted = send_pending(svc, url)
+        assert (untrusted.sent, untrusted.failed) == (0, 3)
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error and PASSWORD not in untrusted.error
+        assert server.messages == []
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        clock.advance(minutes=1)
+        trusted = send_pending(svc, url)
+        assert (trusted.sent, trusted.failed) == (3, 0)
+        assert len(server.messages) == 3
+    finally:
+        server.stop()
+
+
+def test_smtps_implicit_tls(svc, clock, certificate, monkeypatch) -> None:
+    """AUD-5 over ``smtps://``: TLS from the first byte, then AUTH, then delivery."""
+    server = SmtpServer(free_port(), Collector()).start(
+        ssl_context=_server_context(certificate), authenticator=_auth, auth_require_tls=False)
+    try:
+        _queue_three(svc)
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        report = send_pending(svc, f"smtps://mailer:{PASSWORD}@127.0.0.1:{server.port}")
+        assert (report.sent, report.failed) == (3, 0)
+        assert len(server.messages) == 3
+    finally:
+        server.stop()
+
+
+def test_smtp_urls_are_read_with_sensible_defaults() -> None:
+    """Ports default to 25 (smtp) and 465 (smtps); user and password are URL-decoded; the
+    display form hides the password; a bad URL never echoes it."""
+    plain = parse_smtp_url("smtp://mail.example")
+    assert (plain.host, plain.port, plain.implicit_tls, plain.starttls, plain.username) == (
+        "mail.example", 25, False, False, None)
+    tls = parse_smtp_url("smtps://relay%40gc.example:p%40ss%3Aword@mail.example")
+    assert (tls.port, tls.implicit_tls, tls.username, tls.password) == (465, True, "relay@gc.example", "p@ss:word")
+    assert tls.display() == "smtps://relay%40gc.example:***@mail.example:465"
+    assert "p@ss" not in repr(tls)
+    sub = parse_smtp_url("smtp://mail.example:587?starttls=1&from=payments%40gc.example&timeout=5")
+    assert (sub.port, sub.starttls, sub.sender, sub.timeout) == (587, True, "payments@gc.example", 5.0)
+    with pytest.raises(SmtpUrlError) as bad:
+        parse_smtp_url("smtps://u:Hunter2@mail.example?starttls=yes")
+    assert "Hunter2" not in str(bad.value)
