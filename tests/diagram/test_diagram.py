@@ -235,3 +235,20 @@ def test_json_config_with_an_unwritable_string_is_an_input_error(cli, tmp_path):
     res = cli("diagram", str(out))
     assert res.code == 1 and res.out == ""
     assert "a `when` line cannot be written in the rule language" in res.err
+
+
+def test_path_file_from_a_real_simulation(cli, tmp_path):
+    """ROLL-6: simulate routes without side effects; its jsonl line highlights the same route."""
+    doc = {"id": "D-1", "project": {"id": "P-1", "name": "Tower"}, "created_by": "pm@example.com",
+           "funding_account": "FA-1",
+           "invoices": [{"id": "I-1", "vendor": "Acme", "amount": "100000.01", "status": "Approved",
+                         "approved_by": "pm@example.com"}]}
+    source = tmp_path / "d.json"
+    source.write_text(json.dumps(doc))
+    sim = cli("simulate", REFERENCE, str(source), "--format", "jsonl")
+    assert sim.code == 0, sim.err
+    line = tmp_path / "one.jsonl"
+    line.write_text(sim.out)
+    res = cli("diagram", REFERENCE, "--path-file", str(line))
+    assert res.code == 0, res.err
+    assert res.out == cli("diagram", REFERENCE, "--path", REF_PATH).out
