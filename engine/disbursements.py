@@ -7,17 +7,19 @@ Not Started (DSB-9) or there is none (DSB-10).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, notify
+from . import audit, idempotency, notify
 from .errors import DomainError
 from .money import MoneyError, parse_money
-from .permissions import require_payments_user
+from .permissions import (
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, require_any, require_payments_user,
+)
 from .services import Services
 from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
 from .workflows import (
@@ -78,15 +80,24 @@ def _check_count(n: int) -> None:
 
 
 def create_disbursement(svc: Services, actor: str, company_id: str, *, project_id: str,
-                        funding_account: str, payments: Sequence[PaymentLine]) -> str:
-    """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow."""
+                        funding_account: str, payments: Sequence[PaymentLine],
+                        idempotency_key: str | None = None) -> str:
+    """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow.
+
+    With ``idempotency_key`` (GEN-8) a retry returns the first disbursement's id.
+    """
     _check_count(len(payments))
     ids = [p.invoice_id for p in payments]
     if len(set(ids)) != len(ids):
         raise DomainError("invalid_disbursement", "each invoice can be paid once per disbursement", rule="DSB-1")
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    body = {"op": "create_disbursement", "project": project_id, "funding_account": funding_account,
+            "payments": [asdict(p) for p in payments]}
     with svc.tx() as s:
+        earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
+        if earlier is not None:
+            return str(earlier["disbursement"])
         company = s.get(Company, company_id)
         if company is None:
             raise DomainError("not_found", "no such company", rule="GEN-5")
@@ -95,37 +106,106 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
         now = svc.now()
-        applies = bool(company.workflows_enabled and project.payment_workflows_enabled)
-        d = Disbursement(company_id=company_id, project_id=project_id, created_by=actor,
-                         funding_account=funding_account.strip(), workflow_applies=applies,
-                         workflow_status=STATUS_NOT_STARTED if applies else None,
-                         created_at=now, updated_at=now)
+        d = Disbursement(company_id=company_id, project_id=project_id, is_draft=False, created_by=actor,
+                         funding_account=funding_account.strip(), created_at=now, updated_at=now)
         s.add(d)
         s.flush()
-        lines = []
-        for pos, line in enumerate(payments):
-            inv, amount, retainage = _line_values(s, company_id, project_id, line, f"payments[{pos}]")
-            inv.reserved_by = d.id
-            s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=pos, amount=amount,
-                                   retainage_released=retainage, note=line.note))
-            lines.append({"invoice": inv.id, "amount": amount, "partial": amount < inv.amount_due})
+        lines = _add_lines(s, company_id, d, payments)
+        _finish_creation(s, svc, company, project, d, actor, lines)
+        idempotency.record(s, company_id, actor, idempotency_key, body, {"disbursement": d.id}, now)
+        return d.id
+
+
+def _add_lines(s: Session, company_id: str, d: Disbursement, payments: Sequence[PaymentLine],
+               start: int = 0) -> list[dict[str, object]]:
+    lines: list[dict[str, object]] = []
+    for k, line in enumerate(payments):
+        inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"payments[{start + k}]")
+        inv.reserved_by = d.id  # DSB-5: reserved from the moment it joins, a Draft included
+        s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=start + k, amount=amount,
+                               retainage_released=retainage, note=line.note))
+        lines.append({"invoice": inv.id, "amount": amount, "partial": amount < inv.amount_due})
+    s.flush()
+    return lines
+
+
+def _finish_creation(s: Session, svc: Services, company: Company, project: Project, d: Disbursement,
+                     actor: str, lines: list[dict[str, object]]) -> None:
+    """The disbursement exists now: audit it and start its workflow (DSB-8) or leave it Not Started."""
+    now = svc.now()
+    applies = bool(company.workflows_enabled and project.payment_workflows_enabled)
+    d.workflow_applies = applies
+    d.workflow_status = STATUS_NOT_STARTED if applies else None
+    audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company.id, at=now, actor_id=actor,
+                 action="disbursement_created", object_type="disbursement", object_id=d.id,
+                 before=None, after={"workflow_status": d.workflow_status, "drawdown_status": "Draft"},
+                 rules=("ROLE-3", "DSB-1", "DSB-2", "DSB-5", "ROLL-1"),
+                 details={"payments": lines, "workflow_applies": applies, "funding_account": d.funding_account})
+    if applies and company.default_template_id is not None:
+        try:
+            with s.begin_nested():
+                start_on_template(s, svc, company, d, actor)
+        except DomainError as exc:
+            if exc.code != "no_workflow_configured":
+                raise
+            _not_started(s, svc, d, actor, exc.message)
+    elif applies:
+        _not_started(s, svc, d, actor, "no default workflow template")
+
+
+def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
+                 payments: Sequence[PaymentLine] = ()) -> str:
+    """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
+    with svc.tx() as s:
+        company = s.get(Company, company_id)
+        if company is None:
+            raise DomainError("not_found", "no such company", rule="GEN-5")
+        require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                    rule="DSB-6", action="saving a draft disbursement")
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        if len(payments) > MAX_INVOICES:
+            _check_count(len(payments))
+        now = svc.now()
+        d = Disbursement(company_id=company_id, project_id=project_id, is_draft=True, drafted_by=actor,
+                         updated_at=now)
+        s.add(d)
         s.flush()
+        lines = _add_lines(s, company_id, d, payments)
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
-                     action="disbursement_created", object_type="disbursement", object_id=d.id,
-                     before=None, after={"workflow_status": d.workflow_status, "drawdown_status": "Draft"},
-                     rules=("ROLE-3", "DSB-1", "DSB-2", "DSB-5", "ROLL-1"),
-                     details={"payments": lines, "workflow_applies": applies,
-                              "funding_account": d.funding_account})
-        if applies and company.default_template_id is not None:
-            try:
-                with s.begin_nested():
-                    start_on_template(s, svc, company, d, actor)
-            except DomainError as exc:
-                if exc.code != "no_workflow_configured":
-                    raise
-                _not_started(s, svc, d, actor, exc.message)
-        elif applies:
-            _not_started(s, svc, d, actor, "no default workflow template")
+                     action="draft_saved", object_type="disbursement", object_id=d.id,
+                     after={"draft": True}, rules=("DSB-6", "DSB-5"), details={"payments": lines})
+        return d.id
+
+
+def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *, funding_account: str,
+                      idempotency_key: str | None = None) -> str:
+    """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding account."""
+    if not funding_account or not funding_account.strip():
+        raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    body = {"op": "create_from_draft", "draft": draft_id, "funding_account": funding_account}
+    with svc.tx() as s:
+        earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
+        if earlier is not None:
+            return str(earlier["disbursement"])
+        company = s.get(Company, company_id)
+        if company is None:
+            raise DomainError("not_found", "no such company", rule="GEN-5")
+        d = lock_disbursement(s, company_id, draft_id)
+        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement")
+        if not d.is_draft:
+            raise DomainError("state_conflict", "the disbursement was already created from this draft",
+                              rule="DSB-6")
+        items = list(s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id)))
+        _check_count(len(items))
+        now = svc.now()
+        d.is_draft, d.created_by, d.created_at = False, actor, now
+        d.funding_account, d.updated_at = funding_account.strip(), now
+        s.flush()
+        lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
+        _finish_creation(s, svc, company, s.get(Project, d.project_id), d, actor, lines)
+        idempotency.record(s, company_id, actor, idempotency_key, body, {"disbursement": d.id}, now)
         return d.id
 
 
@@ -179,7 +259,13 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         if company is None:
             raise DomainError("not_found", "no such company", rule="GEN-5")
         d = lock_disbursement(s, company_id, disbursement_id)
-        require_payments_user(s, company_id, actor, rule="DSB-12", action="editing a disbursement")
+        if d.is_draft and not amounts:
+            # DSB-6, ROLE-4: Contributors may add or remove invoices on a Draft
+            require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                        rule="ROLE-4", action="editing a draft disbursement")
+        else:
+            # ROLE-2: setting payment amounts is a Disburser power
+            require_payments_user(s, company_id, actor, rule="DSB-12", action="changing payment amounts")
         if d.canceled_at is not None or d.authorized_at is not None:
             raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
                               rule="AUTH-12")
@@ -193,10 +279,11 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         if unknown:
             raise DomainError("not_found", "not in this disbursement: " + ", ".join(unknown), rule="DSB-12")
         remaining = len(items) - len(set(remove)) + len(add)
-        if remaining < 1:
+        if remaining < 1 and not d.is_draft:
             raise DomainError("invalid_disbursement", "removing the last invoice is refused; cancel instead",
                               rule="DSB-12")
-        _check_count(remaining)
+        if remaining > MAX_INVOICES:
+            _check_count(remaining)
         changes: list[dict[str, object]] = []
         for inv_id in dict.fromkeys(remove):
             s.get(Invoice, inv_id).reserved_by = None

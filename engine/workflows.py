@@ -18,7 +18,7 @@ from typing import Any, Literal, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, notify, runtime
+from . import audit, idempotency, notify, runtime
 from .calendar import CompanyCalendar
 from .errors import DomainError
 from .facts import raw_fact_plan
@@ -113,6 +113,7 @@ def _save_state(s: Session, inst: Instance, old: InstanceState, new: InstanceSta
     if new.status != "active" and inst.ended_at is None:
         inst.ended_at = now
     inst.lock_version += 1
+    s.flush()  # an ended instance must be written before a restart inserts the next (WF-13 index)
 
 
 def workflow_status(state: InstanceState) -> str:
@@ -303,9 +304,18 @@ def _commit(s: Session, svc: Services, company: Company, d: Disbursement, inst: 
 
 
 def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
-            answer: str, comment: str | None = None, instance_id: str | None = None) -> InstanceState:
-    """RESP-1..RESP-8: answer the current occurrence; routing, audit and emails commit together."""
+            answer: str, comment: str | None = None, instance_id: str | None = None,
+            idempotency_key: str | None = None) -> InstanceState:
+    """RESP-1..RESP-8: answer the current occurrence; routing, audit and emails commit together.
+
+    With ``idempotency_key`` (GEN-8) a retried identical request changes nothing more.
+    """
+    body = {"op": "respond", "disbursement": disbursement_id, "occurrence": occurrence, "answer": answer,
+            "comment": comment, "instance": instance_id}
     with svc.tx() as s:
+        if idempotency.replay(s, company_id, actor, idempotency_key, body) is not None:
+            inst = latest_instance(s, disbursement_id)
+            return load_state(s, inst) if inst is not None else InstanceState()
         company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
         if instance_id is not None and instance_id != inst.id:
             raise DomainError("state_conflict", "that workflow instance is no longer active", rule="RESP-2")
@@ -313,6 +323,8 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         tr = runtime.respond(state, compiled, ctx, user=actor, occurrence=occurrence, answer=answer,
                              comment=comment)
         _commit(s, svc, company, d, inst, state, tr, actor)
+        idempotency.record(s, company_id, actor, idempotency_key, body,
+                           {"instance": inst.id, "workflow_status": d.workflow_status}, svc.now())
         return tr.state
 
 

@@ -185,12 +185,16 @@ class Disbursement(Base):
     id: Mapped[str] = _id()
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
-    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    funding_account: Mapped[str] = mapped_column(String(100))
-    workflow_applies: Mapped[bool] = mapped_column(Boolean)
+    #: DSB-6: a Draft holds invoices but no funding account, until created
+    is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    drafted_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: DSB-11: the Admin or Disburser who created it (None while a Draft)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    funding_account: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    workflow_applies: Mapped[bool] = mapped_column(Boolean, default=False)
     workflow_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # ST-1
     drawdown_status: Mapped[str] = mapped_column(String(30), default="Draft")  # ST-3
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -245,7 +249,9 @@ class Instance(Base):
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
-Index("ix_instances_active", Instance.status, Instance.disbursement_id)
+# WF-13: at most one active instance per disbursement, enforced by the database too.
+Index("uq_instances_one_active", Instance.disbursement_id, unique=True,
+      sqlite_where=Instance.status == "active", postgresql_where=Instance.status == "active")
 
 
 class OccurrenceRow(Base):
@@ -336,3 +342,18 @@ class AuditHead(Base):
     chain: Mapped[str] = mapped_column(String(80), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    """GEN-8: a state-changing request's key, the hash of its body and its first result."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("company_id", "actor_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -191,3 +191,58 @@ def test_other_companies_objects_are_not_found(svc) -> None:
         disbursements.create_disbursement(svc, boss, other, project_id=w.project, funding_account="X",
                                           payments=[PaymentLine(w.invoice("1.00"))])
     assert e.value.code == "not_found"
+
+
+def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
+    """DSB-6, ROLE-4, DSB-5, DSB-11: Contributors edit Drafts; a Disburser creates it with a funding account."""
+    w = build_world(svc)
+    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    a, b = w.invoice("10.00"), w.invoice("20.00")
+    draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project, payments=[PaymentLine(a)])
+    assert refused(w, PaymentLine(a)).rule == "DSB-5"  # reserved by the Draft
+    disbursements.edit_payments(svc, helper, w.company, draft, add=[PaymentLine(b)], remove=[a])
+    with pytest.raises(DomainError) as e:  # amounts are a Disburser power (ROLE-2)
+        disbursements.edit_payments(svc, helper, w.company, draft, amounts={b: PaymentLine(b, "5.00", "part")})
+    assert e.value.code == "permission_denied"
+    with pytest.raises(DomainError) as e:
+        disbursements.create_from_draft(svc, helper, w.company, draft, funding_account="FA-1")
+    assert e.value.rule == "ROLE-3"
+    assert workflows.view(svc, w.company, draft) is None  # a Draft has no workflow
+    d = disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account="FA-1")
+    assert d == draft
+    with svc.db.sessions() as s:
+        row = s.get(Disbursement, d)
+        assert (row.is_draft, row.created_by, row.funding_account) == (False, w.creator, "FA-1")
+    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    with pytest.raises(DomainError) as e:
+        disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account="FA-1")
+    assert e.value.code == "state_conflict"
+
+
+def test_idempotency_keys(svc) -> None:
+    """GEN-8: same key and body → first result, no second effect; same key, other body → refused."""
+    w = build_world(svc)
+    inv, other = w.invoice("10.00"), w.invoice("20.00")
+    first = disbursements.create_disbursement(
+        svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+        payments=[PaymentLine(inv)], idempotency_key="k-1")
+    n = counts(svc)
+    again = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
+                                              funding_account="FA-1", payments=[PaymentLine(inv)],
+                                              idempotency_key="k-1")
+    assert again == first and counts(svc) == n
+    with pytest.raises(DomainError) as e:
+        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
+                                          funding_account="FA-1", payments=[PaymentLine(other)],
+                                          idempotency_key="k-1")
+    assert (e.value.code, e.value.rule) == ("idempotency_conflict", "GEN-8")
+    occ = workflows.view(svc, w.company, first).current_occurrence
+    workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
+    n = counts(svc)
+    workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
+    assert counts(svc) == n
+    with pytest.raises(DomainError) as e:
+        workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Reject",
+                          idempotency_key="r-1")
+    assert e.value.code == "idempotency_conflict"

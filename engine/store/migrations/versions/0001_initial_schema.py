@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:55:51.125663
+Create Date: 2026-11-23 04:01:47.194831
 """
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ def upgrade() -> None:
     sa.Column('is_payee', sa.Boolean(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('idempotency_keys',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('company_id', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.String(length=32), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('company_id', 'actor_id', 'key')
     )
     op.create_table('outbox',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -153,12 +164,14 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('company_id', sa.String(length=32), nullable=False),
     sa.Column('project_id', sa.String(length=32), nullable=False),
-    sa.Column('created_by', sa.String(length=32), nullable=False),
-    sa.Column('funding_account', sa.String(length=100), nullable=False),
+    sa.Column('is_draft', sa.Boolean(), nullable=False),
+    sa.Column('drafted_by', sa.String(length=32), nullable=True),
+    sa.Column('created_by', sa.String(length=32), nullable=True),
+    sa.Column('funding_account', sa.String(length=100), nullable=True),
     sa.Column('workflow_applies', sa.Boolean(), nullable=False),
     sa.Column('workflow_status', sa.String(length=20), nullable=True),
     sa.Column('drawdown_status', sa.String(length=30), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('canceled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
     sa.Column('authorized_at', sa.DateTime(timezone=True), nullable=True),
@@ -166,6 +179,7 @@ def upgrade() -> None:
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['drafted_by'], ['users.id'], ),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -280,9 +294,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('disbursement_id', 'number')
     )
     with op.batch_alter_table('workflow_instances', schema=None) as batch_op:
-        batch_op.create_index('ix_instances_active', ['status', 'disbursement_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_instances_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_instances_disbursement_id'), ['disbursement_id'], unique=False)
+        batch_op.create_index('uq_instances_one_active', ['disbursement_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
 
     op.create_table('occurrences',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -333,9 +347,9 @@ def downgrade() -> None:
 
     op.drop_table('occurrences')
     with op.batch_alter_table('workflow_instances', schema=None) as batch_op:
+        batch_op.drop_index('uq_instances_one_active', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.drop_index(batch_op.f('ix_workflow_instances_disbursement_id'))
         batch_op.drop_index(batch_op.f('ix_workflow_instances_company_id'))
-        batch_op.drop_index('ix_instances_active')
 
     op.drop_table('workflow_instances')
     with op.batch_alter_table('disbursement_items', schema=None) as batch_op:
@@ -388,6 +402,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_company_id'))
 
     op.drop_table('outbox')
+    op.drop_table('idempotency_keys')
     op.drop_table('companies')
     op.drop_table('audit_heads')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
