@@ -9,6 +9,7 @@ map of the text, by line and column; nothing here raises for bad input.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -56,11 +57,31 @@ class JsonDocument:
         return replace(diag, pointer=pointer, span=diag.span or self.span_of(pointer))
 
 
-@lru_cache(maxsize=1)
-def _adapter() -> Any:
-    from pydantic import TypeAdapter
+_ADAPTER_LOCK = threading.Lock()
+_ADAPTER: Any = None
 
-    return TypeAdapter(WorkflowConfig)
+
+def _adapter() -> Any:
+    """The one pydantic adapter of :class:`WorkflowConfig` in this process.
+
+    Built once, under a lock: building it is slow (pydantic reads the model's
+    attribute docstrings with ``ast.parse``), and concurrent builds on
+    CPython 3.11 can fail inside ``ast`` (found by tests/concurrency).
+    """
+    global _ADAPTER
+    if _ADAPTER is None:
+        with _ADAPTER_LOCK:
+            if _ADAPTER is None:
+                from pydantic import TypeAdapter
+
+                _ADAPTER = TypeAdapter(WorkflowConfig)
+    return _ADAPTER
+
+
+def config_from_document(document: dict[str, Any]) -> WorkflowConfig:
+    """A stored, already-validated compiled document back to the model (published versions)."""
+    body = {k: v for k, v in document.items() if k not in ("$schema", "format_version")}
+    return _adapter().validate_python(body)
 
 
 @lru_cache(maxsize=1)

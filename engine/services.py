@@ -63,14 +63,10 @@ class Services:
         found = self._compiled.get(content_hash)
         if found is not None:
             return found
-        from pydantic import TypeAdapter
-
         from .compiler import compile_workflow
-        from .model import WorkflowConfig
+        from .loader import config_from_document
 
-        body = {k: v for k, v in document.items() if k not in ("$schema", "format_version")}
-        config = TypeAdapter(WorkflowConfig).validate_python(body)
-        compiled = compile_workflow(config)
+        compiled = compile_workflow(config_from_document(document))
         with self._lock:
             self._compiled.setdefault(content_hash, compiled)
         return self._compiled[content_hash]

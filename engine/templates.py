@@ -285,11 +285,10 @@ def configuration_problems(s: Session, t: Template) -> list[str]:
 
 
 def version_config(v: TemplateVersion) -> WorkflowConfig:
-    from pydantic import TypeAdapter
+    from .loader import config_from_document
 
     assert v.document is not None
-    body = {k: val for k, val in v.document.items() if k not in ("$schema", "format_version")}
-    return TypeAdapter(WorkflowConfig).validate_python(body)
+    return config_from_document(v.document)
 
 
 def is_configured(svc: Services, company_id: str, template_id: str) -> tuple[bool, list[str]]:
