@@ -105,9 +105,34 @@ def _subject(s: Session, company: Company, d: Disbursement) -> notify.Subject:
     return notify.Subject(company.id, company.name, d.id, amount, project.name if project else "")
 
 
+def _missing(s: Session, inst: Instance, company: Company, now: datetime
+             ) -> tuple[runtime.InstanceState, list[PlannedReminder]]:
+    """The instance's due reminders that are not in the outbox yet."""
+    state = load_state(s, inst)
+    manager = Snapshot.from_data(inst.snapshot).manager
+    planned = plan(state, calendar_of(company), now, manager, eligible_users(s, company.id))
+    if not planned:
+        return state, []
+    keys = {f"{p.key(inst.id)}:{p.user}" for p in planned}
+    queued = set(s.scalars(select(OutboxEmail.dedupe_key).where(OutboxEmail.dedupe_key.in_(keys))))
+    return state, [p for p in planned if f"{p.key(inst.id)}:{p.user}" not in queued]
+
+
+def _needs_work(svc: Services, instance_id: str, company_id: str, now: datetime) -> bool:
+    """Read-only look first: a worker polling every few seconds must not take the
+    disbursement lock (or SQLite's write lock) for reminders that are already queued."""
+    with svc.db.sessions() as s:
+        company, inst = s.get(Company, company_id), s.get(Instance, instance_id)
+        if company is None or inst is None or inst.status != "active":
+            return False
+        return bool(_missing(s, inst, company, now)[1])
+
+
 def _queue_for(svc: Services, instance_id: str, company_id: str, disbursement_id: str,
                now: datetime) -> int:
     """One instance, one transaction: lock, re-read, enqueue what is missing."""
+    if not _needs_work(svc, instance_id, company_id, now):
+        return 0
     with svc.tx() as s:
         company = s.get(Company, company_id)
         if company is None:
@@ -116,25 +141,17 @@ def _queue_for(svc: Services, instance_id: str, company_id: str, disbursement_id
         inst = s.get(Instance, instance_id)
         if inst is None or inst.status != "active" or d.canceled_at is not None:
             return 0
-        state = load_state(s, inst)
-        manager = Snapshot.from_data(inst.snapshot).manager
-        planned = plan(state, calendar_of(company), now, manager, eligible_users(s, company_id))
-        if not planned:
-            return 0
-        keys = {f"{p.key(inst.id)}:{p.user}" for p in planned}
-        queued = set(s.scalars(select(OutboxEmail.dedupe_key).where(OutboxEmail.dedupe_key.in_(keys))))
-        missing = [p for p in planned if f"{p.key(inst.id)}:{p.user}" not in queued]
-        if not missing:
+        state, missing = _missing(s, inst, company, now)
+        current = state.current
+        if not missing or current is None:
             return 0
         subject = _subject(s, company, d)
-        names = {u.id: u.name for u in s.scalars(select(User).where(User.id.in_(list(state.current.awaited))))} \
-            if state.current else {}
-        waiting = [names[u] for u in state.current.awaited
-                   if u in names and state.current.response_of(u) is None] if state.current else []
+        names = {u.id: u.name for u in s.scalars(select(User).where(User.id.in_(list(current.awaited))))}
+        waiting = [names[u] for u in current.awaited if u in names and current.response_of(u) is None]
         count = 0
         for p in missing:
-            details = {"due": p.due.isoformat(), "overdue_day": p.day.isoformat(),
-                       "overdue_days": (p.day - p.due).days}
+            details: dict[str, object] = {"due": p.due.isoformat(), "overdue_day": p.day.isoformat(),
+                                          "overdue_days": (p.day - p.due).days}
             if p.to_manager:
                 details["to_manager"] = True
                 details["waiting_for"] = ", ".join(waiting)

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.store.conftest import Clock, clock, database_url, pytest_generate_tests, svc  # noqa: F401
+from tests.store.conftest import clock, database_url, pytest_generate_tests, svc  # noqa: F401
 
 
 def free_port() -> int:

@@ -19,8 +19,6 @@ from tests.store.world import build_world
 
 from .conftest import Collector, SmtpServer, free_port
 
-SUBJECT_TAIL = "({amount})"
-
 
 def _outbox(svc) -> list[OutboxEmail]:
     with svc.db.sessions() as s:
