@@ -76,7 +76,13 @@ CODES: dict[str, CodeInfo] = {
     "type_invalid_operator": CodeInfo("error", "an operator is used on a type it does not apply to"),
     "money_precision": CodeInfo("error", "a money amount has more than two decimals"),
     "literal_invalid": CodeInfo("error", "a date that does not exist, or money that is not a decimal amount"),
+    "nesting_too_deep": CodeInfo("error", "an expression or JSON document is nested deeper than payroute reads"),
 }
+
+#: Deepest `and`/`or`/`not`/parenthesis nesting of one `when` expression.
+MAX_EXPRESSION_DEPTH = 64
+#: Deepest nesting of objects and arrays in a JSON config.
+MAX_JSON_DEPTH = 160
 
 
 @dataclass(frozen=True)

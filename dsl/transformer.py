@@ -20,7 +20,7 @@ from engine.model import (
     ListLit, Logical, MoneyLit, Not, Party, ResponseStep, StringLit, WorkflowConfig,
 )
 
-from .diagnostics import Diagnostic, Path, Span, make
+from .diagnostics import MAX_EXPRESSION_DEPTH, Diagnostic, Path, Span, make
 
 SourceMap = dict[Path, Span]
 
@@ -236,19 +236,27 @@ class _Lowerer:
         return EndStep(kind="end", name=_unquote(name_tok), outcome=str(outcome), **fields)
 
     # -- expressions -------------------------------------------------------
-    def expr(self, node: Tree | Token, path: Path) -> Any:
+    def expr(self, node: Tree | Token, path: Path, depth: int = 0, parens: int = 0) -> Any:
+        """``depth`` counts and/or/not levels (the model's nesting, limited as for JSON
+        configs); ``parens`` counts redundant parentheses too, to bound the recursion."""
         self.mark(path, self.tree_span(node))
+        if depth > MAX_EXPRESSION_DEPTH or parens > 4 * MAX_EXPRESSION_DEPTH:
+            raise _TooDeep(make(
+                "nesting_too_deep",
+                f"this expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+                span=self.tree_span(node), hint="split the condition into several `when` lines or condition steps",
+            ))
         if isinstance(node, Token):  # pragma: no cover - operands are always wrapped
             raise AssertionError(node)
         kind = node.data
         if kind in ("or_expr", "and_expr"):
             args = [c for c in node.children if isinstance(c, Tree)]
             op = "or" if kind == "or_expr" else "and"
-            return Logical(op=op, args=tuple(self.expr(a, path + ("args", i)) for i, a in enumerate(args)))
+            return Logical(op=op, args=tuple(self.expr(a, path + ("args", i), depth + 1, parens + 1) for i, a in enumerate(args)))
         if kind == "not_expr":
-            return Not(op="not", arg=self.expr(node.children[1], path + ("arg",)))
+            return Not(op="not", arg=self.expr(node.children[1], path + ("arg",), depth + 1, parens + 1))
         if kind == "group":
-            inner = self.expr(node.children[1], path)
+            inner = self.expr(node.children[1], path, depth, parens + 1)
             self.mark(path, self.tree_span(node))
             return inner
         if kind == "compare":
@@ -280,10 +288,19 @@ class _Lowerer:
         raise AssertionError(kind)  # pragma: no cover
 
 
+class _TooDeep(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
 def lower(tree: Tree, comments: list[Token], filename: str) -> FlowDocument:
     """Turn a parse tree into a :class:`FlowDocument`."""
     lowerer = _Lowerer(filename)
-    config = lowerer.workflow(tree.children[0])
+    try:
+        config = lowerer.workflow(tree.children[0])
+    except _TooDeep as exc:  # no model: the checks and the compiler recurse over expressions
+        return FlowDocument(filename=filename, config=None, diagnostics=[exc.diagnostic])
     return FlowDocument(
         filename=filename,
         config=config,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from dsl.diagnostics import Diagnostic, Path, Span, did_you_mean, make, path_to_pointer
+from dsl.diagnostics import MAX_EXPRESSION_DEPTH, MAX_JSON_DEPTH, Diagnostic, Path, Span, did_you_mean, make, path_to_pointer
 
 from .model import WorkflowConfig
 
@@ -237,14 +237,66 @@ def _best_errors(errors: list[Any]) -> list[Any]:
     return [x for err in errors for x in _explain(err)]
 
 
+def _deep_expression(data: Any) -> Path | None:
+    """The path of the first `when` expression nested more than MAX_EXPRESSION_DEPTH
+    and/or/not levels — the same limit the `.flow` front end applies."""
+    steps = data.get("steps") if isinstance(data, dict) else None
+    for i, step in enumerate(steps if isinstance(steps, list) else ()):
+        branches = step.get("branches") if isinstance(step, dict) else None
+        for k, branch in enumerate(branches if isinstance(branches, list) else ()):
+            if not isinstance(branch, dict):
+                continue
+            stack: list[tuple[Any, Path, int]] = [(branch.get("when"), ("steps", i, "branches", k, "when"), 0)]
+            while stack:
+                node, path, depth = stack.pop()
+                if depth > MAX_EXPRESSION_DEPTH:
+                    return path
+                if isinstance(node, dict) and isinstance(node.get("args"), list):
+                    stack.extend((a, path + ("args", j), depth + 1) for j, a in enumerate(node["args"]))
+                if isinstance(node, dict) and "arg" in node:
+                    stack.append((node["arg"], path + ("arg",), depth + 1))
+    return None
+
+
+def _too_deep(data: Any) -> Path | None:
+    """The path of the first value nested deeper than MAX_JSON_DEPTH (iteratively:
+    the validators after this recurse, and would crash on such a document)."""
+    stack: list[tuple[Any, Path]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, path + (k,)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(value))
+    return None
+
+
 def load_json_config(text: str, filename: str) -> JsonDocument:
     """Parse and validate a JSON workflow config; problems come back as diagnostics."""
     doc = JsonDocument(filename, text, None)
     try:
         data = json.loads(text)
+    except RecursionError:
+        doc.diagnostics.append(make("nesting_too_deep", "the document is nested too deeply to read",
+                                    span=Span(filename, 1, 1, 1, 2)))
+        return doc
     except json.JSONDecodeError as exc:
         span = Span(filename, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         doc.diagnostics.append(make("json_invalid", f"not valid JSON: {exc.msg.lower()}", span=span))
+        return doc
+    deep = _too_deep(data)
+    if deep is not None:
+        doc.diagnostics.append(doc.locate(make(
+            "nesting_too_deep", f"the document is nested more than {MAX_JSON_DEPTH} levels deep",
+            path=deep, hint="split the condition into several `when` lines or condition steps")))
+        return doc
+    deep = _deep_expression(data)
+    if deep is not None:
+        doc.diagnostics.append(doc.locate(make(
+            "nesting_too_deep", f"this expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+            path=deep, hint="split the condition into several `when` lines or condition steps")))
         return doc
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
