@@ -31,9 +31,11 @@ ORDER_OPS = (">", ">=", "<", "<=")
 
 # Read by pydantic when it validates these dataclasses (engine.loader): unknown
 # keys are refused, as the JSON Schema's additionalProperties: false says.
-# ``use_attribute_docstrings``: the string under a field becomes its
-# description in the published JSON Schema (schemas/generate.py).
-_STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
+# The string under a field is its description in the published JSON Schema:
+# schemas/generate.py turns on pydantic's ``use_attribute_docstrings`` while
+# it generates (reading them parses this file, ~100 ms, so loading a JSON
+# config does not).
+_STRICT = {"extra": "forbid"}
 
 _node = dataclass(frozen=True, slots=True)
 

@@ -5,7 +5,8 @@
 A test (tests/schema/) fails when the committed files drift from what this
 produces. One function per schema; :func:`main` writes them all.
 
-The field descriptions are the attribute docstrings in ``engine/model.py``.
+The field descriptions are the attribute docstrings in ``engine/model.py``
+(read only here, see :func:`_attribute_docstrings`).
 The model classes are plain dataclasses (cold start), so the few value
 constraints pydantic cannot see from them are added here, in
 :func:`_tighten_workflow`: the wire form of money (a decimal *string*,
@@ -17,9 +18,12 @@ the same for a `.flow` file and a JSON config.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Iterator
 
 HERE = Path(__file__).parent
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -41,13 +45,37 @@ def _tighten_workflow(defs: dict[str, Any]) -> None:
     defs["Logical"]["properties"]["args"]["minItems"] = 2
 
 
+@contextmanager
+def _attribute_docstrings(module: ModuleType) -> Iterator[None]:
+    """Let pydantic read the field docstrings of ``module``'s dataclasses as descriptions.
+
+    Only while generating: reading them parses the module's source (~100 ms),
+    which validating a JSON config at run time does not need.
+    """
+    classes = [c for c in vars(module).values()
+               if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == module.__name__]
+    saved = {c: c.__dict__.get("__pydantic_config__") for c in classes}
+    for c, config in saved.items():
+        c.__pydantic_config__ = {**(config or {}), "use_attribute_docstrings": True}
+    try:
+        yield
+    finally:
+        for c, config in saved.items():
+            if config is None:
+                del c.__pydantic_config__
+            else:
+                c.__pydantic_config__ = config
+
+
 def workflow_schema() -> dict[str, Any]:
     """The compiled-workflow document: the model plus ``$schema`` and ``format_version``."""
     from pydantic import TypeAdapter
 
+    from engine import model
     from engine.model import FORMAT_VERSION, SCHEMA_ID, WorkflowConfig
 
-    body = TypeAdapter(WorkflowConfig).json_schema()
+    with _attribute_docstrings(model):
+        body = TypeAdapter(WorkflowConfig).json_schema()
     _tighten_workflow(body["$defs"])
     props = {
         "$schema": {
