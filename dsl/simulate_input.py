@@ -26,7 +26,7 @@ from typing import Annotated, Any, BinaryIO, Callable, Iterable, Iterator
 import msgspec
 from msgspec import Meta, Struct
 
-from engine.disbursement import (
+from engine.disbursement_rules import (
     DATE_BODY, EMAIL_BODY, MAX_INVOICES, MONEY_BODY, POSITIVE_MONEY_BODY, DisbursementError,
 )
 from engine.facts import raw_fact_plan
@@ -61,24 +61,15 @@ _MONEY = re.compile(MONEY_BODY)
 _EMAIL = re.compile(EMAIL_BODY)
 _DATE = re.compile(DATE_BODY)
 _amount = attrgetter("amount")
-_retainage = attrgetter("retainage_released")
-_due = attrgetter("amount_due")
-_approver = attrgetter("approved_by")
+#: The other checked values of an invoice, fetched in one pass; documents of
+#: one file repeat the same few (retainage, amount due, approver) rows.
+_row = attrgetter("retainage_released", "amount_due", "approved_by")
 
-#: Values already matched are remembered (emails and retainage repeat across a
-#: file); the memory is dropped when it grows past this many entries.
+#: Values already matched are remembered; each memory is dropped when it grows
+#: past this many entries.
 _KNOWN_LIMIT = 4096
 
-
-def _all_match(values: set[str], pattern: re.Pattern[str], known: set[str]) -> bool:
-    """Every value matches ``pattern``; matches are remembered in ``known``."""
-    for value in values - known:
-        if pattern.fullmatch(value) is None:
-            return False
-        if len(known) >= _KNOWN_LIMIT:
-            known.clear()
-        known.add(value)
-    return True
+Row = tuple[str, "str | None", str]
 
 
 class FastReader:
@@ -88,50 +79,67 @@ class FastReader:
     values already matched.
     """
 
-    __slots__ = ("_decode", "_plan", "_money", "_emails")
+    __slots__ = ("_decode", "_plan", "_rows", "_emails")
 
     def __init__(self, fact_names: Iterable[str]) -> None:
         self._decode = msgspec.json.Decoder(_Document).decode
         self._plan = raw_fact_plan(fact_names, attributes=True)
-        self._money: set[str] = set()
+        self._rows: set[Row] = set()
         self._emails: set[str] = set()
 
     def read(self, raw: bytes | str) -> tuple[str, dict[str, Any]] | None:
+        """``(id, facts)`` of a valid document; None sends it to the full path (which has the last word)."""
         try:
             doc = self._decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
-        if not self._values_ok(doc):
-            return None
-        return doc.id, self._plan(doc.invoices, doc.project)
-
-    def _values_ok(self, doc: _Document) -> bool:
-        """The checks msgspec's types cannot express; False sends the document to the full path."""
         invoices = doc.invoices
-        joined = "\n".join(map(_amount, invoices))
-        if _AMOUNTS.fullmatch(joined) is None or joined.count("\n") != len(invoices) - 1:
-            return False
-        money = set(map(_retainage, invoices))
-        money.update(map(_due, invoices))
-        money.discard(None)  # type: ignore[arg-type]
-        if not _all_match(money, _MONEY, self._money):
-            return False
-        emails = set(map(_approver, invoices))
-        emails.add(doc.created_by)
-        if not _all_match(emails, _EMAIL, self._emails):
-            return False
+        amounts = list(map(_amount, invoices))
+        joined = "\n".join(amounts)
+        if _AMOUNTS.fullmatch(joined) is None or joined.count("\n") != len(amounts) - 1:
+            return None
+        rows = set(map(_row, invoices))
+        if not rows <= self._rows and not self._learn_rows(rows):
+            return None
+        if doc.created_by not in self._emails and not self._learn_email(doc.created_by):
+            return None
         project = doc.project
         if not project.get("id") or not project.get("name"):
-            return False
+            return None
         start = project.get("start_date")
-        if start:
-            if _DATE.fullmatch(start) is None:
-                return False
-            try:
-                date.fromisoformat(start)
-            except ValueError:
-                return False
+        if start and not _is_date(start):
+            return None
+        return doc.id, self._plan(invoices, project, amounts)
+
+    def _learn_email(self, email: str) -> bool:
+        if _EMAIL.fullmatch(email) is None:
+            return False
+        if len(self._emails) >= _KNOWN_LIMIT:
+            self._emails.clear()
+        self._emails.add(email)
         return True
+
+    def _learn_rows(self, rows: set[Row]) -> bool:
+        for row in rows - self._rows:
+            retainage, due, approver = row
+            if _MONEY.fullmatch(retainage) is None or (due is not None and _MONEY.fullmatch(due) is None):
+                return False
+            if approver not in self._emails and not self._learn_email(approver):
+                return False
+            if len(self._rows) >= _KNOWN_LIMIT:
+                self._rows.clear()
+            self._rows.add(row)
+        return True
+
+
+def _is_date(text: str) -> bool:
+    if _DATE.fullmatch(text) is None:
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def full_facts(raw: bytes | str, fact_names: Iterable[str]) -> tuple[str, dict[str, Any]]:

@@ -101,7 +101,7 @@ def compute_facts(disbursement: "Disbursement", names: Iterable[str] | None = No
     return out
 
 
-RawPlan = Callable[[Sequence[Any], Mapping[str, Any]], dict[str, Any]]
+RawPlan = Callable[..., dict[str, Any]]
 
 
 def _raw_project_value(project: Mapping[str, Any], field: str) -> str | date | None:
@@ -116,9 +116,10 @@ def _raw_project_value(project: Mapping[str, Any], field: str) -> str | date | N
 def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
     """A function computing just ``names`` from decoded, *already validated* JSON.
 
-    ``plan(invoices, project)`` takes the document's invoices (dicts with money
-    as the wire strings or, with ``attributes=True``, objects with those
-    attributes) and its ``project`` object as a dict. It trusts its input:
+    ``plan(invoices, project, amounts=None)`` takes the document's invoices
+    (dicts with money as the wire strings or, with ``attributes=True``, objects
+    with those attributes), its ``project`` object as a dict and, when the
+    caller already has them, the payment amount strings in invoice order. It trusts its input:
     call it only after the document passed validation, so ``Decimal(text)`` is
     exact and cannot fail. Same results as :func:`compute_facts` (tested).
     """
@@ -139,18 +140,21 @@ def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
     fields = tuple(f[len(PROJECT_PREFIX):] for f in sorted(want) if f.startswith(PROJECT_PREFIX))
 
     if want == {"disbursement_amount"}:  # the common case, kept to one C-level loop
-        def only_total(invoices: Sequence[Any], project: Mapping[str, Any]) -> dict[str, Any]:
-            return {"disbursement_amount": sum(map(Decimal, map(amount, invoices)), _ZERO)}
+        def only_total(invoices: Sequence[Any], project: Mapping[str, Any],
+                       amounts: Sequence[str] | None = None) -> dict[str, Any]:
+            texts = map(amount, invoices) if amounts is None else amounts
+            return {"disbursement_amount": sum(map(Decimal, texts), _ZERO)}
         return only_total
 
-    def plan(invoices: Sequence[Any], project: Mapping[str, Any]) -> dict[str, Any]:
+    def plan(invoices: Sequence[Any], project: Mapping[str, Any],
+             amounts: Sequence[str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if need_amounts:
-            amounts = list(map(Decimal, map(amount, invoices)))
+            values = list(map(Decimal, map(amount, invoices) if amounts is None else amounts))
             if sum_:
-                out["disbursement_amount"] = sum(amounts, _ZERO)
+                out["disbursement_amount"] = sum(values, _ZERO)
             if max_:
-                out["highest_invoice_amount"] = max(amounts)
+                out["highest_invoice_amount"] = max(values)
         if ret:
             out["highest_retainage_release"] = max(map(Decimal, map(retainage, invoices)))
         if count:
