@@ -1,0 +1,102 @@
+"""Smaller rules of sections 2, 4, 6 and 7 that the larger scenario tests do not pin down."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dsl.load import load_workflow
+from engine import directory, disbursements, templates, workflows
+from engine.disbursements import PaymentLine
+from engine.errors import DomainError
+from engine.permissions import PAYMENTS_ADMIN
+from engine.store.tables import Disbursement
+
+from .world import REFERENCE, build_world
+
+
+def test_the_last_admin_cannot_be_revoked(svc) -> None:
+    """ROLE-11: grants are Admin actions, audited, and never remove the last Admin."""
+    w = build_world(svc)
+    with pytest.raises(DomainError) as e:
+        directory.grant(svc, w.creator, w.company, w.creator, PAYMENTS_ADMIN)
+    assert e.value.code == "permission_denied"
+    with pytest.raises(DomainError) as e:
+        directory.revoke(svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
+    assert (e.value.code, e.value.rule) == ("last_admin", "ROLE-11")
+    directory.grant(svc, w.admin, w.company, w.creator, PAYMENTS_ADMIN)
+    directory.revoke(svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
+
+
+def test_status_text_is_display_only(svc) -> None:
+    """STEP-7, END-2: a failure end says "Approved" on screen yet the workflow status is Rejected."""
+    w = build_world(svc, configure=False)
+    tricky = REFERENCE.replace('end "Rejected" failure {\n        status: "Rejected"',
+                               'end "Rejected" failure {\n        status: "Approved"')
+    templates.publish(svc, w.admin, w.company, w.template, load_workflow(tricky, "w.flow"))
+    templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
+                        roles={"Controller": [w.controller], "CFO": [w.cfo]})
+    templates.set_default(svc, w.admin, w.company, w.template)
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                          payments=[PaymentLine(w.invoice("5.00"))])
+    view = workflows.view(svc, w.company, d)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Reject")
+    assert workflows.view(svc, w.company, d).workflow_status == "Rejected"
+
+
+def test_one_project_per_disbursement(svc) -> None:
+    """DSB-4."""
+    w = build_world(svc)
+    other = directory.create_project(svc, w.admin, w.company, directory.ProjectInfo(name="Tower B"))
+    foreign = directory.create_invoice(svc, w.admin, w.company, other, vendor="V", number="B-1", amount_due="5.00")
+    with pytest.raises(DomainError) as e:
+        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                          payments=[PaymentLine(w.invoice("5.00")), PaymentLine(foreign)])
+    assert e.value.rule == "DSB-4"
+
+
+def test_a_late_answer_is_accepted(svc, clock) -> None:
+    """RESP-6: overdue only triggers reminders."""
+    w = build_world(svc)
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                          payments=[PaymentLine(w.invoice("5.00"))])
+    clock.advance(days=30)
+    view = workflows.view(svc, w.company, d)
+    assert view.overdue_steps == ("Controller Review",)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+
+
+def test_a_canceled_disbursement_stays_draft_for_funding(svc) -> None:
+    """ST-3, ST-4: drawdown status starts Draft and a cancel leaves it Draft."""
+    w = build_world(svc)
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                          payments=[PaymentLine(w.invoice("5.00"))])
+    disbursements.cancel(svc, w.creator, w.company, d, reason="not needed")
+    with svc.db.sessions() as s:
+        assert s.get(Disbursement, d).drawdown_status == "Draft"
+
+
+def test_a_new_instance_uses_the_defaults_current_configuration(svc) -> None:
+    """WF-11, WF-12: a configuration edit reaches instances started after it, not before."""
+    w = build_world(svc)
+    d1 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                           payments=[PaymentLine(w.invoice("5.00"))])
+    templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
+                        roles={"Controller": [w.cfo], "CFO": [w.cfo]})
+    d2 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                           payments=[PaymentLine(w.invoice("5.00"))])
+    assert workflows.view(svc, w.company, d1).awaited == (w.controller,)
+    assert workflows.view(svc, w.company, d2).awaited == (w.cfo,)
+
+
+def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
+    """COND-5: after an edit the condition is decided on the new payment amounts."""
+    w = build_world(svc)
+    inv = w.invoice("200000.00")
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                          payments=[PaymentLine(inv, amount="1000.00", note="deposit")])
+    disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv)}, reason="pay all")
+    view = workflows.view(svc, w.company, d)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert workflows.view(svc, w.company, d).current_step == "CFO Review"
