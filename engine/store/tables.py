@@ -327,7 +327,7 @@ class OutboxEmail(Base):
     body: Mapped[str] = mapped_column(Text)
     #: makes "once" enforceable for emails a job may try to write twice (reminders)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | sent
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | sending | sent
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
