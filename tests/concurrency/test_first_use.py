@@ -9,7 +9,6 @@ simply succeed.
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -50,15 +49,6 @@ def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_
         database_url: str, request: pytest.FixtureRequest) -> None:
     """8 threads of one Services each create a disbursement (which starts the workflow,
     DSB-8) and answer its first step, all at once, on a cold compiled-workflow cache."""
-    if "postgresql" in database_url and sys.version_info < (3, 12):
-        request.applymarker(pytest.mark.xfail(strict=True, raises=SystemError, reason=(
-            "engine bug: engine/templates.py version_config() builds pydantic TypeAdapter(WorkflowConfig) "
-            "on every call (every disbursement creation, twice), and Services.compiled() builds one "
-            "outside its lock; WorkflowConfig's use_attribute_docstrings makes pydantic ast.parse "
-            "engine/model.py each time, and concurrent ast.parse on CPython 3.11 raises SystemError "
-            "'AST constructor recursion depth mismatch'. Build the adapter once per process "
-            "(engine.loader._adapter(), created under a lock). SQLite serialises these transactions, "
-            "so only PostgreSQL shows it.")))
     world = build_race_world(database_url, reviewers=1, panel=1)
     invoices = [directory.create_invoice(world.svc, world.admin, world.company, world.project,
                                          vendor="Acme", number=f"FU-{i}", amount_due="5000.00")
