@@ -18,10 +18,9 @@ facts; a property test holds it to accepting *exactly* the same documents.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
-from typing import Annotated, Any, BinaryIO, Callable, Iterable, Iterator
+from typing import Annotated, Any, BinaryIO, Callable, Iterable, Iterator, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
@@ -36,7 +35,7 @@ __all__ = ["Record", "FastReader", "full_facts", "read_records"]
 _Text = Annotated[str, Meta(min_length=1)]
 
 
-class _Invoice(Struct, forbid_unknown_fields=True, kw_only=True):
+class _Invoice(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
     id: _Text
     vendor: _Text
     amount: str
@@ -46,7 +45,7 @@ class _Invoice(Struct, forbid_unknown_fields=True, kw_only=True):
     approved_by: str
 
 
-class _Document(Struct, forbid_unknown_fields=True, kw_only=True):
+class _Document(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
     id: _Text
     project: dict[str, str | None]
     created_by: str
@@ -159,18 +158,16 @@ def full_facts(raw: bytes | str, fact_names: Iterable[str]) -> tuple[str, dict[s
 # ---------------------------------------------------------------- records from an input
 
 
-@dataclass
-class Record:
-    """One disbursement read from the input: its facts, or the located problems that refused it."""
+class Record(NamedTuple):
+    """One disbursement read from the input: its facts, or the located problems that refused it.
+
+    A named tuple: one is made per input line, so it must be cheap.
+    """
 
     line: int | None  # 1-based line of a JSON Lines input; None for a single (multi-line) document
     id: str | None = None
     facts: dict[str, Any] | None = None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def where(self) -> str:
-        return f"line {self.line}" if self.line is not None else "the document"
+    problems: tuple[str, ...] = ()
 
 
 def _record(line: int | None, raw: bytes, fast: FastReader, names: frozenset[str]) -> Record:
@@ -179,7 +176,7 @@ def _record(line: int | None, raw: bytes, fast: FastReader, names: frozenset[str
         try:
             got = full_facts(raw if line is None else raw.rstrip(b"\r\n"), names)
         except DisbursementError as exc:
-            return Record(line, problems=exc.lines())
+            return Record(line, problems=tuple(exc.lines()))
     return Record(line, got[0], got[1])
 
 

@@ -126,7 +126,7 @@ class JsonWriter(_Writer):
 
     def refused(self, record: Record) -> None:
         super().refused(record)
-        self._errors.append({"line": record.line, "problems": record.problems})
+        self._errors.append({"line": record.line, "problems": list(record.problems)})
 
     def finish(self) -> None:
         failed = bool(self._errors) or any(r["stopped"] for r in self._results)
