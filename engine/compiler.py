@@ -149,7 +149,7 @@ def _operand(node: object, path: Path) -> _Operand:
         digits = node.money
         whole, _, frac = digits.partition(".")
         if not whole.isdigit() or (frac and not frac.isdigit()) or not whole.isascii():
-            raise _Refused("money_precision", f"`{digits}` is not a money amount", path)
+            raise _Refused("literal_invalid", f"`{digits}` is not a money amount", path)
         if len(frac) > 2:
             raise _Refused("money_precision", f"`${digits}` has more than two decimals", path)
         value = Decimal(digits)
@@ -162,7 +162,7 @@ def _operand(node: object, path: Path) -> _Operand:
         try:
             value = date.fromisoformat(node.date)
         except (TypeError, ValueError):
-            raise _Refused("type_mismatch", f"`{node.date}` is not a calendar date", path) from None
+            raise _Refused("literal_invalid", f"`{node.date}` is not a calendar date", path) from None
         return _Operand(None, value, "date", node.date)
     raise _Refused("type_mismatch", "a `when` line needs a comparison here, not a sub-expression", path)
 

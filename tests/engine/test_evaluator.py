@@ -164,3 +164,17 @@ def test_one_compiled_workflow_serves_many_threads(reference) -> None:
         paths = list(pool.map(route, amounts))
     assert paths == [route(a) for a in amounts]
     assert paths.count(("Controller Review", "> $100,000.00", "CFO Review", "Approved")) == 99
+
+
+def test_the_compiler_refuses_a_date_that_does_not_exist_even_without_checks() -> None:
+    from engine.model import Branch, Compare, ConditionStep, DateLit, EndStep, FactRef, Party, WorkflowConfig
+
+    when = Compare(op=">=", left=FactRef(fact="project.start_date"), right=DateLit(date="2024-02-30"))
+    config = WorkflowConfig(name="Dates", manager=Party(kind="role", name="M"), start="C", steps=(
+        ConditionStep(kind="condition", name="C", branches=(Branch(when=when, target="E"),), otherwise="E"),
+        EndStep(kind="end", name="E", outcome="success"),
+    ))
+    with pytest.raises(WorkflowCompileError) as info:
+        compile_workflow(config, checked=[])
+    assert [(d.code, d.path) for d in info.value.errors] == [
+        ("literal_invalid", ("steps", 0, "branches", 0, "when", "right"))]
