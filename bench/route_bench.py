@@ -111,40 +111,66 @@ def make_disbursements(n: int, seed: int = 20240601) -> list[dict[str, Any]]:
 
 def best(fn: Callable[[], Any], repeat: int) -> float:
     """Best CPU time (``process_time``) of ``fn``: steadier than wall time on a busy machine."""
-    times = []
+    return best_of({"fn": fn}, repeat)["fn"]
+
+
+def best_of(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Best CPU time of each function, run in turns (a, b, c, a, b, c, ...).
+
+    Taking turns means a slow spell of a shared machine hits every contender
+    alike, so the ratios stay honest.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return min(times)
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t0)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 #: Subprocesses run as an installed command normally does: with Python's bytecode
 #: cache. (A development shell may set PYTHONDONTWRITEBYTECODE, which makes every
 #: start recompile the project's modules; the cache goes to a temporary folder,
 #: never into the work tree.)
-_PYCACHE = tempfile.mkdtemp(prefix="payroute-bench-pycache-")
 SUBPROCESS_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-SUBPROCESS_ENV["PYTHONPYCACHEPREFIX"] = _PYCACHE
+
+
+def _use_private_pycache() -> str:
+    """A temporary bytecode cache for the subprocesses (removed by :func:`main` at the end)."""
+    path = tempfile.mkdtemp(prefix="payroute-bench-pycache-")
+    SUBPROCESS_ENV["PYTHONPYCACHEPREFIX"] = path
+    return path
 
 
 def run_cmd(cmd: list[str], repeat: int) -> tuple[float, float]:
-    """(best CPU time, best wall time) of a subprocess, stdout discarded, after one warm-up run.
+    """(best CPU time, best wall time) of a subprocess; see :func:`run_cmds`."""
+    return run_cmds({"cmd": cmd}, repeat)["cmd"]
+
+
+def run_cmds(cmds: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float]]:
+    """(best CPU time, best wall time) of each subprocess, run in turns after one warm-up run each.
 
     CPU time is the child's user + system time: what the command costs,
     whatever else the machine is doing. Wall time is what a person waits.
+    stdout is discarded.
     """
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=SUBPROCESS_ENV)
-    cpu, wall = [], []
-    for _ in range(repeat):
+    def once(cmd: list[str]) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
                        env=SUBPROCESS_ENV)
-        wall.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return min(cpu), min(wall)
+        return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
+
+    for cmd in cmds.values():
+        once(cmd)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            runs[name].append(once(cmd))
+    return {name: (min(r[0] for r in rs), min(r[1] for r in rs)) for name, rs in runs.items()}
 
 
 def verdict(value: float, target: float, at_most: bool = True) -> str:
@@ -179,9 +205,12 @@ def bench_route(compiled: Any, docs: list[dict[str, Any]], repeat: int) -> None:
     # Same answers first: the engine and the hand function must agree on every disbursement.
     assert [compiled_route(d) for d in docs] == [hand_route(d["invoices"]) for d in docs]
     n = len(docs)
-    t_hand = best(lambda: [hand_route(d["invoices"]) for d in docs], repeat)
-    t_tuned = best(lambda: [hand_route_tuned(d["invoices"]) for d in docs], repeat)
-    t_comp = best(lambda: [compiled_route(d) for d in docs], repeat)
+    timed = best_of({
+        "hand": lambda: [hand_route(d["invoices"]) for d in docs],
+        "tuned": lambda: [hand_route_tuned(d["invoices"]) for d in docs],
+        "compiled": lambda: [compiled_route(d) for d in docs],
+    }, repeat)
+    t_hand, t_tuned, t_comp = timed["hand"], timed["tuned"], timed["compiled"]
     facts = [plan(d["invoices"], d["project"]) for d in docs]
 
     def evaluate_all() -> None:
@@ -221,10 +250,9 @@ def bench_simulate(flow: Path, docs: list[dict[str, Any]], repeat: int) -> None:
         outs = [subprocess.run(cmd, capture_output=True, text=True, check=False, env=SUBPROCESS_ENV).stdout
                 for cmd in (sim(data), hand(data))]
         assert outs[0] == outs[1], "payroute simulate and the hand-written script disagree"
-        sim_cpu, sim_wall = run_cmd(sim(data), repeat)
-        hand_cpu, hand_wall = run_cmd(hand(data), repeat)
-        sim_fixed, _ = run_cmd(sim(one), repeat)
-        hand_fixed, _ = run_cmd(hand(one), repeat)
+        timed = run_cmds({"sim": sim(data), "hand": hand(data), "sim1": sim(one), "hand1": hand(one)}, repeat)
+        (sim_cpu, sim_wall), (hand_cpu, hand_wall) = timed["sim"], timed["hand"]
+        sim_fixed, hand_fixed = timed["sim1"][0], timed["hand1"][0]
         n = len(docs)
         size = data.stat().st_size / 1e6
         print(f"2. simulate {n} JSONL disbursements ({size:.1f} MB), the commands as subprocesses, best of {repeat}")
@@ -254,8 +282,9 @@ def bench_simulate(flow: Path, docs: list[dict[str, Any]], repeat: int) -> None:
                     fn()
             return go
 
-        t_sim = best(in_process(lambda: payroute_main(sim(data)[1:])), repeat)
-        t_hand = best(in_process(lambda: namespace["main"](str(data), sys.stdout)), repeat)
+        inproc = best_of({"sim": in_process(lambda: payroute_main(sim(data)[1:])),
+                          "hand": in_process(lambda: namespace["main"](str(data), sys.stdout))}, repeat)
+        t_sim, t_hand = inproc["sim"], inproc["hand"]
         print(f"   in-process CPU: hand {t_hand * 1e3:.1f} ms, payroute {t_sim * 1e3:.1f} ms, "
               f"ratio {t_sim / t_hand:.2f}")
 
@@ -277,11 +306,13 @@ def bench_compile(flow: Path, repeat: int) -> None:
 def bench_cold_start(flow: Path, repeat: int) -> None:
     payroute = installed_payroute()
     runs = max(repeat, 10)
-    cpu, wall = run_cmd([payroute, "check", str(flow)], runs)
-    bare_cpu, bare_wall = run_cmd([sys.executable, "-c", "pass"], runs)
+    timed = run_cmds({"check": [payroute, "check", str(flow)], "bare": [sys.executable, "-c", "pass"],
+                      "help": [payroute, "--help"]}, runs)
+    (cpu, wall), (bare_cpu, bare_wall), (help_cpu, help_wall) = timed["check"], timed["bare"], timed["help"]
     print(f"4. cold start of `payroute check` ({payroute}), best of {runs}")
     print(f"   payroute check reference        {wall * 1e3:8.1f} ms wall, {cpu * 1e3:.1f} ms CPU"
           f"   target < 300 ms: {verdict(wall, 0.3, False)}")
+    print(f"   payroute --help (CLI alone)     {help_wall * 1e3:8.1f} ms wall, {help_cpu * 1e3:.1f} ms CPU")
     print(f"   python -c pass (floor)          {bare_wall * 1e3:8.1f} ms wall, {bare_cpu * 1e3:.1f} ms CPU")
 
 
@@ -298,19 +329,22 @@ def main(argv: list[str] | None = None) -> None:
     from dsl.load import load_workflow
     from engine.compiler import compile_workflow
 
-    flow: Path = args.flow
-    compiled = compile_workflow(load_workflow(flow.read_text(encoding="utf-8"), str(flow)).config)
-    where = flow.relative_to(ROOT) if flow.is_relative_to(ROOT) else flow
-    print(f"workflow: {where}  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
-          f"load average {os.getloadavg()[0]:.1f}\n")
-    bench_route(compiled, make_disbursements(args.n), args.repeat)
-    print()
-    bench_simulate(flow, make_disbursements(args.lines, seed=7), args.repeat)
-    print()
-    bench_compile(flow, args.repeat)
-    print()
-    bench_cold_start(flow, args.repeat)
-    shutil.rmtree(_PYCACHE, ignore_errors=True)
+    pycache = _use_private_pycache()
+    try:
+        flow: Path = args.flow
+        compiled = compile_workflow(load_workflow(flow.read_text(encoding="utf-8"), str(flow)).config)
+        where = flow.relative_to(ROOT) if flow.is_relative_to(ROOT) else flow
+        print(f"workflow: {where}  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
+              f"load average {os.getloadavg()[0]:.1f}\n")
+        bench_route(compiled, make_disbursements(args.n), args.repeat)
+        print()
+        bench_simulate(flow, make_disbursements(args.lines, seed=7), args.repeat)
+        print()
+        bench_compile(flow, args.repeat)
+        print()
+        bench_cold_start(flow, args.repeat)
+    finally:
+        shutil.rmtree(pycache, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ class _Document(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
 
 # One match checks every payment amount of a document: amounts joined by "\n",
 # which no valid amount contains (the count check catches one that does).
+# The usual case, every amount with exactly two decimals, is tried first: its
+# amounts are then whole cents once the dots are removed.
 _AMOUNTS = re.compile(f"{POSITIVE_MONEY_BODY}(?:\n{POSITIVE_MONEY_BODY})*")
+_CENTS_BODY = r"(?:[1-9][0-9]{0,14}\.[0-9]{2}|0\.(?:0[1-9]|[1-9][0-9]))"
+_CENTS = re.compile(f"{_CENTS_BODY}(?:\n{_CENTS_BODY})*")
 _MONEY = re.compile(MONEY_BODY)
 _EMAIL = re.compile(EMAIL_BODY)
 _DATE = re.compile(DATE_BODY)
@@ -95,7 +99,12 @@ class FastReader:
         invoices = doc.invoices
         amounts = list(map(_amount, invoices))
         joined = "\n".join(amounts)
-        if _AMOUNTS.fullmatch(joined) is None or joined.count("\n") != len(amounts) - 1:
+        if joined.count("\n") != len(amounts) - 1:
+            return None
+        cents = None
+        if _CENTS.fullmatch(joined) is not None:
+            cents = list(map(int, joined.replace(".", "").split("\n")))
+        elif _AMOUNTS.fullmatch(joined) is None:
             return None
         rows = set(map(_row, invoices))
         if not rows <= self._rows and not self._learn_rows(rows):
@@ -108,7 +117,7 @@ class FastReader:
         start = project.get("start_date")
         if start and not _is_date(start):
             return None
-        return doc.id, self._plan(invoices, project, amounts)
+        return doc.id, self._plan(invoices, project, amounts, cents)
 
     def _learn_email(self, email: str) -> bool:
         if _EMAIL.fullmatch(email) is None:

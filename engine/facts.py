@@ -116,12 +116,15 @@ def _raw_project_value(project: Mapping[str, Any], field: str) -> str | date | N
 def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
     """A function computing just ``names`` from decoded, *already validated* JSON.
 
-    ``plan(invoices, project, amounts=None)`` takes the document's invoices
-    (dicts with money as the wire strings or, with ``attributes=True``, objects
-    with those attributes), its ``project`` object as a dict and, when the
-    caller already has them, the payment amount strings in invoice order. It trusts its input:
-    call it only after the document passed validation, so ``Decimal(text)`` is
-    exact and cannot fail. Same results as :func:`compute_facts` (tested).
+    ``plan(invoices, project, amounts=None, cents=None)`` takes the document's
+    invoices (dicts with money as the wire strings or, with ``attributes=True``,
+    objects with those attributes), its ``project`` object as a dict and, when
+    the caller already has them, the payment amount strings in invoice order
+    and — only when every one of them has exactly two decimals — the same
+    amounts as whole cents (integer sums are cheaper than Decimal sums and just
+    as exact). It trusts its input: call it only after the document passed
+    validation, so ``Decimal(text)`` is exact and cannot fail. Same results as
+    :func:`compute_facts` (tested).
     """
     want = set(names)
     if attributes:
@@ -141,15 +144,22 @@ def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
 
     if want == {"disbursement_amount"}:  # the common case, kept to one C-level loop
         def only_total(invoices: Sequence[Any], project: Mapping[str, Any],
-                       amounts: Sequence[str] | None = None) -> dict[str, Any]:
+                       amounts: Sequence[str] | None = None, cents: Sequence[int] | None = None) -> dict[str, Any]:
+            if cents is not None:
+                return {"disbursement_amount": Decimal(sum(cents)).scaleb(-2)}
             texts = map(amount, invoices) if amounts is None else amounts
             return {"disbursement_amount": sum(map(Decimal, texts), _ZERO)}
         return only_total
 
     def plan(invoices: Sequence[Any], project: Mapping[str, Any],
-             amounts: Sequence[str] | None = None) -> dict[str, Any]:
+             amounts: Sequence[str] | None = None, cents: Sequence[int] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if need_amounts:
+        if need_amounts and cents is not None:
+            if sum_:
+                out["disbursement_amount"] = Decimal(sum(cents)).scaleb(-2)
+            if max_:
+                out["highest_invoice_amount"] = Decimal(max(cents)).scaleb(-2)
+        elif need_amounts:
             values = list(map(Decimal, map(amount, invoices) if amounts is None else amounts))
             if sum_:
                 out["disbursement_amount"] = sum(values, _ZERO)
