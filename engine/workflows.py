@@ -316,7 +316,15 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         if idempotency.replay(s, company_id, actor, idempotency_key, body) is not None:
             inst = latest_instance(s, disbursement_id)
             return load_state(s, inst) if inst is not None else InstanceState()
-        company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
+        try:
+            company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
+        except DomainError as exc:
+            if exc.code == "instance_not_active" and latest_instance(s, disbursement_id) is not None:
+                # RESP-2/RESP-5: the occurrence was closed (here by an answer that ended
+                # the instance, or a terminate): the answer is stale, as for any other move.
+                raise DomainError("state_conflict", "that step is no longer waiting for an answer",
+                                  rule="RESP-2") from None
+            raise
         if instance_id is not None and instance_id != inst.id:
             raise DomainError("state_conflict", "that workflow instance is no longer active", rule="RESP-2")
         ctx = _context(s, svc, company, d, inst, compiled)

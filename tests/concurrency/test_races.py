@@ -85,11 +85,6 @@ def test_concurrent_answers_racing_to_an_end_step_reach_it_once(database_url: st
     assert chain_breaks(world.svc) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: workflows.respond -> _with_instance raises `instance_not_active` (END-1) when the "
-    "answered occurrence was closed by an answer that ended the instance; RESP-2/RESP-5 say a "
-    "response to an occurrence that is no longer current is refused as stale (`state_conflict`), "
-    "as it is when the winner moved on to another response step"))
 def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(database_url: str) -> None:
     """RESP-2/RESP-5: a loser's code must not depend on where the winner's answer routed."""
     world = build_race_world(database_url, reviewers=2, panel=1)
