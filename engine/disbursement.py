@@ -25,7 +25,7 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Sequence
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel, ConfigDict, Field, PlainValidator, StrictStr, ValidationError, WithJsonSchema,
