@@ -34,6 +34,9 @@ __all__ = ["Record", "FastReader", "full_facts", "read_records"]
 
 _Text = Annotated[str, Meta(min_length=1)]
 
+# The structs mirror engine.disbursement's model. ``gc=False``: decoded JSON
+# holds no reference cycles, so the garbage collector need not track them.
+
 
 class _Invoice(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
     id: _Text
