@@ -25,26 +25,30 @@ class UsageError(Exception):
     """A usage or I/O problem: printed as one line, exit code 2."""
 
 
-def _verb_modules() -> list[tuple[str, ModuleType]]:
+def _verb_names() -> list[str]:
+    """Verb module names, found without importing them (a verb is named by its module)."""
     from . import commands
 
-    mods = []
-    for info in pkgutil.iter_modules(commands.__path__):
-        if info.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{commands.__name__}.{info.name}")
-        mods.append((getattr(mod, "NAME", info.name), mod))
+    return [info.name for info in pkgutil.iter_modules(commands.__path__) if not info.name.startswith("_")]
+
+
+def _verb_modules(only: str | None = None) -> list[tuple[str, ModuleType]]:
+    """The verb modules, or just ``only``: a run imports one verb, so one verb's
+    imports never slow another's start (``payroute check`` must start fast)."""
+    names = [only] if only is not None else _verb_names()
+    mods = [(name, importlib.import_module(f"{__package__}.commands.{name}")) for name in names]
     return sorted(mods, key=lambda m: (getattr(m[1], "ORDER", 100), m[0]))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``verb``, only that verb is registered."""
     parser = argparse.ArgumentParser(
         prog="payroute",
         description="Rules engine and approval service for construction payments.",
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    for name, mod in _verb_modules():
+    for name, mod in _verb_modules(verb):
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.register(p)
         p.set_defaults(_run=mod.run)
@@ -57,7 +61,17 @@ def add_format_option(parser: argparse.ArgumentParser, *choices: str, default: s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    names = _verb_names()
+    verb = argv[0] if argv and argv[0] in names else None
+    if argv and verb is None and not argv[0].startswith("-"):
+        from .diagnostics import did_you_mean
+
+        hint = did_you_mean(argv[0], names)
+        print(f"payroute: unknown verb `{argv[0]}`" + (f"; {hint}" if hint else "")
+              + f" (verbs: {', '.join(sorted(names))})", file=sys.stderr)
+        return EXIT_USAGE
+    parser = build_parser(verb)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args))

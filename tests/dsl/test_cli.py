@@ -1,0 +1,36 @@
+"""The command line as a whole: verbs, exit codes, usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import EXAMPLES
+
+
+def test_unknown_verb_suggests_the_closest(cli) -> None:
+    result = cli("chek", "x.flow")
+    assert result.code == 2
+    assert "unknown verb `chek`; did you mean `check`?" in result.err
+
+
+def test_every_verb_has_help(cli) -> None:
+    result = cli("--help")
+    assert result.code == 0
+    for verb in ("check", "fmt", "compile", "simulate", "test", "diagram", "db", "audit", "worker"):
+        assert f"    {verb}" in result.out
+
+
+def test_a_run_imports_only_its_own_verb() -> None:
+    """Cold start: `payroute check` does not import the other verbs (nor SQLAlchemy, pydantic)."""
+    code = ("import sys; from dsl.cli import main; main(['check', sys.argv[1]]); "
+            "print(sorted(m for m in sys.modules if m.startswith('dsl.commands.') "
+            "or m.split('.')[0] in ('sqlalchemy', 'pydantic', 'flask', 'msgspec')))")
+    out = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "reference" / "workflow.flow")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['dsl.commands._io', 'dsl.commands.check']"
+
+
+def test_missing_file_is_a_usage_error(cli) -> None:
+    result = cli("check", "does-not-exist.flow")
+    assert result.code == 2 and "does-not-exist.flow" in result.err and "Traceback" not in result.err
