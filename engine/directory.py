@@ -25,7 +25,8 @@ from .services import Services
 from .store.tables import Company, Grant, Group, GroupMember, Invoice, Project, User
 
 
-def _company(session: Session, company_id: str, *, lock: bool = False) -> Company:
+def get_company(session: Session, company_id: str, *, lock: bool = False) -> Company:
+    """The company, or ``not_found`` (GEN-5); ``lock`` takes its row lock for company-level changes."""
     q = select(Company).where(Company.id == company_id)
     if lock:
         q = q.with_for_update()
@@ -96,7 +97,7 @@ def update_settings(svc: Services, actor: str, company_id: str, **settings: Any)
     if unknown:
         raise DomainError("invalid_setting", "unknown setting: " + ", ".join(sorted(unknown)))
     with svc.tx() as s:
-        company = _company(s, company_id, lock=True)
+        company = get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings")
         before = {k: getattr(company, k) for k in settings}
         if "holidays" in settings:
@@ -113,7 +114,7 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
     if permission not in ALL_PERMISSIONS:
         raise DomainError("invalid_permission", f"unknown permission `{permission}`")
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles")
         if s.get(User, user_id) is None:
             raise DomainError("not_found", "no such user")
@@ -129,7 +130,7 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
 def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
     """ROLE-11: revoking never removes the company's last Admin."""
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles")
         row = s.scalars(select(Grant).where(Grant.company_id == company_id, Grant.user_id == user_id,
                                             Grant.permission == permission)).first()
@@ -148,7 +149,7 @@ def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission:
 
 def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> None:
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="deactivating users")
         user = s.get(User, user_id)
         if user is None:
@@ -161,7 +162,7 @@ def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, ac
 
 def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups")
         group = Group(company_id=company_id, name=name)
         s.add(group)
@@ -185,7 +186,7 @@ class ProjectInfo:
 
 def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo) -> str:
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects")
         project = Project(company_id=company_id, name=info.name, office=info.office, sector=info.sector,
                           start_date=info.start_date, attributes=dict(info.attributes or {}),
@@ -200,7 +201,7 @@ def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo
 def set_project_workflows(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
     """ROLL-1/ROLL-2: affects disbursements created afterwards only."""
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payment workflows")
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
@@ -221,7 +222,7 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
     if due <= 0:
         raise DomainError("invalid_amount", "amount_due must be greater than $0.00", rule="DSB-2")
     with svc.tx() as s:
-        _company(s, company_id, lock=True)
+        get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="registering invoices")
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:

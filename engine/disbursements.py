@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, idempotency, notify
+from .directory import get_company
 from .errors import DomainError
 from .money import MoneyError, parse_money
 from .permissions import (
@@ -98,9 +99,7 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
         if earlier is not None:
             return str(earlier["disbursement"])
-        company = s.get(Company, company_id)
-        if company is None:
-            raise DomainError("not_found", "no such company", rule="GEN-5")
+        company = get_company(s, company_id)
         require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement")
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
@@ -157,9 +156,7 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
                  payments: Sequence[PaymentLine] = ()) -> str:
     """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
     with svc.tx() as s:
-        company = s.get(Company, company_id)
-        if company is None:
-            raise DomainError("not_found", "no such company", rule="GEN-5")
+        get_company(s, company_id)
         require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
                     rule="DSB-6", action="saving a draft disbursement")
         project = s.get(Project, project_id)
@@ -189,9 +186,7 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
         if earlier is not None:
             return str(earlier["disbursement"])
-        company = s.get(Company, company_id)
-        if company is None:
-            raise DomainError("not_found", "no such company", rule="GEN-5")
+        company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, draft_id)
         require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement")
         if not d.is_draft:
@@ -221,9 +216,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
     if not reason or not reason.strip():
         raise DomainError("reason_required", "canceling needs a reason", rule="AUTH-13")
     with svc.tx() as s:
-        company = s.get(Company, company_id)
-        if company is None:
-            raise DomainError("not_found", "no such company", rule="GEN-5")
+        company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
         require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement")
         if d.canceled_at is not None:
@@ -255,9 +248,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
     restarts the workflow in `defaults` mode, since earlier approvals saw other facts."""
     amounts = dict(amounts or {})
     with svc.tx() as s:
-        company = s.get(Company, company_id)
-        if company is None:
-            raise DomainError("not_found", "no such company", rule="GEN-5")
+        company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
         if d.is_draft and not amounts:
             # DSB-6, ROLE-4: Contributors may add or remove invoices on a Draft

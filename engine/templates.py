@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .checks import run_checks
+from .directory import get_company
 from .errors import DomainError
 from .export import config_to_document, content_hash
 from .model import ResponseStep, WorkflowConfig
@@ -26,7 +27,7 @@ from .permissions import (
 )
 from .services import Services
 from .store.tables import (
-    Company, Group, GroupMember, RoleBinding, Template, TemplateVersion, User,
+    Group, GroupMember, RoleBinding, Template, TemplateVersion, User,
 )
 
 
@@ -47,13 +48,6 @@ def _template(s: Session, company_id: str, template_id: str, *, lock: bool = Fal
     if t is None or t.company_id != company_id:
         raise DomainError("not_found", "no such template", rule="GEN-5")
     return t
-
-
-def _lock_company(s: Session, company_id: str) -> Company:
-    company = s.scalars(select(Company).where(Company.id == company_id).with_for_update()).first()
-    if company is None:
-        raise DomainError("not_found", "no such company", rule="GEN-5")
-    return company
 
 
 def _audit(s: Session, svc: Services, company_id: str, actor: str, action: str, template_id: str,
@@ -78,7 +72,7 @@ def _check_name(s: Session, company_id: str, name: str, exclude: str | None = No
 
 def create_template(svc: Services, actor: str, company_id: str, name: str) -> str:
     with svc.tx() as s:
-        _lock_company(s, company_id)
+        get_company(s, company_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="creating workflow templates")
         key = _check_name(s, company_id, name)
@@ -301,7 +295,7 @@ def is_configured(svc: Services, company_id: str, template_id: str) -> tuple[boo
 def set_default(svc: Services, actor: str, company_id: str, template_id: str) -> None:
     """WF-9: only a Configured template; the old default is cleared in the same transaction."""
     with svc.tx() as s:
-        company = _lock_company(s, company_id)
+        company = get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="choosing the default template")
         t = _template(s, company_id, template_id)
         problems = configuration_problems(s, t)
@@ -319,7 +313,7 @@ def set_default(svc: Services, actor: str, company_id: str, template_id: str) ->
 def archive(svc: Services, actor: str, company_id: str, template_id: str) -> None:
     """WF-14: the default cannot be archived; running instances continue."""
     with svc.tx() as s:
-        company = _lock_company(s, company_id)
+        company = get_company(s, company_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="archiving workflow templates")
         t = _template(s, company_id, template_id, lock=True)
@@ -331,7 +325,7 @@ def archive(svc: Services, actor: str, company_id: str, template_id: str) -> Non
 
 def rename(svc: Services, actor: str, company_id: str, template_id: str, name: str) -> None:
     with svc.tx() as s:
-        _lock_company(s, company_id)
+        get_company(s, company_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="renaming workflow templates")
         t = _template(s, company_id, template_id, lock=True)

@@ -10,7 +10,7 @@ backstop: a writer that read an older version gets ``state_conflict`` (GEN-7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Sequence
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, idempotency, notify, runtime
 from .calendar import CompanyCalendar
+from .directory import get_company
 from .errors import DomainError
 from .facts import raw_fact_plan
 from .permissions import admins, can_manage, eligible_users, require_any, PAYMENTS_ADMIN
@@ -123,11 +124,6 @@ def workflow_status(state: InstanceState) -> str:
     if state.status == "ended":
         return STATUS_APPROVED if state.outcome == "success" else STATUS_REJECTED
     return STATUS_NOT_STARTED
-
-
-@dataclass(frozen=True)
-class Facts:
-    values: dict[str, Any]
 
 
 def disbursement_facts(s: Session, d: Disbursement, names: Sequence[str]) -> dict[str, Any]:
@@ -246,17 +242,10 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
     return inst
 
 
-def _company(s: Session, company_id: str) -> Company:
-    c = s.get(Company, company_id)
-    if c is None:
-        raise DomainError("not_found", "no such company", rule="GEN-5")
-    return c
-
-
 def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> str:
     """MGR-4: the default template's manager starts a Not Started workflow."""
     with svc.tx() as s:
-        company = _company(s, company_id)
+        company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
         _require_open(d)
         if not d.workflow_applies:
@@ -280,7 +269,7 @@ def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> s
 
 
 def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str):
-    company = _company(s, company_id)
+    company = get_company(s, company_id)
     d = lock_disbursement(s, company_id, disbursement_id)
     _require_open(d)
     inst = active_instance(s, d.id)
@@ -374,7 +363,7 @@ def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     if mode not in ("defaults", "current"):
         raise DomainError("invalid_mode", "restart mode is `defaults` or `current`", rule="MGR-5")
     with svc.tx() as s:
-        company = _company(s, company_id)
+        company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
         _require_open(d)
         inst = latest_instance(s, d.id)
@@ -443,7 +432,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-2")
     with svc.tx() as s:
-        company = _company(s, company_id)
+        get_company(s, company_id)
         require_any(s, company_id, actor, (PAYMENTS_ADMIN,), rule="MGR-2", action="reassigning a workflow manager")
         d = lock_disbursement(s, company_id, disbursement_id)
         _require_open(d)
@@ -485,7 +474,7 @@ class InstanceView:
 def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView | None:
     """The latest instance as the disbursement page shows it, with overdue steps."""
     with svc.db.sessions() as s:
-        company = _company(s, company_id)
+        company = get_company(s, company_id)
         d = s.get(Disbursement, disbursement_id)
         if d is None or d.company_id != company_id:
             raise DomainError("not_found", "no such disbursement", rule="GEN-5")

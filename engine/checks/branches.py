@@ -255,30 +255,6 @@ def _never_true_hint(expr: object, fact: str) -> str:
     return "check the operators and values"
 
 
-def _below_zero(expr: object, fact: str) -> bool:
-    """Does ``expr`` ask for a money amount or count below zero?"""
-    from .expressions import walk
-
-    for node, _ in walk(expr, ()):
-        if isinstance(node, Compare):
-            left, op, right = node.left, node.op, node.right
-            if isinstance(right, FactRef):
-                left, op, right = right, FLIPPED[op], left
-            code = _literal_code(right)
-            if isinstance(left, FactRef) and left.fact == fact and code is not None \
-                    and ((op == "<" and code <= 0) or (op in ("<=", "==") and code < 0)):
-                return True
-    return False
-
-
-def _never_true_hint(expr: object, fact: str) -> str:
-    if fact_type(fact) in ("money", "integer") and _below_zero(expr, fact):
-        return f"`{fact}` is never below zero"
-    if isinstance(expr, Logical) and expr.op == "and":
-        return "no value passes every part of this `and`; check the operators and values, or did you mean `or`?"
-    return "check the operators and values"
-
-
 def _shadowed(reason: str, culprits: list[object], path: tuple[object, ...]) -> Diagnostic:
     if reason == "same":
         message = "`when` line can never be taken: the same condition is tested above"
