@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from engine import audit, disbursements, workflows
 from engine.disbursements import PaymentLine
-from engine.store.tables import OutboxEmail, User
+from engine.store.tables import OutboxEmail
 
 from .world import build_world
 

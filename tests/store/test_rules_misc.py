@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from dsl.load import load_workflow
 from engine import directory, disbursements, templates, workflows

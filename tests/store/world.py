@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dsl.load import load_workflow
 from engine import directory, templates
-from engine.permissions import CAN_BE_MANAGER, PAYMENTS_ADMIN, PAYMENTS_DISBURSER
+from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
 from engine.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
