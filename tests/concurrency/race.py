@@ -178,19 +178,14 @@ def race(world: RaceWorld, racers: Sequence[Racer], *, timeout: float = 60.0) ->
     return [o for o in outcomes if o is not None]
 
 
-#: Racers compile the workflow one at a time: compiling concurrently in one
-#: process is a separate, known bug (see test_first_use.py), not what a race tests.
-_COMPILE_ONE_AT_A_TIME = threading.Lock()
-
-
 def _warm_up(svc: Services) -> None:
-    """Open the connection and fill the compiled-workflow cache before the start line."""
+    """Open the connection and fill the compiled-workflow cache before the start line
+    (all racers at once: concurrent first use is itself covered by test_first_use.py)."""
     from engine.store.tables import TemplateVersion
 
     with svc.db.sessions() as s:
         for v in s.scalars(select(TemplateVersion).where(TemplateVersion.content_hash.is_not(None))):
-            with _COMPILE_ONE_AT_A_TIME:
-                svc.compiled(v.content_hash, v.document)
+            svc.compiled(v.content_hash, v.document)
 
 
 def unexpected(outcomes: Sequence[Outcome], allowed: set[str]) -> list[str]:

@@ -14,8 +14,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
 from engine import directory, disbursements, workflows
 from engine.disbursements import PaymentLine
 from engine.services import Services
@@ -30,7 +28,9 @@ THREADS = 8
 def gc_that_lets_other_threads_run() -> Iterator[None]:
     """Frequent garbage collections that release the GIL, as finalizers doing I/O do in a
     busy server. It makes the thread interleavings of a loaded process happen on every run
-    instead of once in a while (the bug below first showed up unprovoked, in the 50-thread race)."""
+    instead of once in a while: concurrent builds of pydantic's WorkflowConfig adapter failed
+    inside ``ast`` on CPython 3.11 (first seen unprovoked in the 50-thread race; fixed by
+    building it once, engine.loader._adapter), and this test failed on every run until then."""
     old = gc.get_threshold()
 
     def let_others_run(_phase: str, _info: dict) -> None:
@@ -45,8 +45,7 @@ def gc_that_lets_other_threads_run() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_once(
-        database_url: str, request: pytest.FixtureRequest) -> None:
+def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_once(database_url: str) -> None:
     """8 threads of one Services each create a disbursement (which starts the workflow,
     DSB-8) and answer its first step, all at once, on a cold compiled-workflow cache."""
     world = build_race_world(database_url, reviewers=1, panel=1)
