@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .store.tables import AuditEntry, AuditHead
@@ -57,48 +57,83 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
-    body = {
-        "chain": entry.chain, "seq": entry.seq, "company_id": entry.company_id,
-        "at": _utc(entry.at), "actor_id": entry.actor_id, "action": entry.action,
-        "object_type": entry.object_type, "object_id": entry.object_id,
-        "before": entry.before, "after": entry.after, "reason": entry.reason,
-        "rules": list(entry.rules or []), "version_id": entry.version_id,
-        "content_hash": entry.content_hash, "details": entry.details or {},
-        "prev_hash": prev_hash,
-    }
+_HASHED = ("chain", "seq", "company_id", "at", "actor_id", "action", "object_type", "object_id", "before",
+           "after", "reason", "rules", "version_id", "content_hash", "details")
+
+
+def _hash(fields: Mapping[str, Any], prev_hash: str) -> str:
+    body = {k: fields.get(k) for k in _HASHED}
+    body["at"] = _utc(body["at"])
+    body["rules"] = list(body["rules"] or [])
+    body["details"] = body["details"] or {}
+    body["prev_hash"] = prev_hash
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
+    """The hash a stored entry must carry, given the previous entry's hash."""
+    return _hash({k: getattr(entry, k) for k in _HASHED}, prev_hash)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One audit entry to write; the chain position and hashes are filled in by :func:`append_many`."""
+
+    action: str
+    object_type: str
+    object_id: str
+    actor_id: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    reason: str | None = None
+    rules: Sequence[str] = ()
+    version_id: str | None = None
+    content_hash: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
+                records: Sequence[Record]) -> None:
+    """Append ``records`` to ``chain`` inside the caller's transaction, in three statements.
+
+    The caller holds the lock of the object the chain belongs to, so the head
+    read here is current; the unique (chain, seq) constraint is the backstop.
+    Written with Core, not the ORM: this runs on every state change.
+    """
+    if not records:
+        return
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    rows = []
+    for r in records:
+        seq += 1
+        row = {
+            "chain": chain, "seq": seq, "company_id": company_id, "at": at, "actor_id": r.actor_id,
+            "action": r.action, "object_type": r.object_type, "object_id": r.object_id,
+            "before": plain(dict(r.before)) if r.before is not None else None,
+            "after": plain(dict(r.after)) if r.after is not None else None,
+            "reason": r.reason, "rules": list(r.rules), "version_id": r.version_id,
+            "content_hash": r.content_hash, "details": plain(dict(r.details or {})), "prev_hash": prev,
+        }
+        row["hash"] = prev = _hash(row, prev)
+        rows.append(row)
+    session.execute(insert(AuditEntry), rows)
+    if head is None:
+        session.execute(insert(AuditHead).values(chain=chain, seq=seq, hash=prev))
+    else:
+        session.execute(update(AuditHead).where(AuditHead.chain == chain).values(seq=seq, hash=prev))
 
 
 def append(session: Session, *, chain: str, company_id: str, at: datetime, actor_id: str | None,
            action: str, object_type: str, object_id: str, before: Mapping[str, Any] | None = None,
            after: Mapping[str, Any] | None = None, reason: str | None = None,
            rules: Sequence[str] = (), version_id: str | None = None,
-           content_hash: str | None = None, details: Mapping[str, Any] | None = None) -> AuditEntry:
-    """Append one entry to ``chain`` inside the caller's transaction.
-
-    The caller holds the lock of the object the chain belongs to, so ``seq``
-    is race-free; the unique (chain, seq) constraint is the backstop.
-    """
-    head = session.get(AuditHead, chain)
-    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    entry = AuditEntry(
-        chain=chain, seq=seq, company_id=company_id, at=at, actor_id=actor_id, action=action,
-        object_type=object_type, object_id=object_id,
-        before=plain(dict(before)) if before is not None else None,
-        after=plain(dict(after)) if after is not None else None,
-        reason=reason, rules=list(rules), version_id=version_id, content_hash=content_hash,
-        details=plain(dict(details or {})), prev_hash=prev,
-    )
-    entry.hash = entry_hash(entry, prev)
-    session.add(entry)
-    if head is None:
-        session.add(AuditHead(chain=chain, seq=seq, hash=entry.hash))
-    else:
-        head.seq, head.hash = seq, entry.hash
-    session.flush()
-    return entry
+           content_hash: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+    """Append one entry (see :func:`append_many`)."""
+    append_many(session, chain=chain, company_id=company_id, at=at, records=[Record(
+        action, object_type, object_id, actor_id, before, after, reason, rules, version_id, content_hash,
+        details)])
 
 
 @dataclass(frozen=True)

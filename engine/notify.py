@@ -13,11 +13,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .money import format_money
-from .store.tables import OutboxEmail, User
+from .store.tables import OutboxEmail, User, new_id
 
 
 @dataclass(frozen=True)
@@ -85,25 +85,48 @@ def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Sub
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Message:
+    """One email event to queue: its recipients are user ids."""
+
+    event: str
+    recipients: Sequence[str]
+    step: str | None = None
+    details: Mapping[str, Any] | None = None
+    dedupe_key: str | None = None
+
+
+def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message]) -> int:
+    """Queue every message's emails: one outbox row per recipient user (so each is
+    retried and counted on its own), in one user lookup and one INSERT.
+    Returns the number of rows written."""
+    wanted = list(dict.fromkeys(u for m in messages for u in m.recipients))
+    if not wanted:
+        return 0
+    users = {uid: (email, name) for uid, email, name in session.execute(
+        select(User.id, User.email, User.name).where(User.id.in_(wanted)))}
+    rows = []
+    for m in messages:
+        details = m.details or {}
+        for uid in dict.fromkeys(m.recipients):
+            if uid not in users:
+                continue
+            email, name = users[uid]
+            rows.append({
+                "id": new_id(), "company_id": subject.company_id, "created_at": now, "event": m.event,
+                "recipients": [email], "subject": _subject_line(m.event, m.step, details, subject),
+                "body": _body(m.event, m.step, details, subject, name),
+                "dedupe_key": f"{m.dedupe_key}:{uid}" if m.dedupe_key else None,
+                "status": "pending", "attempts": 0, "next_attempt_at": now,
+            })
+    if rows:
+        session.execute(insert(OutboxEmail), rows)
+    return len(rows)
+
+
 def enqueue(session: Session, *, now: datetime, subject: Subject, event: str, recipients: Sequence[str],
             step: str | None = None, details: Mapping[str, Any] | None = None,
-            dedupe_key: str | None = None) -> list[OutboxEmail]:
-    """One outbox row per recipient user (so each can be retried and counted on its own)."""
-    details = details or {}
-    out: list[OutboxEmail] = []
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(recipients))))}
-    for uid in dict.fromkeys(recipients):
-        user = users.get(uid)
-        if user is None:
-            continue
-        row = OutboxEmail(
-            company_id=subject.company_id, created_at=now, event=event, recipients=[user.email],
-            subject=_subject_line(event, step, details, subject),
-            body=_body(event, step, details, subject, user.name),
-            dedupe_key=f"{dedupe_key}:{uid}" if dedupe_key else None,
-            status="pending", attempts=0, next_attempt_at=now,
-        )
-        session.add(row)
-        out.append(row)
-    session.flush()
-    return out
+            dedupe_key: str | None = None) -> int:
+    """Queue one email event (see :func:`enqueue_many`); returns the number of rows written."""
+    return enqueue_many(session, now=now, subject=subject,
+                        messages=[Message(event, recipients, step, details, dedupe_key)])

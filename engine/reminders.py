@@ -157,11 +157,11 @@ def _queue_for(svc: Services, instance_id: str, company_id: str, disbursement_id
                 details["waiting_for"] = ", ".join(waiting)
             try:
                 with s.begin_nested():
-                    rows = notify.enqueue(s, now=now, subject=subject, event=EVENT, recipients=[p.user],
+                    written = notify.enqueue(s, now=now, subject=subject, event=EVENT, recipients=[p.user],
                                           step=p.step, details=details, dedupe_key=p.key(inst.id))
             except IntegrityError:
                 continue  # a concurrent run queued it first: already queued
-            count += len(rows)
+            count += written
         return count
 
 

@@ -58,11 +58,16 @@ class Services:
                                   rule="GEN-7") from exc
             raise
 
-    def compiled(self, content_hash: str, document: dict[str, Any]) -> Any:
-        """The compiled workflow of a published version, compiled once per process."""
+    def compiled(self, content_hash: str, document: dict[str, Any] | Callable[[], dict[str, Any]]) -> Any:
+        """The compiled workflow of a published version, compiled once per process.
+
+        ``document`` may be a function that loads it: it is called only on a cache miss.
+        """
         found = self._compiled.get(content_hash)
         if found is not None:
             return found
+        if callable(document):
+            document = document()
         from .compiler import compile_workflow
         from .loader import config_from_document
 

@@ -10,12 +10,14 @@ backstop: a writer that read an older version gets ``state_conflict`` (GEN-7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Sequence
+from functools import cached_property
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, idempotency, notify, runtime
@@ -69,52 +71,71 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def load_state(s: Session, inst: Instance) -> InstanceState:
-    rows = list(s.scalars(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id)
-                          .order_by(OccurrenceRow.seq)))
+def _load(s: Session, inst: Instance) -> tuple[InstanceState, dict[int, int]]:
+    """The instance's state, and the row id of each occurrence (by seq) for the writes."""
+    rows = s.execute(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id)
+                     .order_by(OccurrenceRow.seq)).scalars().all()
     responses: dict[int, list[Response]] = {}
     if rows:
-        for r in s.scalars(select(ResponseRow).where(ResponseRow.occurrence_id.in_([o.id for o in rows]))
-                           .order_by(ResponseRow.id)):
-            responses.setdefault(r.occurrence_id, []).append(
-                Response(r.user_id, r.answer, _aware(r.created_at), r.comment))
+        for occurrence_id, user, answer, at, comment in s.execute(
+                select(ResponseRow.occurrence_id, ResponseRow.user_id, ResponseRow.answer,
+                       ResponseRow.created_at, ResponseRow.comment)
+                .where(ResponseRow.occurrence_id.in_([o.id for o in rows])).order_by(ResponseRow.id)):
+            responses.setdefault(occurrence_id, []).append(Response(user, answer, _aware(at), comment))
     occs = tuple(
         Occurrence(seq=o.seq, step=o.step, kind=o.kind, entered_at=_aware(o.entered_at), due=o.due_date,
                    assignees=tuple(o.assignees or ()), replaced=tuple(o.replaced or ()),
                    responses=tuple(responses.get(o.id, ())), closed_at=_aware(o.closed_at),
                    decision=o.decision, evaluation=o.evaluation)
         for o in rows)
-    return InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
-                         outcome=inst.outcome, blocked=inst.blocked)
+    state = InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
+                          outcome=inst.outcome, blocked=inst.blocked)
+    return state, {o.seq: o.id for o in rows}
 
 
-def _save_state(s: Session, inst: Instance, old: InstanceState, new: InstanceState, now: datetime) -> None:
-    existing = {o.seq: o for o in s.scalars(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id))}
+def load_state(s: Session, inst: Instance) -> InstanceState:
+    return _load(s, inst)[0]
+
+
+def _occurrence_values(occ: Occurrence) -> dict[str, Any]:
+    return {"due_date": occ.due, "closed_at": occ.closed_at, "decision": occ.decision,
+            "assignees": list(occ.assignees), "replaced": list(occ.replaced),
+            "evaluation": dict(occ.evaluation) if occ.evaluation is not None else None}
+
+
+def _save_state(s: Session, inst: Instance, old: InstanceState, ids: dict[int, int], new: InstanceState,
+                now: datetime) -> None:
+    """Write what changed between ``old`` and ``new``: new occurrences and responses are
+    appended, changed occurrences updated — with Core, in a statement per kind of change
+    (this runs on every transition)."""
     old_by_seq = {o.seq: o for o in old.occurrences}
+    new_occurrences: list[dict[str, Any]] = []
+    new_responses: list[dict[str, Any]] = []
     for occ in new.occurrences:
-        row = existing.get(occ.seq)
-        if row is None:
-            row = OccurrenceRow(instance_id=inst.id, seq=occ.seq, step=occ.step, kind=occ.kind,
-                                entered_at=occ.entered_at)
-            s.add(row)
         before = old_by_seq.get(occ.seq)
-        if before == occ and row.id is not None:
+        if before is None:
+            new_occurrences.append({"instance_id": inst.id, "seq": occ.seq, "step": occ.step, "kind": occ.kind,
+                                    "entered_at": occ.entered_at, **_occurrence_values(occ)})
             continue
-        row.due_date, row.closed_at, row.decision = occ.due, occ.closed_at, occ.decision
-        row.assignees, row.replaced = list(occ.assignees), list(occ.replaced)
-        row.evaluation = dict(occ.evaluation) if occ.evaluation is not None else None
-        s.flush()
-        known = {r.user for r in (before.responses if before else ())}
-        for resp in occ.responses:
-            if resp.user not in known:
-                s.add(ResponseRow(occurrence_id=row.id, user_id=resp.user, answer=resp.answer,
-                                  comment=resp.comment, created_at=resp.at))
+        if before == occ:
+            continue
+        if replace(before, responses=()) != replace(occ, responses=()):
+            s.execute(update(OccurrenceRow).where(OccurrenceRow.id == ids[occ.seq])
+                      .values(**_occurrence_values(occ)))
+        known = {r.user for r in before.responses}
+        new_responses += [{"occurrence_id": ids[occ.seq], "user_id": r.user, "answer": r.answer,
+                           "comment": r.comment, "created_at": r.at}
+                          for r in occ.responses if r.user not in known]
+    if new_responses:
+        s.execute(insert(ResponseRow), new_responses)
     inst.status, inst.blocked = new.status, new.blocked
     inst.end_step, inst.outcome = new.end_step, new.outcome
     if new.status != "active" and inst.ended_at is None:
         inst.ended_at = now
     inst.lock_version += 1
     s.flush()  # an ended instance must be written before a restart inserts the next (WF-13 index)
+    if new_occurrences:
+        s.execute(insert(OccurrenceRow), new_occurrences)
 
 
 def workflow_status(state: InstanceState) -> str:
@@ -126,73 +147,131 @@ def workflow_status(state: InstanceState) -> str:
     return STATUS_NOT_STARTED
 
 
-def disbursement_facts(s: Session, d: Disbursement, names: Sequence[str]) -> dict[str, Any]:
-    """COND-5: facts read from the disbursement as it is now (raw_fact_plan, as simulate does)."""
-    items = s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id)
-                      .order_by(DisbursementItem.position))
-    invoices = [{"amount": f"{i.amount:f}", "retainage_released": f"{i.retainage_released:f}"} for i in items]
-    p = s.get(Project, d.project_id)
-    project: dict[str, Any] = {**(p.attributes or {}), "id": p.id, "name": p.name, "office": p.office,
-                               "sector": p.sector,
-                               "start_date": p.start_date.isoformat() if p.start_date else None}
-    return raw_fact_plan(names)(invoices, project)
-
-
 def calendar_of(company: Company) -> CompanyCalendar:
     return CompanyCalendar(company.time_zone, frozenset(date.fromisoformat(h) for h in company.holidays or ()))
 
 
-def _amount(s: Session, d: Disbursement) -> Decimal:
-    return sum(s.scalars(select(DisbursementItem.amount).where(DisbursementItem.disbursement_id == d.id)),
-               Decimal("0.00"))
+class _Lazy(Sequence[str]):
+    """A sequence read from the database on first use (the Admins, needed only when a step blocks)."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load, self._items = load, None
+
+    def _all(self) -> Sequence[str]:
+        if self._items is None:
+            self._items = tuple(self._load())
+        return self._items
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _LazyFacts(Mapping[str, Any]):
+    """The facts, computed on first read (COND-5): only a condition step reads them."""
+
+    def __init__(self, load: Callable[[], Mapping[str, Any]]) -> None:
+        self._load, self._facts = load, None
+
+    def _all(self) -> Mapping[str, Any]:
+        if self._facts is None:
+            self._facts = self._load()
+        return self._facts
+
+    def __getitem__(self, key: str) -> Any:
+        return self._all()[key]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _Unit:
+    """One transaction's work on one disbursement: what it reads, read once and only when
+    needed, and how it writes a transition (state rows, status, audit, email)."""
+
+    def __init__(self, s: Session, company: Company, d: Disbursement, now: datetime | None) -> None:
+        self.s, self.company, self.d = s, company, d
+        self.now = now  # type: ignore[assignment]  # None only for read-only uses (subject)
+
+    @cached_property
+    def eligible(self) -> frozenset[str]:
+        return eligible_users(self.s, self.company.id)
+
+    @cached_property
+    def items(self) -> list[tuple[Decimal, Decimal]]:
+        return [(a, r) for a, r in self.s.execute(
+            select(DisbursementItem.amount, DisbursementItem.retainage_released)
+            .where(DisbursementItem.disbursement_id == self.d.id).order_by(DisbursementItem.position))]
+
+    @cached_property
+    def project(self) -> Project:
+        p = self.s.get(Project, self.d.project_id)
+        assert p is not None
+        return p
+
+    def facts(self, names: Sequence[str]) -> dict[str, Any]:
+        """COND-5: facts read from the disbursement as it is now (raw_fact_plan, as simulate does)."""
+        invoices = [{"amount": f"{a:f}", "retainage_released": f"{r:f}"} for a, r in self.items]
+        p = self.project
+        project: dict[str, Any] = {**(p.attributes or {}), "id": p.id, "name": p.name, "office": p.office,
+                                   "sector": p.sector,
+                                   "start_date": p.start_date.isoformat() if p.start_date else None}
+        return raw_fact_plan(names)(invoices, project)
+
+    @cached_property
+    def subject(self) -> notify.Subject:
+        amount = sum((a for a, _ in self.items), Decimal("0.00"))
+        return notify.Subject(self.company.id, self.company.name, self.d.id, amount, self.project.name)
+
+    def context(self, inst: Instance, compiled: Any) -> runtime.Context:
+        names = sorted(compiled.facts_used)
+        return runtime.Context(
+            now=self.now, snapshot=Snapshot.from_data(inst.snapshot), eligible=self.eligible,
+            facts=_LazyFacts(lambda: self.facts(names)), creator=self.d.created_by,
+            calendar=calendar_of(self.company), admins=_Lazy(lambda: admins(self.s, self.company.id)))
+
+    def commit(self, inst: Instance, old: InstanceState, ids: dict[int, int], tr: runtime.Transition,
+               actor: str | None, reason: str | None = None) -> None:
+        """Persist a transition: its rows, the workflow status, its audit entries and emails."""
+        if not tr.changed:
+            return
+        before = self.d.workflow_status
+        _save_state(self.s, inst, old, ids, tr.state, self.now)
+        self.d.workflow_status = workflow_status(tr.state)
+        self.d.updated_at = self.now  # bumps lock_version (optimistic check)
+        self._effects(inst, actor, tr.effects, reason, before)
+
+    def _effects(self, inst: Instance, actor: str | None, effects: Sequence[runtime.Effect],
+                 reason: str | None, before_status: str | None) -> None:
+        records: list[audit.Record] = []
+        messages: list[notify.Message] = []
+        for eff in effects:
+            if isinstance(eff, AuditEvent):
+                why = eff.details.get("reason")
+                records.append(audit.Record(
+                    eff.action, "disbursement", self.d.id, actor,
+                    before={"workflow_status": before_status}, after={"workflow_status": self.d.workflow_status},
+                    reason=why if isinstance(why, str) else reason, rules=eff.rules,
+                    version_id=inst.version_id, content_hash=inst.content_hash,
+                    details={"instance": inst.id, **eff.details}))
+            elif isinstance(eff, Notice):
+                messages.append(notify.Message(eff.event, eff.recipients, eff.step, eff.details))
+                if eff.event == "end_reached" and eff.details.get("outcome") == "success":
+                    # END-4: everyone who may authorize is invited; segregation (AUTH-5..7) filters later
+                    messages.append(notify.Message("approved", sorted(self.eligible)))
+        audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
+                          at=self.now, records=records)
+        notify.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages)
 
 
 def _subject(s: Session, company: Company, d: Disbursement) -> notify.Subject:
-    p = s.get(Project, d.project_id)
-    return notify.Subject(company.id, company.name, d.id, _amount(s, d), p.name if p else "")
-
-
-def _context(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
-             compiled: Any) -> runtime.Context:
-    return runtime.Context(
-        now=svc.now(), snapshot=Snapshot.from_data(inst.snapshot),
-        eligible=eligible_users(s, company.id),
-        facts=disbursement_facts(s, d, sorted(compiled.facts_used)),
-        creator=d.created_by, calendar=calendar_of(company), admins=admins(s, company.id))
-
-
-def _apply(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance | None,
-           actor: str | None, effects: Sequence[runtime.Effect], *, reason: str | None = None,
-           before_status: str | None = None) -> None:
-    """Write audit entries and outbox emails for a transition's effects."""
-    now = svc.now()
-    subject = _subject(s, company, d)
-    for eff in effects:
-        if isinstance(eff, AuditEvent):
-            audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company.id, at=now,
-                         actor_id=actor, action=eff.action, object_type="disbursement", object_id=d.id,
-                         before={"workflow_status": before_status}, after={"workflow_status": d.workflow_status},
-                         reason=eff.details.get("reason") if isinstance(eff.details.get("reason"), str) else reason,
-                         rules=eff.rules, version_id=inst.version_id if inst else None,
-                         content_hash=inst.content_hash if inst else None,
-                         details={"instance": inst.id if inst else None, **eff.details})
-        elif isinstance(eff, Notice):
-            notify.enqueue(s, now=now, subject=subject, event=eff.event, recipients=eff.recipients,
-                           step=eff.step, details=eff.details)
-            if eff.event == "end_reached" and eff.details.get("outcome") == "success":
-                _approved_notice(s, svc, company, d, subject)
-
-
-def _approved_notice(s: Session, svc: Services, company: Company, d: Disbursement,
-                     subject: notify.Subject) -> None:
-    """END-4: everyone who may authorize is invited; segregation (AUTH-5..7) filters later."""
-    notify.enqueue(s, now=svc.now(), subject=subject, event="approved",
-                   recipients=sorted(eligible_users(s, company.id)))
-
-
-def _touch(d: Disbursement, now: datetime, status: str | None) -> None:
-    d.workflow_status = status
-    d.updated_at = now  # bumps lock_version (optimistic check)
+    """What emails about ``d`` say it is (company, project, amount)."""
+    return _Unit(s, company, d, now=None).subject
 
 
 def _require_open(d: Disbursement) -> None:
@@ -227,6 +306,7 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
         snapshot = snapshot_data(s, template, version_config(version))
     assert snapshot is not None and version.content_hash and version.document is not None
     compiled = svc.compiled(version.content_hash, version.document)
+    unit = _Unit(s, company, d, svc.now())
     previous = latest_instance(s, d.id)
     inst = Instance(company_id=company.id, disbursement_id=d.id, number=(previous.number + 1 if previous else 1),
                     template_id=template.id,
@@ -234,11 +314,8 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
                     status="active", blocked=False, started_at=svc.now(), lock_version=0)
     s.add(inst)
     s.flush()
-    tr = runtime.start(compiled, _context(s, svc, company, d, inst, compiled))
-    before = d.workflow_status
-    _save_state(s, inst, InstanceState(), tr.state, svc.now())
-    _touch(d, svc.now(), workflow_status(tr.state))
-    _apply(s, svc, company, d, inst, actor, tr.effects, before_status=before)
+    tr = runtime.start(compiled, unit.context(inst, compiled))
+    unit.commit(inst, InstanceState(), {}, tr, actor)
     return inst
 
 
@@ -268,28 +345,41 @@ def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> s
 # ---------------------------------------------------------------- commands on the active instance
 
 
-def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str):
-    company = get_company(s, company_id)
-    d = lock_disbursement(s, company_id, disbursement_id)
+@dataclass
+class _Active:
+    """The locked disbursement with its active instance, loaded for one command."""
+
+    unit: _Unit
+    inst: Instance
+    compiled: Any
+    state: InstanceState
+    ids: dict[int, int]
+
+    def context(self) -> runtime.Context:
+        return self.unit.context(self.inst, self.compiled)
+
+    def commit(self, tr: runtime.Transition, actor: str, reason: str | None = None) -> None:
+        self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
+
+
+def _lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tuple[Company, Disbursement]:
+    """The disbursement, row-locked (FOR UPDATE on PostgreSQL), with its company, in one query."""
+    row = s.execute(select(Disbursement, Company).join(Company, Company.id == Disbursement.company_id)
+                    .where(Disbursement.id == disbursement_id).with_for_update(of=Disbursement)).first()
+    if row is None or row[0].company_id != company_id:
+        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+    return row[1], row[0]
+
+
+def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str) -> _Active:
+    company, d = _lock_with_company(s, company_id, disbursement_id)
     _require_open(d)
     inst = active_instance(s, d.id)
     if inst is None:
         raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="END-1")
-    version = s.get(TemplateVersion, inst.version_id)
-    assert version is not None and version.document is not None
-    compiled = svc.compiled(inst.content_hash, version.document)
-    state = load_state(s, inst)
-    return company, d, inst, compiled, state
-
-
-def _commit(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
-            old: InstanceState, tr: runtime.Transition, actor: str, reason: str | None = None) -> None:
-    if not tr.changed:
-        return
-    before = d.workflow_status
-    _save_state(s, inst, old, tr.state, svc.now())
-    _touch(d, svc.now(), workflow_status(tr.state))
-    _apply(s, svc, company, d, inst, actor, tr.effects, reason=reason, before_status=before)
+    compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+    state, ids = _load(s, inst)
+    return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
 
 
 def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
@@ -306,7 +396,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
             inst = latest_instance(s, disbursement_id)
             return load_state(s, inst) if inst is not None else InstanceState()
         try:
-            company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
+            a = _with_instance(s, svc, company_id, disbursement_id)
         except DomainError as exc:
             if exc.code == "instance_not_active" and latest_instance(s, disbursement_id) is not None:
                 # RESP-2/RESP-5: the occurrence was closed (here by an answer that ended
@@ -314,24 +404,22 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                 raise DomainError("state_conflict", "that step is no longer waiting for an answer",
                                   rule="RESP-2") from None
             raise
-        if instance_id is not None and instance_id != inst.id:
+        if instance_id is not None and instance_id != a.inst.id:
             raise DomainError("state_conflict", "that workflow instance is no longer active", rule="RESP-2")
-        ctx = _context(s, svc, company, d, inst, compiled)
-        tr = runtime.respond(state, compiled, ctx, user=actor, occurrence=occurrence, answer=answer,
-                             comment=comment)
-        _commit(s, svc, company, d, inst, state, tr, actor)
+        tr = runtime.respond(a.state, a.compiled, a.context(), user=actor, occurrence=occurrence,
+                             answer=answer, comment=comment)
+        a.commit(tr, actor)
         idempotency.record(s, company_id, actor, idempotency_key, body,
-                           {"instance": inst.id, "workflow_status": d.workflow_status}, svc.now())
+                           {"instance": a.inst.id, "workflow_status": a.unit.d.workflow_status}, a.unit.now)
         return tr.state
 
 
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
               reason: str) -> InstanceState:
     with svc.tx() as s:
-        company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
-        tr = runtime.return_to(state, compiled, _context(s, svc, company, d, inst, compiled),
-                               actor=actor, step=step, reason=reason)
-        _commit(s, svc, company, d, inst, state, tr, actor, reason)
+        a = _with_instance(s, svc, company_id, disbursement_id)
+        tr = runtime.return_to(a.state, a.compiled, a.context(), actor=actor, step=step, reason=reason)
+        a.commit(tr, actor, reason)
         return tr.state
 
 
@@ -339,20 +427,18 @@ def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: s
                   users: Sequence[str], reason: str, comment: str | None = None,
                   replacing: Sequence[str] = (), message: str | None = None) -> InstanceState:
     with svc.tx() as s:
-        company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
-        tr = runtime.add_assignees(state, compiled, _context(s, svc, company, d, inst, compiled),
-                                   actor=actor, users=users, reason=reason, comment=comment,
-                                   replacing=replacing, message=message)
-        _commit(s, svc, company, d, inst, state, tr, actor, reason)
+        a = _with_instance(s, svc, company_id, disbursement_id)
+        tr = runtime.add_assignees(a.state, a.compiled, a.context(), actor=actor, users=users, reason=reason,
+                                   comment=comment, replacing=replacing, message=message)
+        a.commit(tr, actor, reason)
         return tr.state
 
 
 def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
     with svc.tx() as s:
-        company, d, inst, compiled, state = _with_instance(s, svc, company_id, disbursement_id)
-        tr = runtime.terminate(state, _context(s, svc, company, d, inst, compiled), actor=actor,
-                               reason=reason)
-        _commit(s, svc, company, d, inst, state, tr, actor, reason)
+        a = _with_instance(s, svc, company_id, disbursement_id)
+        tr = runtime.terminate(a.state, a.context(), actor=actor, reason=reason)
+        a.commit(tr, actor, reason)
 
 
 def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
@@ -406,16 +492,11 @@ def restart_for_edit(s: Session, svc: Services, company: Company, d: Disbursemen
 
 def _terminate_in(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
                   actor: str | None, reason: str, cause: runtime.TerminateCause) -> None:
-    version = s.get(TemplateVersion, inst.version_id)
-    assert version is not None and version.document is not None
-    compiled = svc.compiled(inst.content_hash, version.document)
-    state = load_state(s, inst)
-    tr = runtime.terminate(state, _context(s, svc, company, d, inst, compiled), actor=actor or "",
-                           reason=reason, cause=cause)
-    before = d.workflow_status
-    _save_state(s, inst, state, tr.state, svc.now())
-    _touch(d, svc.now(), workflow_status(tr.state))
-    _apply(s, svc, company, d, inst, actor, tr.effects, reason=reason, before_status=before)
+    compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+    state, ids = _load(s, inst)
+    unit = _Unit(s, company, d, svc.now())
+    tr = runtime.terminate(state, unit.context(inst, compiled), actor=actor or "", reason=reason, cause=cause)
+    unit.commit(inst, state, ids, tr, actor, reason)
 
 
 def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
@@ -447,7 +528,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                               rule="ROLE-8")
         inst.snapshot = {**inst.snapshot, "manager": manager}
         inst.lock_version += 1
-        _touch(d, svc.now(), d.workflow_status)
+        d.updated_at = svc.now()  # bumps lock_version (optimistic check)
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
                      actor_id=actor, action="manager_reassigned", object_type="disbursement", object_id=d.id,
                      before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
