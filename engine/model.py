@@ -303,3 +303,52 @@ def to_data(node: Any) -> Any:
     if isinstance(node, (tuple, list)):
         return [to_data(v) for v in node]
     return node
+
+
+def expr_from_data(data: Any) -> Any:
+    """The inverse of :func:`to_data` for an expression. Trusts its input: it reads
+    documents payroute itself wrote (:mod:`dsl.check_cache`); outside input goes
+    through the JSON Schema and pydantic (:mod:`engine.loader`)."""
+    op = data.get("op")
+    if op in ("and", "or"):
+        return Logical(op=op, args=tuple(expr_from_data(a) for a in data["args"]))
+    if op == "not":
+        return Not(op="not", arg=expr_from_data(data["arg"]))
+    if op == "in":
+        return InList(op="in", left=expr_from_data(data["left"]), right=ListLit(list=tuple(data["right"]["list"])))
+    if op is not None:
+        return Compare(op=op, left=expr_from_data(data["left"]), right=expr_from_data(data["right"]))
+    if "fact" in data:
+        return FactRef(fact=data["fact"])
+    if "money" in data:
+        return MoneyLit(money=data["money"])
+    if "string" in data:
+        return StringLit(string=data["string"])
+    if "integer" in data:
+        return IntLit(integer=data["integer"])
+    return DateLit(date=data["date"])
+
+
+def config_from_data(data: Any) -> WorkflowConfig:
+    """The inverse of :func:`to_data` (trusted input only; see :func:`expr_from_data`)."""
+    steps: list[Step] = []
+    for st in data.get("steps", ()):
+        if st["kind"] == "response":
+            due = st.get("due")
+            steps.append(ResponseStep(
+                kind="response", name=st["name"], assignees=tuple(Party(**p) for p in st.get("assignees", ())),
+                requires=st.get("requires", "any"), status=st.get("status"), notify=tuple(st.get("notify", ())),
+                due=Due(**due) if due else None, answers=tuple(Answer(**a) for a in st.get("answers", ()))))
+        elif st["kind"] == "condition":
+            steps.append(ConditionStep(
+                kind="condition", name=st["name"],
+                branches=tuple(Branch(when=expr_from_data(b["when"]), target=b["target"])
+                               for b in st.get("branches", ())),
+                otherwise=st.get("otherwise")))
+        else:
+            steps.append(EndStep(kind="end", name=st["name"], outcome=st["outcome"], status=st.get("status"),
+                                 notify=tuple(st.get("notify", ()))))
+    manager = data.get("manager")
+    return WorkflowConfig(name=data["name"], tool=data.get("tool", "payments"),
+                          manager=Party(**manager) if manager else None, start=data.get("start"),
+                          steps=tuple(steps))

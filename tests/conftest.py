@@ -24,6 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite golden files instead of comparing against them")
 
 
+@pytest.fixture(autouse=True)
+def _private_check_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tools' check cache (dsl.check_cache) in a folder of this test run, not the user's home."""
+    monkeypatch.setenv("PAYROUTE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "payroute-cache"))
+
+
 @dataclass
 class Golden:
     update: bool

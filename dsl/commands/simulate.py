@@ -86,18 +86,25 @@ def _load(args: argparse.Namespace) -> Any:
 
     from engine.compiler import WorkflowCompileError, compile_workflow
 
-    from ..diagnostics import path_to_pointer
-    from ..load import flow_span, load_workflow
-    from ..render import render_text, summary_line
+    from ..check_cache import cached_config, remember
     from ._io import read_input
 
     text, label = read_input(args.flow)
+    config = cached_config(text)
+    if config is not None:  # checked clean by an earlier run: no parse, no checks
+        return compile_workflow(config, checked=())
+
+    from ..diagnostics import path_to_pointer
+    from ..load import flow_span, load_workflow
+    from ..render import render_text, summary_line
+
     loaded = load_workflow(text, label)
     diags = loaded.errors()
     compiled = None
     if loaded.ok and loaded.config is not None:
         try:
             compiled = compile_workflow(loaded.config, checked=loaded.diagnostics)
+            remember(text, loaded.config)
         except WorkflowCompileError as exc:
             diags = [replace(d, span=d.span or flow_span(loaded.source_map, d.path or ()),
                              pointer=d.pointer if d.span or loaded.kind == "flow" else path_to_pointer(d.path or ()))
