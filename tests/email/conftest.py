@@ -1,8 +1,8 @@
 """Email fixtures: the store's database fixtures plus a real SMTP server on loopback.
 
 The ``svc``/``clock``/``database_url`` fixtures (SQLite always, PostgreSQL when
-``PAYROUTE_TEST_DATABASE_URL`` is set) are re-exported from tests/store so
-both suites run against identical databases.
+``PAYROUTE_TEST_DATABASE_URL`` is set) come from tests/db_fixtures.py, so
+every suite runs against identical databases.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any, Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
-
-from tests.store.conftest import clock, database_url, pytest_generate_tests, svc  # noqa: F401
 
 
 def free_port() -> int:

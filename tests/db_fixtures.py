@@ -1,5 +1,7 @@
-"""Store fixtures: one real database per test, SQLite always and PostgreSQL when
-``PAYROUTE_TEST_DATABASE_URL`` is set (each test in its own schema, dropped after)."""
+"""Database fixtures for every suite that needs a real store (store, email,
+concurrency, properties): one database per test, SQLite always and PostgreSQL
+when ``PAYROUTE_TEST_DATABASE_URL`` is set (each test in its own schema,
+dropped after). Loaded for the whole test tree by ``tests/conftest.py``."""
 
 from __future__ import annotations
 
