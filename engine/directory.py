@@ -66,8 +66,12 @@ def user_by_email(svc: Services, email: str) -> str:
 
 def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str = "America/New_York",
                    holidays: Iterable[date] = (), workflows_enabled: bool = True,
-                   segregation: str = "invoice_approver") -> str:
-    """Create a company with its first Payments Admin (the bootstrap; no actor yet)."""
+                   segregation: str = "invoice_approver", is_payee: bool = False) -> str:
+    """Create a company with its first Payments Admin (the bootstrap; no actor yet).
+
+    A payee company (``is_payee``: a subcontractor receiving payments) is a
+    company like any other; its first Payments Admin is its Payee Admin (ROLE-6).
+    """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -81,12 +85,12 @@ def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str
             raise DomainError("not_found", "no such user")
         company = Company(name=name, time_zone=time_zone,
                           holidays=sorted(d.isoformat() for d in holidays),
-                          workflows_enabled=workflows_enabled, segregation=segregation)
+                          workflows_enabled=workflows_enabled, segregation=segregation, is_payee=is_payee)
         s.add(company)
         s.flush()
         s.add(Grant(company_id=company.id, user_id=first_admin, permission=PAYMENTS_ADMIN))
         _audit(s, svc, company.id, None, "company_created", "company", company.id,
-               after={"name": name, "first_admin": first_admin}, rules=("ROLE-1",))
+               after={"name": name, "first_admin": first_admin, "payee": is_payee}, rules=("ROLE-1",))
         return company.id
 
 

@@ -99,3 +99,14 @@ def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
     view = workflows.view(svc, w.company, d)
     workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert workflows.view(svc, w.company, d).current_step == "CFO Review"
+
+
+def test_a_payee_company_is_its_own_world(svc) -> None:
+    """ROLE-6, GEN-5: a payee's Payee Admin acts in the payee company only."""
+    w = build_world(svc)
+    sub_admin = directory.create_user(svc, "owner@acme-concrete.example", "Acme Owner")
+    payee = directory.create_company(svc, "Acme Concrete", first_admin=sub_admin, is_payee=True)
+    with pytest.raises(DomainError) as e:
+        directory.grant(svc, sub_admin, w.company, sub_admin, PAYMENTS_ADMIN)
+    assert e.value.code == "permission_denied"
+    directory.create_project(svc, sub_admin, payee, directory.ProjectInfo(name="Acme yard"))
