@@ -242,27 +242,20 @@ def _logical(expr: Logical, path: Path) -> CompiledExpr:
         raise _Refused("type_mismatch", f"`{expr.op}` needs two or more operands", path)
     parts = tuple(compile_expression(a, path + ("args", i)) for i, a in enumerate(expr.args))
     tests = tuple(p.test for p in parts)
-    test: Test
-    if expr.op == "and":
-        def test(facts: Mapping[str, Any]) -> Truth:
-            unknown = False
-            for t in tests:
-                r = t(facts)
-                if r is False:  # false and unknown = false
-                    return False
-                if r is None:
-                    unknown = True
-            return None if unknown else True
-    else:
-        def test(facts: Mapping[str, Any]) -> Truth:
-            unknown = False
-            for t in tests:
-                r = t(facts)
-                if r is True:  # true or unknown = true
-                    return True
-                if r is None:
-                    unknown = True
-            return None if unknown else False
+    # Kleene logic (COND-4): the value that decides at once is False for `and`
+    # (false and unknown = false) and True for `or` (true or unknown = true).
+    decisive = expr.op == "or"
+    undecided = not decisive
+
+    def test(facts: Mapping[str, Any]) -> Truth:
+        unknown = False
+        for t in tests:
+            r = t(facts)
+            if r is decisive:
+                return decisive
+            if r is None:
+                unknown = True
+        return None if unknown else undecided
     mine, sep = _PRECEDENCE[expr.op], f" {expr.op} "
 
     def render(facts: Mapping[str, Any], outer: int) -> str:
