@@ -13,4 +13,6 @@ def read_input(name: str) -> tuple[str, str]:
     try:
         return Path(name).read_text(encoding="utf-8"), name
     except UnicodeDecodeError as exc:
-        raise OSError(f"not a UTF-8 text file ({exc.reason})") from None
+        error = OSError(f"not a UTF-8 text file ({exc.reason})")
+        error.filename, error.strerror = name, f"not a UTF-8 text file ({exc.reason})"
+        raise error from None

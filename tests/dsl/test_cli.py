@@ -34,3 +34,10 @@ def test_a_run_imports_only_its_own_verb() -> None:
 def test_missing_file_is_a_usage_error(cli) -> None:
     result = cli("check", "does-not-exist.flow")
     assert result.code == 2 and "does-not-exist.flow" in result.err and "Traceback" not in result.err
+
+
+def test_binary_file_is_a_usage_error_naming_the_file(cli, tmp_path) -> None:
+    f = tmp_path / "bin.flow"
+    f.write_bytes(b"\xff\xfe\x00workflow")
+    result = cli("check", str(f))
+    assert result.code == 2 and f"{f}: not a UTF-8 text file" in result.err
