@@ -372,6 +372,10 @@ def _lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tup
 
 
 def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str) -> _Active:
+    # The instance is read by a query of its own, after the lock is held: a row
+    # joined into the locking SELECT would come from the snapshot taken before
+    # waiting for the lock (PostgreSQL re-reads only the locked row), and a
+    # concurrent winner's change to the instance would go unseen.
     company, d = _lock_with_company(s, company_id, disbursement_id)
     _require_open(d)
     inst = active_instance(s, d.id)
