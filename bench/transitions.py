@@ -108,28 +108,20 @@ def build_world(url: str, n: int) -> World:
     """A company running the reference workflow and ``n`` disbursements waiting at
     Controller Review (created through the engine; not timed)."""
     from dsl.load import load_workflow
-    from engine import directory, disbursements, templates
+    from engine import directory, disbursements
+    from engine.demo import seed_company
     from engine.disbursements import PaymentLine
-    from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
     from engine.services import Services
     from engine.store.db import Database
 
     db = Database(url)
     db.create_all()
     svc = Services(db)
-    uid = {name: directory.create_user(svc, f"{name}@bench.example", name.title())
-           for name in ("admin", "creator", "manager", "controller", "cfo")}
-    company = directory.create_company(svc, "Bench Builders", first_admin=uid["admin"])
-    for name in ("creator", "manager", "controller", "cfo"):
-        directory.grant(svc, uid["admin"], company, uid[name], PAYMENTS_DISBURSER)
-    directory.grant(svc, uid["admin"], company, uid["manager"], CAN_BE_MANAGER)
-    project = directory.create_project(svc, uid["admin"], company, directory.ProjectInfo(name="Tower A"))
-    template = templates.create_template(svc, uid["admin"], company, "Payments")
-    templates.publish(svc, uid["admin"], company, template, load_workflow(REFERENCE.read_text(), REFERENCE.name))
-    templates.configure(svc, uid["admin"], company, template, manager=uid["manager"],
-                        roles={"Controller": [uid["controller"]], "CFO": [uid["cfo"]],
-                               "Workflow Manager": [uid["manager"]]})
-    templates.set_default(svc, uid["admin"], company, template)
+    seeded = seed_company(svc, load_workflow(REFERENCE.read_text(), REFERENCE.name),
+                          people=("creator", "manager", "controller", "cfo"), manager="manager",
+                          roles={"Controller": ["controller"], "CFO": ["cfo"], "Workflow Manager": ["manager"]},
+                          company_name="Bench Builders", domain="bench.example")
+    uid, company, project = seeded.users, seeded.company, seeded.project
     world = World(company, uid["controller"], uid["cfo"])
     for i in range(n):
         inv = directory.create_invoice(svc, uid["admin"], company, project, vendor="Acme Concrete",

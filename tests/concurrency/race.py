@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, templates, workflows
+from engine import audit, directory, disbursements, workflows
+from engine.demo import seed_company
 from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import AuditEntry, OccurrenceRow, OutboxEmail, ResponseRow
@@ -94,24 +94,15 @@ def build_race_world(url: str, *, reviewers: int, panel: int) -> RaceWorld:
     db = Database(url)
     db.create_all()
     svc = Services(db, clock=fixed_clock)
-    admin = directory.create_user(svc, "admin@gc.example", "Admin")
-    company = directory.create_company(svc, "GC Builders", first_admin=admin)
-    creator = directory.create_user(svc, "creator@gc.example", "Creator")
-    manager = directory.create_user(svc, "manager@gc.example", "Manager")
-    revs = [directory.create_user(svc, f"reviewer{i}@gc.example", f"Reviewer {i}") for i in range(reviewers)]
-    pans = [directory.create_user(svc, f"panel{i}@gc.example", f"Panel {i}") for i in range(panel)]
-    for uid in (creator, manager, *revs, *pans):
-        directory.grant(svc, admin, company, uid, PAYMENTS_DISBURSER)
-    directory.grant(svc, admin, company, manager, CAN_BE_MANAGER)
-    project = directory.create_project(svc, admin, company, directory.ProjectInfo(name="Tower A"))
-    template = templates.create_template(svc, admin, company, "Payments")
     loaded = load_workflow(RACE_FLOW, "race.flow")
     assert loaded.config is not None and not [d for d in loaded.diagnostics if d.severity == "error"]
-    templates.publish(svc, admin, company, template, loaded)
-    templates.configure(svc, admin, company, template, manager=manager,
-                        roles={"Reviewer": revs, "Panel": pans, "Workflow Manager": [manager]})
-    templates.set_default(svc, admin, company, template)
-    return RaceWorld(url, svc, company, admin, creator, manager, project, revs, pans)
+    revs = [f"reviewer{i}" for i in range(reviewers)]
+    pans = [f"panel{i}" for i in range(panel)]
+    seeded = seed_company(svc, loaded, people=("creator", "manager", *revs, *pans), manager="manager",
+                          roles={"Reviewer": revs, "Panel": pans, "Workflow Manager": ["manager"]})
+    u = seeded.users
+    return RaceWorld(url, svc, seeded.company, u["admin"], u["creator"], u["manager"], seeded.project,
+                     [u[r] for r in revs], [u[p] for p in pans])
 
 
 # ---------------------------------------------------------------- the harness

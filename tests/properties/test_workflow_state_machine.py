@@ -34,11 +34,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, templates, workflows
+from engine import audit, directory, disbursements, workflows
+from engine.demo import seed_company
 from engine.disbursements import PaymentLine
 from engine.errors import DomainError
 from engine.model import ConditionStep, EndStep, ResponseStep, WorkflowConfig
-from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
 from engine.runtime import ADD_ASSIGNEE_REASONS, InstanceState
 from engine.services import Services
 from engine.store.db import Database
@@ -153,21 +153,11 @@ class WorkflowStore(RuleBasedStateMachine):
     @initialize(amount=st.sampled_from(AMOUNTS))
     def company(self, amount: str) -> None:
         """The company, and one running workflow so every command has something to act on."""
-        svc = self.svc
-        ids = {name: directory.create_user(svc, f"{name}@gc.example", name.title()) for name in PEOPLE}
-        company = directory.create_company(svc, "GC Builders", first_admin=ids["admin"])
-        for name in PEOPLE:
-            if name not in ("admin", "outsider"):
-                directory.grant(svc, ids["admin"], company, ids[name], PAYMENTS_DISBURSER)
-        directory.grant(svc, ids["admin"], company, ids["manager"], CAN_BE_MANAGER)
-        project = directory.create_project(svc, ids["admin"], company, directory.ProjectInfo(name="Tower A"))
-        template = templates.create_template(svc, ids["admin"], company, "Payments")
-        templates.publish(svc, ids["admin"], company, template, load_workflow(FLOW, "property.flow"))
-        templates.configure(svc, ids["admin"], company, template, manager=ids["manager"],
-                            roles={"Reviewer": [ids["r1"], ids["r2"]],
-                                   "Board": [ids["b1"], ids["b2"], ids["b3"]],
-                                   "Workflow Manager": [ids["manager"]]})
-        templates.set_default(svc, ids["admin"], company, template)
+        seeded = seed_company(self.svc, load_workflow(FLOW, "property.flow"),
+                              people=[p for p in PEOPLE if p not in ("admin", "outsider")], outsiders=["outsider"],
+                              roles={"Reviewer": ["r1", "r2"], "Board": ["b1", "b2", "b3"],
+                                     "Workflow Manager": ["manager"]}, manager="manager")
+        ids, company, project = dict(seeded.users), seeded.company, seeded.project
         self.ids, self.company_id, self.project = ids, company, project
         self.create("creator", amount)
         assert self.disbursements, "the creator could not create a disbursement"
