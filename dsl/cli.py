@@ -60,6 +60,17 @@ def add_format_option(parser: argparse.ArgumentParser, *choices: str, default: s
                         help="output format (default: %(default)s)")
 
 
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url",
+                        help="default: PAYROUTE_DATABASE_URL, else instance/payroute.sqlite3")
+
+
+def database_url(args: argparse.Namespace) -> str:
+    from engine.store.db import default_url
+
+    return args.database_url or default_url()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     names = _verb_names()

@@ -8,6 +8,7 @@ HTTP layer maps codes to statuses (web/errors.py, later); nothing else does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -33,3 +34,17 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.code!r}, {self.message!r}, rule={self.rule!r})"
+
+
+_URL_CREDENTIALS = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def scrub_credentials(text: str) -> str:
+    """``text`` without the password of any URL in it (``scheme://user:***@host``):
+    database and SMTP errors quote their URL, and secrets never reach a user or a log."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def first_line(text: str) -> str:
+    """The first non-empty line of an error, for one-line CLI messages."""
+    return text.strip().splitlines()[0] if text.strip() else text

@@ -286,18 +286,14 @@ def load_json_config(text: str, filename: str) -> JsonDocument:
         span = Span(filename, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         doc.diagnostics.append(make("json_invalid", f"not valid JSON: {exc.msg.lower()}", span=span))
         return doc
-    deep = _too_deep(data)
-    if deep is not None:
-        doc.diagnostics.append(doc.locate(make(
-            "nesting_too_deep", f"the document is nested more than {MAX_JSON_DEPTH} levels deep",
-            path=deep, hint="split the condition into several `when` lines or condition steps")))
-        return doc
-    deep = _deep_expression(data)
-    if deep is not None:
-        doc.diagnostics.append(doc.locate(make(
-            "nesting_too_deep", f"this expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep",
-            path=deep, hint="split the condition into several `when` lines or condition steps")))
-        return doc
+    for find, what in ((_too_deep, f"the document is nested more than {MAX_JSON_DEPTH} levels deep"),
+                       (_deep_expression, f"this expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep")):
+        deep = find(data)
+        if deep is not None:  # the validators below recurse: stop before them
+            doc.diagnostics.append(doc.locate(make(
+                "nesting_too_deep", what, path=deep,
+                hint="split the condition into several `when` lines or condition steps")))
+            return doc
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         for err in _best_errors(errors):

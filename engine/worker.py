@@ -45,6 +45,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import select, update
 
+from .errors import scrub_credentials
 from .services import Services
 from .store.tables import OutboxEmail
 
@@ -113,29 +114,29 @@ def parse_smtp_url(url: str | None) -> SmtpSettings:
         parts = urlsplit(url.strip())
         port_text = parts.port
     except ValueError:
-        raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: bad port") from None
+        raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: bad port") from None
     if parts.scheme not in ("smtp", "smtps"):
-        raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: the scheme must be smtp:// or smtps://")
+        raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: the scheme must be smtp:// or smtps://")
     if not parts.hostname:
-        raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: no host")
+        raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: no host")
     implicit = parts.scheme == "smtps"
     options = parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(options) - {"starttls", "from", "timeout"})
     if unknown:
-        raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: unknown option "
+        raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: unknown option "
                            + ", ".join(unknown) + " (known: starttls, from, timeout)")
     starttls = False
     if "starttls" in options:
         flag = options["starttls"][-1].lower()
         if flag not in _TRUE | _FALSE:
-            raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: starttls must be 1 or 0")
+            raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: starttls must be 1 or 0")
         starttls = flag in _TRUE
     if starttls and implicit:
-        raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: smtps:// is already TLS; "
+        raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: smtps:// is already TLS; "
                            "starttls=1 is for smtp://")
     sender = options.get("from", [DEFAULT_SENDER])[-1].strip()
     if "@" not in sender:
-        raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: from= must be an email address")
+        raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: from= must be an email address")
     timeout = DEFAULT_TIMEOUT
     if "timeout" in options:
         try:
@@ -143,7 +144,7 @@ def parse_smtp_url(url: str | None) -> SmtpSettings:
         except ValueError:
             timeout = -1.0
         if timeout <= 0:
-            raise SmtpUrlError(f"invalid SMTP URL {_scrub_url(url)!r}: timeout must be positive seconds")
+            raise SmtpUrlError(f"invalid SMTP URL {scrub_credentials(url.strip())!r}: timeout must be positive seconds")
     return SmtpSettings(
         host=parts.hostname, port=port_text or (465 if implicit else 25), implicit_tls=implicit,
         starttls=starttls, username=unquote(parts.username) if parts.username else None,
@@ -151,16 +152,9 @@ def parse_smtp_url(url: str | None) -> SmtpSettings:
         sender=sender, timeout=timeout)
 
 
-def _scrub_url(url: str) -> str:
-    """A URL as the user typed it, minus anything between ``:`` and ``@`` after the scheme."""
-    import re
-
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url.strip())
-
-
 def redact(text: str, settings: SmtpSettings | None) -> str:
     """An error text safe to store and log: no password, no URL credentials, bounded length."""
-    text = _scrub_url(text)
+    text = scrub_credentials(text)
     for secret in settings.secrets() if settings else ():
         text = text.replace(secret, "***")
     return text[:500]

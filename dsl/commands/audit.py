@@ -11,29 +11,30 @@ ORDER = 85
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from ..cli import add_database_option, add_format_option
 
     sub = p.add_subparsers(dest="audit_action", metavar="ACTION")
     sub.required = True
     v = sub.add_parser("verify", help="report the first altered, deleted or reordered entry of each chain")
-    v.add_argument("--database-url", help="default: PAYROUTE_DATABASE_URL, else instance/payroute.sqlite3")
+    add_database_option(v)
     v.add_argument("--chain", help="verify one chain only, e.g. disbursement:<id>")
     add_format_option(v)
 
 
 def run(args: argparse.Namespace) -> int:
     from engine import audit
-    from engine.store.db import Database, default_url
+    from engine.errors import first_line, scrub_credentials
+    from engine.store.db import Database
 
-    from ..cli import UsageError
+    from ..cli import UsageError, database_url
 
-    db = Database(args.database_url or default_url())
+    db = Database(database_url(args))
     try:
         with db.sessions() as s:
             breaks = audit.verify(s, args.chain)
             total = audit.count(s, args.chain)
     except Exception as exc:
-        raise UsageError(f"cannot read the audit log: {str(exc).splitlines()[0]}") from None
+        raise UsageError(f"cannot read the audit log: {first_line(scrub_credentials(str(exc)))}") from None
     finally:
         db.dispose()
     if args.format == "json":

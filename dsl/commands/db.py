@@ -9,30 +9,25 @@ ORDER = 80
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    from ..cli import add_database_option
+
     sub = p.add_subparsers(dest="db_action", metavar="ACTION")
     sub.required = True
     up = sub.add_parser("upgrade", help="apply every pending migration")
-    up.add_argument("--database-url", help="default: PAYROUTE_DATABASE_URL, else instance/payroute.sqlite3")
+    add_database_option(up)
     up.add_argument("--revision", default="head", help="target revision (default: head)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.store.db import default_url
+    from engine.errors import first_line, scrub_credentials
     from engine.store.migrate import current_heads, upgrade
 
-    from ..cli import UsageError
+    from ..cli import UsageError, database_url
 
-    url = args.database_url or default_url()
+    url = database_url(args)
     try:
         upgrade(url, args.revision)
     except Exception as exc:  # connection refused, bad URL, unknown revision
-        raise UsageError(f"cannot upgrade the database: {_safe(str(exc))}") from None
+        raise UsageError(f"cannot upgrade the database: {first_line(scrub_credentials(str(exc)))}") from None
     print(f"database at revision {', '.join(current_heads(url)) or '(none)'}")
     return 0
-
-
-def _safe(text: str) -> str:
-    """Never echo a password that may sit in a URL."""
-    import re
-
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text.splitlines()[0] if text else text)

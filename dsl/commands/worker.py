@@ -23,10 +23,12 @@ ORDER = 85
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    from ..cli import add_database_option
+
     p.add_argument("--once", action="store_true", help="run one round and exit (for cron and tests)")
     p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
                    help="pause between rounds (default: %(default)s)")
-    p.add_argument("--database-url", help="default: PAYROUTE_DATABASE_URL, else instance/payroute.sqlite3")
+    add_database_option(p)
     p.add_argument("--smtp-url", help="default: PAYROUTE_SMTP_URL; smtp://host:port, "
                                       "smtps://user:pass@host:465, smtp://host:587?starttls=1")
     p.add_argument("--batch", type=int, default=50, metavar="N", help="emails claimed per batch")
@@ -42,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.reminders import queue_reminders
     from engine.services import Services
-    from engine.store.db import Database, default_url
+    from engine.errors import first_line
+    from engine.store.db import Database
     from engine.worker import SmtpUrlError, default_worker_id, drain, parse_smtp_url, redact
 
-    from ..cli import UsageError
+    from ..cli import UsageError, database_url
 
     if args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
@@ -55,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
         settings = parse_smtp_url(args.smtp_url or os.environ.get("PAYROUTE_SMTP_URL"))
     except SmtpUrlError as exc:
         raise UsageError(str(exc)) from None
-    url = args.database_url or default_url()
+    url = database_url(args)
     try:
         db = Database(url)
     except Exception as exc:  # unknown driver, malformed URL
-        raise UsageError(f"cannot open the database: {_first_line(redact(str(exc), settings))}") from None
+        raise UsageError(f"cannot open the database: {first_line(redact(str(exc), settings))}") from None
     svc = Services(db)
     worker_id = default_worker_id()
     if not args.once:
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 queued = queue_reminders(svc)
                 report = drain(svc, settings, batch=args.batch, worker_id=worker_id)
             except SQLAlchemyError as exc:
-                cause = _first_line(redact(str(getattr(exc, "orig", None) or exc), settings))
+                cause = first_line(redact(str(getattr(exc, "orig", None) or exc), settings))
                 missing = any(w in cause.lower() for w in ("no such table", "does not exist"))
                 message = (f"database error: {cause}"
                            + (" (the schema is missing: run `payroute db upgrade`)" if missing else ""))
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.once:
                     raise
                 logging.getLogger("payroute.worker").error(
-                    "round failed: %s: %s", type(exc).__name__, _first_line(redact(str(exc), settings)))
+                    "round failed: %s: %s", type(exc).__name__, first_line(redact(str(exc), settings)))
             else:
                 if args.once or queued or report.claimed:
                     print(f"queued {queued} reminder(s); sent {report.sent}, failed {report.failed}"
@@ -100,7 +103,3 @@ def run(args: argparse.Namespace) -> int:
                 return 0
     finally:
         db.dispose()
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text
