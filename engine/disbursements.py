@@ -24,7 +24,7 @@ from .permissions import (
 from .services import Services
 from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
 from .workflows import (
-    STATUS_CANCELED, STATUS_NOT_STARTED, _subject, cancel_instance, lock_disbursement,
+    STATUS_CANCELED, STATUS_NOT_STARTED, cancel_instance, email_subject, lock_disbursement,
     restart_for_edit, start_on_template,
 )
 
@@ -237,7 +237,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
                      before={"workflow_status": before}, after={"workflow_status": d.workflow_status},
                      reason=reason.strip(), rules=("AUTH-13",))
         if before in (None, STATUS_NOT_STARTED):
-            notify.enqueue(s, now=now, subject=_subject(s, company, d), event="canceled",
+            notify.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
                            recipients=[d.created_by], details={"reason": reason.strip()})
 
 

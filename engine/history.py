@@ -115,12 +115,14 @@ def history(svc: Services, viewer: str, company_id: str, disbursement_id: str) -
                               missing="View Complete Workflow History")
         if d.canceled_at is not None:
             return History(d.id, "hidden", ())
-        names = {u.id: u.name for u in s.scalars(select(User))}
+        chain = audit.entries(s, audit.disbursement_chain(d.id))
+        actors = {e.actor_id for e in chain if e.actor_id}
+        names = {uid: name for uid, name in s.execute(select(User.id, User.name).where(User.id.in_(actors)))}
         events = [
             HistoryEvent(e.seq, e.at, KINDS[e.action], e.action, e.actor_id, names.get(e.actor_id or ""),
                          e.details.get("instance"), e.details.get("step") or e.details.get("to"),
                          _text(e.action, e.details), e.reason, dict(e.details))
-            for e in audit.entries(s, audit.disbursement_chain(d.id)) if e.action in KINDS
+            for e in chain if e.action in KINDS
         ]
         if scope == "previous_step":
             events = _previous_step(events, current.seq if current else None, inst.id if inst else None)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -38,9 +37,9 @@ from .permissions import eligible_users
 from .runtime import Snapshot
 from .services import Services
 from .store.tables import (
-    Company, Disbursement, DisbursementItem, Instance, OccurrenceRow, OutboxEmail, Project, User,
+    Company, Instance, OccurrenceRow, OutboxEmail, User,
 )
-from .workflows import calendar_of, load_state, lock_disbursement
+from .workflows import calendar_of, email_subject, load_state, lock_disbursement
 
 log = logging.getLogger("payroute.reminders")
 
@@ -98,13 +97,6 @@ def _candidates(s: Session, now: datetime) -> list[tuple[str, str, str]]:
     return [(i, c, d) for i, c, d in s.execute(q)]
 
 
-def _subject(s: Session, company: Company, d: Disbursement) -> notify.Subject:
-    amount = sum(s.scalars(select(DisbursementItem.amount).where(DisbursementItem.disbursement_id == d.id)),
-                 Decimal("0.00"))
-    project = s.get(Project, d.project_id)
-    return notify.Subject(company.id, company.name, d.id, amount, project.name if project else "")
-
-
 def _missing(s: Session, inst: Instance, company: Company, now: datetime
              ) -> tuple[runtime.InstanceState, list[PlannedReminder]]:
     """The instance's due reminders that are not in the outbox yet."""
@@ -145,7 +137,7 @@ def _queue_for(svc: Services, instance_id: str, company_id: str, disbursement_id
         current = state.current
         if not missing or current is None:
             return 0
-        subject = _subject(s, company, d)
+        subject = email_subject(s, company, d)
         names = {u.id: u.name for u in s.scalars(select(User).where(User.id.in_(list(current.awaited))))}
         waiting = [names[u] for u in current.awaited if u in names and current.response_of(u) is None]
         count = 0

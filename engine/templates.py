@@ -248,12 +248,22 @@ def snapshot_data(s: Session, t: Template, config: WorkflowConfig) -> dict[str, 
     return {"manager": t.manager_id, "roles": roles, "groups": groups, "users": users}
 
 
-def configuration_problems(s: Session, t: Template) -> list[str]:
-    """WF-7/WF-8: why a template is Not Configured (empty list = Configured)."""
+@dataclass(frozen=True)
+class Configuration:
+    """A template's active version as an instance would start on it now (WF-7, WF-11, WF-12)."""
+
+    problems: list[str]
+    version: TemplateVersion | None = None
+    snapshot: dict[str, Any] | None = None
+
+
+def configuration(s: Session, t: Template) -> Configuration:
+    """WF-7/WF-8: the active version and the snapshot a start would pin, and why the
+    template is Not Configured (no problems = Configured)."""
     problems: list[str] = []
     v = active_version(s, t.id)
     if v is None:
-        return ["it has no published version"]
+        return Configuration(["it has no published version"])
     if t.archived:
         problems.append("it is archived")
     if t.manager_id is None:
@@ -275,7 +285,12 @@ def configuration_problems(s: Session, t: Template) -> list[str]:
                 members = [snap["users"][p.name]] if p.name in snap["users"] else []
             if not any(m in eligible for m in members):
                 problems.append(f"{p.kind} `{p.name}` resolves to no eligible user")
-    return list(dict.fromkeys(problems))
+    return Configuration(list(dict.fromkeys(problems)), v, snap)
+
+
+def configuration_problems(s: Session, t: Template) -> list[str]:
+    """Why a template is Not Configured (empty list = Configured)."""
+    return configuration(s, t).problems
 
 
 def version_config(v: TemplateVersion) -> WorkflowConfig:

@@ -32,7 +32,7 @@ from .store.tables import (
     Company, Disbursement, DisbursementItem, Instance, OccurrenceRow, Project, ResponseRow, Template,
     TemplateVersion,
 )
-from .templates import active_version, configuration_problems, snapshot_data, version_config
+from .templates import configuration
 
 RestartMode = Literal["defaults", "current"]
 
@@ -269,7 +269,7 @@ class _Unit:
         notify.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages)
 
 
-def _subject(s: Session, company: Company, d: Disbursement) -> notify.Subject:
+def email_subject(s: Session, company: Company, d: Disbursement) -> notify.Subject:
     """What emails about ``d`` say it is (company, project, amount)."""
     return _Unit(s, company, d, now=None).subject
 
@@ -297,13 +297,12 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
         template = s.get(Template, company.default_template_id)
         assert template is not None
     if version is None:
-        problems = configuration_problems(s, template)
-        if problems:
+        found = configuration(s, template)
+        if found.problems:
             raise DomainError("no_workflow_configured",
-                              "the default template is Not Configured: " + "; ".join(problems), rule="WF-7")
-        version = active_version(s, template.id)
-        assert version is not None and version.content_hash and version.document
-        snapshot = snapshot_data(s, template, version_config(version))
+                              "the default template is Not Configured: " + "; ".join(found.problems), rule="WF-7")
+        version, snapshot = found.version, found.snapshot
+        assert version is not None
     assert snapshot is not None and version.content_hash and version.document is not None
     compiled = svc.compiled(version.content_hash, version.document)
     unit = _Unit(s, company, d, svc.now())
