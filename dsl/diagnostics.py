@@ -11,7 +11,7 @@ last character), so a caret run is ``end_column - column`` wide.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Iterable, Literal
 
 Severity = Literal["error", "warning"]
@@ -86,13 +86,6 @@ MAX_JSON_DEPTH = 160
 
 
 @dataclass(frozen=True)
-class Related:
-    message: str
-    span: Span | None = None
-    pointer: str | None = None
-
-
-@dataclass(frozen=True)
 class Diagnostic:
     """One problem, located by a span (text) or a JSON Pointer (JSON), or both.
 
@@ -107,7 +100,6 @@ class Diagnostic:
     pointer: str | None = None
     path: Path | None = None
     hint: str | None = None
-    related: tuple[Related, ...] = field(default_factory=tuple)
 
     @property
     def is_error(self) -> bool:
@@ -146,10 +138,6 @@ def path_to_pointer(path: Path) -> str:
 
 def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diags, key=lambda d: d.sort_key())
-
-
-def with_location(diag: Diagnostic, span: Span | None, pointer: str | None) -> Diagnostic:
-    return replace(diag, span=span if span is not None else diag.span, pointer=pointer or diag.pointer)
 
 
 def has_errors(diags: Iterable[Diagnostic]) -> bool:

@@ -42,14 +42,6 @@ class LoadedWorkflow:
         return [d for d in self.diagnostics if d.is_error]
 
 
-class WorkflowLoadError(Exception):
-    """Raised by :func:`load_checked_workflow` when a workflow has errors."""
-
-    def __init__(self, loaded: LoadedWorkflow) -> None:
-        super().__init__(f"{loaded.filename}: {len(loaded.errors())} error(s)")
-        self.loaded = loaded
-
-
 def detect_kind(text: str, filename: str) -> SourceKind:
     if filename.endswith(".json"):
         return "json"
@@ -118,11 +110,3 @@ def load_workflow_file(path: str | FsPath) -> LoadedWorkflow:
     p = FsPath(path)
     text = p.read_text(encoding="utf-8")
     return load_workflow(text, str(path))
-
-
-def load_checked_workflow(path: str | FsPath) -> LoadedWorkflow:
-    """Like :func:`load_workflow_file` but raise :class:`WorkflowLoadError` on any error."""
-    loaded = load_workflow_file(path)
-    if not loaded.ok:
-        raise WorkflowLoadError(loaded)
-    return loaded

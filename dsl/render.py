@@ -48,13 +48,6 @@ def render_text(diag: Diagnostic, sources: Mapping[str, str]) -> str:
         hint_pad = ""
     else:
         hint_pad = ""
-    for rel in diag.related:
-        loc = ""
-        if rel.span is not None:
-            loc = f" at {rel.span.file}:{rel.span.line}:{rel.span.column}"
-        elif rel.pointer is not None:
-            loc = f" at {rel.pointer}"
-        lines.append(f"{hint_pad} = note: {rel.message}{loc}")
     if diag.hint:
         lines.append(f"{hint_pad} = hint: {diag.hint}")
     return "\n".join(lines)

@@ -56,14 +56,6 @@ def create_user(svc: Services, email: str, name: str) -> str:
         return user.id
 
 
-def user_by_email(svc: Services, email: str) -> str:
-    with svc.db.sessions() as s:
-        uid = s.scalar(select(User.id).where(User.email == email.strip().lower()))
-    if uid is None:
-        raise DomainError("not_found", f"no user `{email}`")
-    return uid
-
-
 def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str = "America/New_York",
                    holidays: Iterable[date] = (), workflows_enabled: bool = True,
                    segregation: str = "invoice_approver", is_payee: bool = False) -> str:

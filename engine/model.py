@@ -26,7 +26,6 @@ from typing import Any, Literal, Union
 FORMAT_VERSION = 1
 SCHEMA_ID = "https://payroute.dev/schemas/workflow.schema.json"
 
-COMPARE_OPS = (">", ">=", "<", "<=", "==", "!=")
 ORDER_OPS = (">", ">=", "<", "<=")
 
 # Read by pydantic when it validates these dataclasses (engine.loader): unknown
@@ -139,7 +138,6 @@ class Not:
 
 
 Expr = Union[Compare, InList, Logical, Not, FactRef, MoneyLit, StringLit, IntLit, DateLit]
-Literal_ = Union[MoneyLit, StringLit, IntLit, DateLit]
 
 # ---------------------------------------------------------------- steps
 

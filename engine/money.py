@@ -13,10 +13,8 @@ from decimal import Decimal
 __all__ = [
     "MoneyError",
     "parse_money",
-    "money_literal_value",
     "format_money",
     "format_money_plain",
-    "decimal_places",
     "CENT",
 ]
 
@@ -50,16 +48,6 @@ def parse_money(text: object, *, allow_negative: bool = False) -> Decimal:
             raise MoneyError(f"`{text}` is negative")
         raise MoneyError(f"`{text}` is not a decimal amount such as \"100.00\"")
     return Decimal(text)
-
-
-def decimal_places(digits: str) -> int:
-    """Number of digits after the dot in a plain decimal string."""
-    return len(digits.split(".", 1)[1]) if "." in digits else 0
-
-
-def money_literal_value(digits: str) -> Decimal:
-    """The value of a literal's digits (commas already removed), any precision."""
-    return Decimal(digits)
 
 
 def format_money(value: Decimal) -> str:

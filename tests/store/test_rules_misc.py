@@ -110,3 +110,17 @@ def test_a_payee_company_is_its_own_world(svc) -> None:
         directory.grant(svc, sub_admin, w.company, sub_admin, PAYMENTS_ADMIN)
     assert e.value.code == "permission_denied"
     directory.create_project(svc, sub_admin, payee, directory.ProjectInfo(name="Acme yard"))
+
+
+def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
+    """ROLE-8, RESP-1: only active Admins and Disbursers are eligible."""
+    w = build_world(svc)
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+                                          payments=[PaymentLine(w.invoice("5.00"))])
+    directory.set_user_active(svc, w.admin, w.company, w.controller, False)
+    view = workflows.view(svc, w.company, d)
+    with pytest.raises(DomainError) as e:
+        workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert e.value.rule == "RESP-1"
+    directory.set_user_active(svc, w.admin, w.company, w.controller, True)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
