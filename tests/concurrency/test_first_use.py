@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from engine import directory, disbursements, workflows
 from engine.disbursements import PaymentLine
 from engine.services import Services
@@ -45,6 +47,7 @@ def gc_that_lets_other_threads_run() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+@pytest.mark.rule("DSB-8")
 def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_once(database_url: str) -> None:
     """8 threads of one Services each create a disbursement (which starts the workflow,
     DSB-8) and answer its first step, all at once, on a cold compiled-workflow cache."""

@@ -25,6 +25,7 @@ def _respond(user: str, world, d: str, occurrence: int, answer: str):
     return action
 
 
+@pytest.mark.rule("RESP-5", "GEN-7", "STEP-3", "AUD-1")
 def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(database_url: str) -> None:
     """RESP-5/GEN-7: of 50 concurrent first answers to a `requires: any` step exactly one
     is recorded and decides; the 49 others are refused as `state_conflict`, nothing else."""
@@ -62,6 +63,7 @@ def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(database
     assert chain_breaks(world.svc) == []
 
 
+@pytest.mark.rule("RESP-5", "END-1", "GEN-7")
 def test_concurrent_answers_racing_to_an_end_step_reach_it_once(database_url: str) -> None:
     """RESP-5/END-1/GEN-7: when every racer's answer ends the instance, one is recorded,
     the end is reached once, and each loser gets the same DomainError a late answer gets
@@ -85,6 +87,7 @@ def test_concurrent_answers_racing_to_an_end_step_reach_it_once(database_url: st
     assert chain_breaks(world.svc) == []
 
 
+@pytest.mark.rule("RESP-2", "RESP-5")
 def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(database_url: str) -> None:
     """RESP-2/RESP-5: a loser's code must not depend on where the winner's answer routed."""
     world = build_race_world(database_url, reviewers=2, panel=1)
@@ -95,6 +98,7 @@ def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(databas
     assert _late_answer_code(world, ended, world.reviewers[1]) == "state_conflict"
 
 
+@pytest.mark.rule("STEP-4", "RESP-8")
 def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_once(database_url: str) -> None:
     """STEP-4: 8 panel members approving a `requires: all` step at once are all recorded;
     the step decides exactly once, on the last approval, and the instance ends Approved."""
@@ -124,6 +128,7 @@ def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_onc
     assert chain_breaks(world.svc) == []
 
 
+@pytest.mark.rule("STEP-4", "RESP-5")
 def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(database_url: str) -> None:
     """STEP-4/RESP-5: one non-Approve answer (Return) among 8 concurrent answers decides the
     `all` step at once; approvals that arrive after it are refused as `state_conflict`;
@@ -152,6 +157,7 @@ def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(database_
     assert chain_breaks(world.svc) == []
 
 
+@pytest.mark.rule("GEN-7", "AUTH-13")
 @pytest.mark.parametrize("answer", ["Approve", "Reject"])
 def test_cancel_racing_a_response_is_serialised(database_url: str, answer: str) -> None:
     """GEN-7/AUTH-13/RESP-8: a cancel and a response sent at once apply in one order or the

@@ -237,6 +237,7 @@ def test_json_config_with_an_unwritable_string_is_an_input_error(cli, tmp_path):
     assert "a `when` line cannot be written in the rule language" in res.err
 
 
+@pytest.mark.rule("ROLL-6")
 def test_path_file_from_a_real_simulation(cli, tmp_path):
     """ROLL-6: simulate routes without side effects; its jsonl line highlights the same route."""
     doc = {"id": "D-1", "project": {"id": "P-1", "name": "Tower"}, "created_by": "pm@example.com",

@@ -26,6 +26,7 @@ def _rejected_disbursement(svc):
     return w, d
 
 
+@pytest.mark.rule("AUD-5")
 def test_worker_once_sends_the_outbox(svc, database_url, smtp_server, cli) -> None:
     """AUD-5: one round delivers every queued email, then a second round has nothing to do."""
     _rejected_disbursement(svc)
@@ -50,6 +51,7 @@ def test_worker_reads_its_urls_from_the_environment(svc, database_url, smtp_serv
     assert {m.mail_from for m in smtp_server.messages} == {"payments@gc.example"}
 
 
+@pytest.mark.rule("AUD-5")
 def test_worker_once_with_smtp_down_exits_2_and_keeps_the_emails(svc, database_url, idle_port_server, cli) -> None:
     """AUD-5: the mail server is down — exit 2 with one line, no password; the rows wait."""
     _rejected_disbursement(svc)

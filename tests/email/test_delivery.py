@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
@@ -29,6 +30,7 @@ def _by_subject_start(messages, start: str) -> set[str]:
     return {m.rcpt_tos[0] for m in messages if m.subject.startswith(start)}
 
 
+@pytest.mark.rule("STEP-11", "END-3", "END-4", "AUD-5", "AUD-6")
 def test_reference_workflow_emails_arrive_once_with_right_recipients_and_subjects(svc, clock, smtp_server) -> None:
     """STEP-11, END-3, END-4, AUD-5, AUD-6: Controller then CFO approve $120,000.00; every
     email arrives once, addressed to the user it names, with its event's subject; a second
@@ -76,6 +78,7 @@ def test_reference_workflow_emails_arrive_once_with_right_recipients_and_subject
     assert "Hello Controller," in body and "“Controller Review”" in body and "$120,000.00" in body
 
 
+@pytest.mark.rule("AUD-5")
 def test_messages_carry_no_secrets_and_the_password_only_reaches_auth(svc, clock) -> None:
     """AUD-5 and the no-secrets rule of engine.notify: with an authenticated relay, the SMTP
     password is used for AUTH only — it is in no message, subject, body or stored error —

@@ -35,6 +35,7 @@ def _start(svc, amount: str = "120000.00"):
     return w, d
 
 
+@pytest.mark.rule("AUD-5")
 def test_smtp_down_keeps_emails_pending_with_backoff_and_sends_them_when_it_is_up(
         svc, clock, idle_port_server) -> None:
     """AUD-5: nothing listens on the port — each due row fails, stays pending with a growing
@@ -71,12 +72,14 @@ def test_smtp_down_keeps_emails_pending_with_backoff_and_sends_them_when_it_is_u
     assert all(r.status == "sent" and r.attempts == 3 for r in _rows(svc))
 
 
+@pytest.mark.rule("AUD-5")
 def test_backoff_doubles_and_is_capped() -> None:
     """AUD-5: retries spread out (30 s, 1 min, 2 min …) but never wait more than an hour."""
     assert [worker.backoff(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
     assert worker.backoff(8) == timedelta(hours=1) == worker.backoff(500)
 
 
+@pytest.mark.rule("AUD-1", "RESP-8")
 def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_server) -> None:
     """AUD-1: the process dies between the state change and its commit (here: the commit
     itself fails) — the response, the new step and its outbox rows are all absent, so the
@@ -111,6 +114,7 @@ def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_se
         "cfo@gc.example", "manager@gc.example", "creator@gc.example"}
 
 
+@pytest.mark.rule("AUD-5")
 def test_a_worker_that_dies_after_claiming_leaves_the_emails_to_the_next_after_the_lease(
         svc, clock, smtp_server) -> None:
     """AUD-5: a claim is exclusive for its lease; when the claimer vanished, the rows are
@@ -128,6 +132,7 @@ def test_a_worker_that_dies_after_claiming_leaves_the_emails_to_the_next_after_t
     assert all(r.status == "sent" and r.attempts == 2 for r in _rows(svc))
 
 
+@pytest.mark.rule("AUD-5")
 def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
         svc, clock, smtp_server, monkeypatch) -> None:
     """AUD-5 (at least once, duplicates droppable): the worker dies after the server took the
@@ -159,6 +164,7 @@ def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
     assert sum(counts.values()) == 4  # one duplicate, carrying the same id
 
 
+@pytest.mark.rule("AUD-5")
 def test_a_message_the_server_refuses_is_retried_without_holding_back_the_others(svc, clock) -> None:
     """AUD-5: a per-message refusal (here 550 for one recipient) backs off that row only."""
     from .conftest import Collector, SmtpServer, free_port
@@ -183,6 +189,7 @@ def test_a_message_the_server_refuses_is_retried_without_holding_back_the_others
         server.stop()
 
 
+@pytest.mark.rule("AUD-5")
 def test_two_workers_drain_one_outbox_and_send_every_email_exactly_once(
         svc, clock, database_url, smtp_server) -> None:
     """AUD-5 / scale-out: two workers, each with its own connection pool, claim with

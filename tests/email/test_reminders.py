@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import select
 
 from engine import directory, disbursements, templates, workflows
@@ -45,6 +46,7 @@ def _start(svc, w):
                                              funding_account="FA-1", payments=[PaymentLine(w.invoice("120000.00"))])
 
 
+@pytest.mark.rule("STEP-9", "STEP-10", "STEP-12", "STEP-13", "END-1", "AUD-6")
 def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answer(
         svc, clock, smtp_server) -> None:
     """STEP-9, STEP-12, STEP-13, STEP-10: nothing before 08:00 on the first overdue day;
@@ -96,6 +98,7 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
     assert queue_reminders(svc) == 0  # ended: END-1, no more reminders
 
 
+@pytest.mark.rule("STEP-12")
 def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> None:
     """STEP-12 with STEP-4: on an `all` step, an assignee who approved gets no more reminders;
     the one still awaited keeps getting one a day."""
@@ -122,6 +125,7 @@ def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> No
     assert _overdue(svc)[-1] == ("controller2@gc.example", "2026-03-09")
 
 
+@pytest.mark.rule("STEP-12", "STEP-13")
 def test_after_an_outage_only_the_newest_day_is_reminded_and_the_manager_once(svc, clock) -> None:
     """STEP-12/13: a worker that was down for days does not send a pile of stale reminders:
     the awaited user gets today's, the manager gets the first-day email once, late."""
@@ -136,6 +140,7 @@ def test_after_an_outage_only_the_newest_day_is_reminded_and_the_manager_once(sv
     assert _overdue(svc)[-1] == ("controller@gc.example", "2026-03-12")
 
 
+@pytest.mark.rule("STEP-13", "GEN-6")
 def test_reminders_follow_the_company_time_zone(svc, clock) -> None:
     """STEP-13, GEN-6: 08:00 is company time — for a Los Angeles company that is 15:00 UTC."""
     w = build_world(svc)
@@ -147,6 +152,7 @@ def test_reminders_follow_the_company_time_zone(svc, clock) -> None:
     assert queue_reminders(svc) == 2
 
 
+@pytest.mark.rule("STEP-12")
 def test_concurrent_reminder_runs_queue_each_reminder_once(svc, clock, database_url) -> None:
     """STEP-12 with two workers: queue_reminders racing on two connections still queues each
     (occurrence, user, day) once — the unique dedupe key decides, a collision is 'already queued'."""

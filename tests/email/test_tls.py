@@ -68,6 +68,7 @@ def _queue_three(svc) -> None:
                                       payments=[PaymentLine(w.invoice("1000.00"))])
 
 
+@pytest.mark.rule("AUD-5")
 def test_starttls_upgrades_before_authenticating_and_verifies_the_certificate(
         svc, clock, certificate, monkeypatch) -> None:
     """AUD-5 over ``?starttls=1``: the relay requires STARTTLS before AUTH; with its CA trusted
@@ -93,6 +94,7 @@ def test_starttls_upgrades_before_authenticating_and_verifies_the_certificate(
         server.stop()
 
 
+@pytest.mark.rule("AUD-5")
 def test_smtps_implicit_tls(svc, clock, certificate, monkeypatch) -> None:
     """AUD-5 over ``smtps://``: TLS from the first byte, then AUTH, then delivery."""
     server = SmtpServer(free_port(), Collector()).start(

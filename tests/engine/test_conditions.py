@@ -26,6 +26,7 @@ def at_or_above():
                                                  "disbursement_amount >= $100,000.00"))
 
 
+@pytest.mark.rule("COND-10")
 @pytest.mark.parametrize(("amount", "path"), [
     ("99999.99", NO_CFO), ("100000.00", NO_CFO), ("100000.01", CFO)])
 def test_reference_uses_greater_than_at_the_boundary(reference, amount: str, path: tuple[str, ...]) -> None:
@@ -34,6 +35,7 @@ def test_reference_uses_greater_than_at_the_boundary(reference, amount: str, pat
     assert route.path == path and route.end == "Approved"
 
 
+@pytest.mark.rule("COND-10")
 @pytest.mark.parametrize(("amount", "path"), [
     ("99999.99", NO_CFO), ("100000.00", CFO), ("100000.01", CFO)])
 def test_at_or_above_takes_the_cfo_at_exactly_the_threshold(at_or_above, amount: str,
@@ -45,6 +47,7 @@ def test_at_or_above_takes_the_cfo_at_exactly_the_threshold(at_or_above, amount:
 thresholds = st.integers(1, 10**14).map(lambda n: Decimal(n).scaleb(-2))
 
 
+@pytest.mark.rule("COND-10")
 @given(thresholds, st.sampled_from([">", ">="]), st.sampled_from([-1, 0, 1]))
 def test_boundary_of_gt_and_ge_at_t_minus_t_and_t_plus_one_cent(threshold: Decimal, op: str, step: int) -> None:
     """COND-10 for every threshold T: T-0.01, T and T+0.01 go exactly where the operator says."""
@@ -74,6 +77,7 @@ def kleene_or(a: bool | None, b: bool | None) -> bool | None:
     return T if T in (a, b) else U if U in (a, b) else F
 
 
+@pytest.mark.rule("COND-4")
 @pytest.mark.parametrize(("a", "b"), list(product([T, F, U], repeat=2)))
 def test_and_or_follow_the_three_valued_table(a: bool | None, b: bool | None) -> None:
     """COND-4: false and unknown = false; true or unknown = true; otherwise unknown spreads."""
@@ -83,12 +87,14 @@ def test_and_or_follow_the_three_valued_table(a: bool | None, b: bool | None) ->
     assert compile_expression(Logical(op="or", args=both)).test(facts) is kleene_or(a, b)
 
 
+@pytest.mark.rule("COND-4")
 @pytest.mark.parametrize(("a", "expected"), [(T, F), (F, T), (U, U)])
 def test_not_unknown_is_unknown(a: bool | None, expected: bool | None) -> None:
     """COND-4."""
     assert compile_expression(Not(op="not", arg=atom("a"))).test({"project.a": VALUE[a]}) is expected
 
 
+@pytest.mark.rule("COND-4")
 def test_a_comparison_or_in_reading_an_empty_fact_is_unknown() -> None:
     """COND-4: empty is neither equal nor unequal to anything."""
     for op in ("==", "!="):
@@ -115,6 +121,7 @@ OFFICE = '''workflow "Offices" {
 '''
 
 
+@pytest.mark.rule("COND-2", "COND-3", "COND-4")
 @pytest.mark.parametrize(("office", "amount", "end"), [
     ("Boulder", "1.00", "Elsewhere"),
     ("Denver", "1.00", "Denver"),
@@ -128,6 +135,7 @@ def test_when_lines_are_tried_in_order_and_only_true_routes(office: str | None, 
     assert evaluate(compiled, facts).end == end
 
 
+@pytest.mark.rule("COND-13")
 def test_the_decision_records_facts_results_and_route() -> None:
     """COND-13: every fact read with its value or "empty", each `when` result, and the route."""
     compiled = compile_text(OFFICE)
@@ -143,6 +151,7 @@ def test_the_decision_records_facts_results_and_route() -> None:
     ]
 
 
+@pytest.mark.rule("COND-13")
 def test_the_reference_explanation_reads_like_the_rule(reference) -> None:
     """COND-13's own example."""
     outcome = decide(reference, "> $100,000.00", {"disbursement_amount": Decimal("120000.00")})

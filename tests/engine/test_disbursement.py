@@ -25,6 +25,7 @@ def problems(doc: object) -> list[str]:
     return info.value.lines()
 
 
+@pytest.mark.rule("GEN-1")
 def test_a_valid_document_becomes_exact_decimals() -> None:
     """GEN-1: money is Decimal from the string; retainage defaults to $0.00."""
     d = parse_disbursement(disbursement(invoice("120000.10"), invoice("0.05", retainage_released="12.50")))
@@ -34,6 +35,7 @@ def test_a_valid_document_becomes_exact_decimals() -> None:
     assert d.project.field_value("office") == "Denver"
 
 
+@pytest.mark.rule("GEN-2")
 def test_three_decimals_is_refused_at_its_location() -> None:
     doc = disbursement(invoice(), invoice(), invoice("1.234"))
     assert problems(doc) == ["invoices[2].amount: `1.234` has more than two decimals (GEN-2)"]
@@ -43,6 +45,7 @@ def test_a_negative_amount_is_refused() -> None:
     assert problems(disbursement(invoice("-5.00"))) == ["invoices[0].amount: `-5.00` is negative (GEN-2)"]
 
 
+@pytest.mark.rule("DSB-2")
 def test_a_zero_payment_is_refused() -> None:
     """DSB-2: each payment amount is greater than $0.00."""
     assert problems(disbursement(invoice("0.00"))) == [
@@ -54,6 +57,7 @@ def test_negative_retainage_is_refused() -> None:
     assert problems(doc) == ["invoices[0].retainage_released: `-1.00` is negative (GEN-2)"]
 
 
+@pytest.mark.rule("GEN-2")
 @pytest.mark.parametrize("number", [120000, 120000.5])
 def test_a_json_number_for_money_is_refused_with_a_clear_message(number: object) -> None:
     """GEN-2: a JSON number may have been through a float already; it is never converted."""
@@ -62,6 +66,7 @@ def test_a_json_number_for_money_is_refused_with_a_clear_message(number: object)
         'invoices[0].amount: money must be a decimal string such as "100.00", not a JSON number (GEN-2)']
 
 
+@pytest.mark.rule("DSB-1")
 def test_101_invoices_are_refused() -> None:
     """DSB-1: 1 to 100 invoice payments."""
     doc = disbursement(*[invoice(id=f"I-{k}") for k in range(101)])
@@ -69,6 +74,7 @@ def test_101_invoices_are_refused() -> None:
     parse_disbursement(disbursement(*[invoice(id=f"I-{k}") for k in range(100)]))
 
 
+@pytest.mark.rule("DSB-1")
 def test_no_invoices_is_refused() -> None:
     assert problems(disbursement(invoices=[])) == [
         "invoices: a disbursement needs at least one invoice payment (DSB-1)"]
@@ -117,6 +123,7 @@ def test_invalid_json_is_a_disbursement_error_too() -> None:
     assert info.value.lines()[0].startswith("invalid JSON: ")
 
 
+@pytest.mark.rule("GEN-3")
 def test_amounts_beyond_15_digits_are_refused_so_sums_stay_exact() -> None:
     """GEN-3: with at most 15 digits and 100 invoices, Decimal's 28 digits add exactly."""
     parse_disbursement(disbursement(invoice("999999999999999.99")))

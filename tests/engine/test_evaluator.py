@@ -25,6 +25,7 @@ def test_reference_route_with_every_answer_approve(reference) -> None:
     assert route.visits[1].condition.deciding == "disbursement_amount $120,000.00 > $100,000.00: true → CFO Review"
 
 
+@pytest.mark.rule("STEP-3", "STEP-6")
 def test_an_answer_for_one_step_routes_that_step(reference) -> None:
     """STEP-3/STEP-6: the answer given decides the step's route."""
     route = evaluate(reference, BIG, {"CFO Review": "Reject"})
@@ -83,6 +84,7 @@ ALL = '''workflow "All" {
 '''
 
 
+@pytest.mark.rule("STEP-4")
 def test_requires_all_follows_the_answer_every_assignee_gives() -> None:
     """STEP-4: all approve → Approve route; all reject → Reject route."""
     compiled = compile_text(ALL)
@@ -92,6 +94,7 @@ def test_requires_all_follows_the_answer_every_assignee_gives() -> None:
     assert evaluate(compiled, {}, {"Executives": "Reject"}).end == "Rejected"
 
 
+@pytest.mark.rule("COND-1")
 def test_decide_one_condition_step(reference) -> None:
     """COND-1: decided at once from the facts."""
     assert decide(reference, "> $100,000.00", BIG).target == "CFO Review"
@@ -101,6 +104,7 @@ def test_decide_one_condition_step(reference) -> None:
         decide(reference, "Nope", BIG)
 
 
+@pytest.mark.rule("ROLL-6")
 def test_evaluation_changes_nothing(reference) -> None:
     """ROLL-6: the facts, the answers and the compiled workflow are only read."""
     facts, answers = dict(BIG), {"CFO Review": "Reject"}
@@ -119,6 +123,7 @@ def test_router_walks_the_same_path_as_evaluate(reference) -> None:
         assert (tuple(names), end, outcome) == (route.path, route.end, route.outcome)
 
 
+@pytest.mark.rule("WF-5")
 def test_a_workflow_with_errors_is_not_compiled() -> None:
     """WF-5: only a clean workflow runs; the error carries located diagnostics."""
     from dsl.load import load_workflow
@@ -142,6 +147,7 @@ def test_the_compiler_guards_what_it_cannot_build_even_without_checks() -> None:
         ("name_unknown_step", ("steps", 1, "branches", 0, "target"))]
 
 
+@pytest.mark.rule("WF-4")
 def test_compiled_workflow_is_immutable_and_carries_the_content_hash(reference) -> None:
     """WF-4: the hash of the canonical compiled JSON; nothing can be reassigned."""
     assert reference.content_hash == content_hash(reference.config)

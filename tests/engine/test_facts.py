@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from payroute_docs import disbursement, invoice
@@ -17,24 +18,28 @@ def facts_of(*invoices: dict[str, object], **extra: object) -> dict[str, object]
     return compute_facts(parse_disbursement(disbursement(*invoices, **extra)))
 
 
+@pytest.mark.rule("COND-6", "GEN-3")
 def test_disbursement_amount_is_the_exact_sum_of_the_payments() -> None:
     """COND-6, GEN-3: exact to the cent, no float drift (0.1 + 0.2 is 0.3)."""
     facts = facts_of(invoice("0.10"), invoice("0.20"), invoice("99999.70"))
     assert facts["disbursement_amount"] == Decimal("100000.00")
 
 
+@pytest.mark.rule("COND-7")
 def test_highest_invoice_amount_is_the_payment_not_the_amount_due() -> None:
     """COND-7: the amount paid now, not the invoice's amount due."""
     facts = facts_of(invoice("500.00", amount_due="900000.00"), invoice("700.00", amount_due="700.00"))
     assert facts["highest_invoice_amount"] == Decimal("700.00")
 
 
+@pytest.mark.rule("COND-8")
 def test_highest_retainage_release_is_the_largest_one() -> None:
     """COND-8."""
     facts = facts_of(invoice(retainage_released="10.00"), invoice(retainage_released="2500.50"), invoice())
     assert facts["highest_retainage_release"] == Decimal("2500.50")
 
 
+@pytest.mark.rule("COND-9")
 def test_money_facts_and_count_always_have_a_value() -> None:
     """COND-9: no retainage released means $0.00, never empty."""
     facts = facts_of(invoice(), invoice())
@@ -43,6 +48,7 @@ def test_money_facts_and_count_always_have_a_value() -> None:
     assert all(facts[name] is not None for name in FACTS)
 
 
+@pytest.mark.rule("COND-9")
 def test_project_fields_are_empty_when_the_project_has_no_value() -> None:
     """COND-9: absent, null and "" are all empty; start_date is a date."""
     facts = facts_of(project={"office": "", "sector": None, "start_date": "2024-03-01", "market": "West"})
@@ -66,6 +72,7 @@ names = st.sets(st.sampled_from([*FACTS, "project.office", "project.start_date",
                                  "project.sector", "project.name"]), min_size=1)
 
 
+@pytest.mark.rule("COND-6", "COND-7", "COND-8", "COND-9", "GEN-3")
 @settings(max_examples=150)
 @given(st.lists(st.tuples(amounts, retainages), min_size=1, max_size=100), names,
        st.sampled_from([None, "", "2024-02-29"]))

@@ -13,6 +13,7 @@ from engine.money import MoneyError, format_money, format_money_plain, parse_mon
 cents = st.integers(min_value=0, max_value=10**17)
 
 
+@pytest.mark.rule("GEN-1", "GEN-2")
 @given(cents)
 def test_format_then_parse_is_the_identity(n: int) -> None:
     """GEN-1: every amount in cents survives the wire form exactly, never through a float."""
@@ -37,6 +38,7 @@ def test_parse_keeps_the_written_precision_up_to_two_decimals(whole: int, places
     assert str(parse_money(text)) == text
 
 
+@pytest.mark.rule("GEN-2")
 @given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=3, max_value=8))
 def test_three_or_more_decimals_are_refused_not_rounded(whole: int, places: int) -> None:
     """GEN-2: never rounded."""
@@ -44,6 +46,7 @@ def test_three_or_more_decimals_are_refused_not_rounded(whole: int, places: int)
         parse_money(f"{whole}.{'1' * places}")
 
 
+@pytest.mark.rule("GEN-2")
 @pytest.mark.parametrize("value", [100, 100.5, 1e3, True])
 def test_json_numbers_are_refused(value: object) -> None:
     """GEN-2: a JSON number may already have been through a binary float."""
@@ -51,6 +54,7 @@ def test_json_numbers_are_refused(value: object) -> None:
         parse_money(value)
 
 
+@pytest.mark.rule("GEN-2")
 @pytest.mark.parametrize("text", ["1e5", "+5.00", " 5.00", "5.00 ", "1,000.00", ".5", "5.", "NaN", "05.00", ""])
 def test_other_spellings_are_refused(text: str) -> None:
     with pytest.raises(MoneyError):

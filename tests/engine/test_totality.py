@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -125,6 +126,7 @@ def oracle(expr: Any, facts: dict[str, Any]) -> bool | None:
     return True if True in results else None if None in results else False
 
 
+@pytest.mark.rule("COND-2", "COND-3", "COND-4")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(workflows(), facts_strategy, st.dictionaries(st.sampled_from([f"S{i}" for i in range(7)]),
                                                     st.sampled_from(ANSWERS)),

@@ -349,6 +349,7 @@ def test_missing_workflow_file_is_located(cli, tmp_path):
     assert "cases.yaml:1:11" in res.err
 
 
+@pytest.mark.rule("ROLL-6")
 def test_running_cases_writes_nothing(cli, tmp_path):
     """ROLL-6: a test run leaves the folder exactly as it was."""
     folder = make(tmp_path, HEADER + SMALL_CASE + BIG_REJECT)

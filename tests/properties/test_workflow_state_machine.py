@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -43,6 +44,9 @@ from engine.runtime import ADD_ASSIGNEE_REASONS, InstanceState
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import Base, Disbursement, Instance
+
+pytestmark = pytest.mark.rule("END-1", "RESP-1", "RESP-3", "RESP-4", "STEP-3", "STEP-4", "ST-1", "ST-2", "WF-13",
+                              "MGR-6", "AUTH-14", "AUD-3")
 
 # A condition, a `requires: all` step and a Return loop back to the first step.
 FLOW = '''\

@@ -18,12 +18,14 @@ def at(y: int, m: int, d: int, h: int = 12, mi: int = 0) -> datetime:
     return datetime(y, m, d, h, mi, tzinfo=UTC)
 
 
+@pytest.mark.rule("STEP-9")
 def test_calendar_days_count_from_the_local_entry_date() -> None:
     """STEP-9: 02:00 UTC on the 6th is still the 5th in New York."""
     assert NY.due_date(at(2026, 1, 6, 2), 5, "calendar") == date(2026, 1, 10)
     assert NY.due_date(at(2026, 1, 6, 12), 5, "calendar") == date(2026, 1, 11)
 
 
+@pytest.mark.rule("STEP-9", "GEN-6")
 def test_business_days_skip_weekends_and_holidays() -> None:
     """STEP-9: the Nth Monday–Friday after entry that is not a company holiday."""
     friday = at(2026, 1, 9)  # a Friday
@@ -33,6 +35,7 @@ def test_business_days_skip_weekends_and_holidays() -> None:
     assert with_holiday.due_date(friday, 1, "business") == date(2026, 1, 13)
 
 
+@pytest.mark.rule("STEP-9")
 def test_overdue_from_midnight_local_after_the_due_date() -> None:
     """STEP-9: overdue from 00:00 company time the day after the due date."""
     due = date(2026, 3, 10)
@@ -42,6 +45,7 @@ def test_overdue_from_midnight_local_after_the_due_date() -> None:
     assert NY.overdue_days(due, datetime(2026, 3, 13, 4, 0, tzinfo=UTC)) == 3
 
 
+@pytest.mark.rule("STEP-13")
 def test_reminders_at_eight_local_each_overdue_day() -> None:
     """STEP-13: one reminder moment per overdue day, at 08:00 company time, no cap."""
     due = date(2026, 3, 10)
@@ -52,6 +56,7 @@ def test_reminders_at_eight_local_each_overdue_day() -> None:
     assert [d for d, _ in NY.reminder_moments(due, later)][-1] == date(2026, 3, 13)
 
 
+@pytest.mark.rule("GEN-6")
 def test_other_time_zones_are_honoured() -> None:
     """GEN-6: a company's IANA time zone decides the local date."""
     tokyo = CompanyCalendar(time_zone="Asia/Tokyo")
@@ -63,6 +68,7 @@ def test_naive_datetimes_are_refused() -> None:
         NY.local_date(datetime(2026, 1, 1))
 
 
+@pytest.mark.rule("STEP-9")
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)), st.integers(1, 60))
 def test_business_due_date_is_a_business_day_after_entry(day: date, n: int) -> None:
     entered = datetime(day.year, day.month, day.day, 17, tzinfo=UTC)

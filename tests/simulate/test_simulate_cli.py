@@ -98,6 +98,7 @@ def test_a_broken_single_document_is_located_by_line_and_column(cli) -> None:
     assert " at line " in result.err
 
 
+@pytest.mark.rule("STEP-6")
 def test_answers_route_response_steps(cli, tmp_path: Path) -> None:
     """STEP-6: the answer decides; --default-answer for the rest."""
     src = jsonl(tmp_path, doc("D-1", "120000.00"))
@@ -126,6 +127,7 @@ def test_a_default_answer_a_step_does_not_offer_stops_that_route(cli, tmp_path: 
                           '"Return" (it offers "Approve", "Reject")\n')
 
 
+@pytest.mark.rule("COND-13")
 def test_json_format_carries_the_reasons(cli, tmp_path: Path) -> None:
     """COND-13 in machine form: facts read with values, each when's result, the route."""
     result = cli("simulate", FLOW, jsonl(tmp_path, doc("D-1", "120000.00"), '{"id": 1}'), "--format", "json")
@@ -158,6 +160,7 @@ def test_an_empty_input_says_so(cli, tmp_path: Path) -> None:
     assert result.code == 1 and "no disbursement found" in result.err
 
 
+@pytest.mark.rule("ROLL-6")
 def test_simulating_writes_nothing(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ROLL-6: no file appears or changes anywhere under the working directory."""
     src = jsonl(tmp_path, doc("D-1", "120000.00"), doc("D-2", "1.234"))

@@ -23,6 +23,7 @@ def _flow(svc):
     return w, d
 
 
+@pytest.mark.rule("AUD-2", "COND-13")
 def test_entries_carry_actor_rules_version_and_fact_values(svc) -> None:
     """AUD-2, COND-13: actor, action, before/after, rule IDs, version hash, the facts compared."""
     w, d = _flow(svc)
@@ -38,6 +39,7 @@ def test_entries_carry_actor_rules_version_and_fact_values(svc) -> None:
     assert cond.before == {"workflow_status": "Under Review"}
 
 
+@pytest.mark.rule("AUD-3")
 @pytest.mark.parametrize("tamper,expected_seq", [
     ("alter", 3), ("delete_middle", 3), ("delete_last", None), ("reorder", 2),
 ])
@@ -74,6 +76,7 @@ def test_verify_passes_on_an_untouched_log(svc, cli) -> None:
     assert result.code == 0 and '"result": "ok"' in result.out
 
 
+@pytest.mark.rule("AUD-1")
 def test_a_refused_command_writes_nothing(svc) -> None:
     """AUD-1 and "refused means nothing changes": no audit entry, no email."""
     w, d = _flow(svc)

@@ -33,6 +33,7 @@ def refused(w, *lines: PaymentLine, actor: str | None = None) -> DomainError:
     return e.value
 
 
+@pytest.mark.rule("ROLE-3", "ROLE-4")
 def test_only_admins_and_disbursers_create(svc) -> None:
     """ROLE-3, ROLE-4: a Disbursement Contributor cannot create one."""
     w = build_world(svc)
@@ -42,6 +43,7 @@ def test_only_admins_and_disbursers_create(svc) -> None:
     assert (err.code, err.rule) == ("permission_denied", "ROLE-3")
 
 
+@pytest.mark.rule("GEN-2", "DSB-2")
 @pytest.mark.parametrize("amount,code,rule", [
     ("100.001", "invalid_amount", "GEN-2"),
     ("-5.00", "invalid_amount", "GEN-2"),
@@ -56,6 +58,7 @@ def test_bad_amounts_are_refused(svc, amount: str, code: str, rule: str) -> None
     assert (err.code, err.rule) == (code, rule)
 
 
+@pytest.mark.rule("DSB-3", "ROLE-2")
 def test_partial_payment_needs_a_note(svc) -> None:
     """DSB-3."""
     w = build_world(svc)
@@ -64,6 +67,7 @@ def test_partial_payment_needs_a_note(svc) -> None:
     create(w, PaymentLine(inv, amount="200.00", note="first draw"))
 
 
+@pytest.mark.rule("DSB-1")
 def test_one_to_a_hundred_invoices(svc) -> None:
     """DSB-1: a 101st invoice is refused."""
     w = build_world(svc)
@@ -73,6 +77,7 @@ def test_one_to_a_hundred_invoices(svc) -> None:
     create(w, *(PaymentLine(i) for i in invs[:100]))
 
 
+@pytest.mark.rule("DSB-5")
 def test_reserved_invoices_cannot_join_another_disbursement(svc) -> None:
     """DSB-5: reserved from joining until canceled."""
     w = build_world(svc)
@@ -83,6 +88,7 @@ def test_reserved_invoices_cannot_join_another_disbursement(svc) -> None:
     create(w, PaymentLine(inv))  # released by the cancel
 
 
+@pytest.mark.rule("DSB-8")
 def test_creating_starts_the_default_workflow(svc) -> None:
     """DSB-8: conditions decided at once, response steps wait."""
     w = build_world(svc)
@@ -91,6 +97,7 @@ def test_creating_starts_the_default_workflow(svc) -> None:
     assert (view.workflow_status, view.current_step) == ("Under Review", "Controller Review")
 
 
+@pytest.mark.rule("DSB-9", "MGR-1", "MGR-4")
 def test_no_configured_default_leaves_it_not_started_then_start(svc) -> None:
     """DSB-9, MGR-4, MGR-1: Not Started until the default's manager starts it."""
     w = build_world(svc, configure=False)
@@ -110,6 +117,7 @@ def test_no_configured_default_leaves_it_not_started_then_start(svc) -> None:
         workflows.start(svc, w.manager, w.company, d)  # MGR-4: only from Not Started
 
 
+@pytest.mark.rule("ROLL-1", "ROLL-2", "DSB-10")
 def test_project_enablement_decides_if_a_workflow_applies(svc) -> None:
     """ROLL-1, ROLL-2, DSB-10: disabling affects only later disbursements."""
     w = build_world(svc)
@@ -125,6 +133,7 @@ def test_project_enablement_decides_if_a_workflow_applies(svc) -> None:
     assert workflows.view(svc, w.company, running).workflow_status == "Approved"
 
 
+@pytest.mark.rule("WF-10")
 def test_company_setting_turns_workflows_off(svc) -> None:
     """WF-10."""
     w = build_world(svc)
@@ -133,6 +142,7 @@ def test_company_setting_turns_workflows_off(svc) -> None:
     assert workflows.view(svc, w.company, d) is None
 
 
+@pytest.mark.rule("AUTH-13", "AUTH-14", "ROLE-2", "DSB-5", "AUD-6")
 def test_cancel_terminates_releases_and_emails(svc) -> None:
     """AUTH-13, AUTH-14: reason required, status Canceled, invoices released, second cancel a no-op."""
     w = build_world(svc)
@@ -156,6 +166,7 @@ def test_cancel_terminates_releases_and_emails(svc) -> None:
     assert e.value.code == "disbursement_canceled"
 
 
+@pytest.mark.rule("DSB-12", "ROLE-2")
 def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
     """DSB-12: facts changed, so earlier approvals no longer count."""
     w = build_world(svc)
@@ -182,6 +193,7 @@ def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
         assert audit.verify(s) == []
 
 
+@pytest.mark.rule("GEN-5")
 def test_other_companies_objects_are_not_found(svc) -> None:
     """GEN-5."""
     w = build_world(svc)
@@ -193,6 +205,7 @@ def test_other_companies_objects_are_not_found(svc) -> None:
     assert e.value.code == "not_found"
 
 
+@pytest.mark.rule("DSB-5", "DSB-6", "DSB-11", "ROLE-2", "ROLE-3", "ROLE-4")
 def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     """DSB-6, ROLE-4, DSB-5, DSB-11: Contributors edit Drafts; a Disburser creates it with a funding account."""
     w = build_world(svc)
@@ -220,6 +233,7 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     assert e.value.code == "state_conflict"
 
 
+@pytest.mark.rule("GEN-8")
 def test_idempotency_keys(svc) -> None:
     """GEN-8: same key and body → first result, no second effect; same key, other body → refused."""
     w = build_world(svc)

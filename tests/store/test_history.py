@@ -22,6 +22,7 @@ def _approved_by_controller(svc):
     return w, d
 
 
+@pytest.mark.rule("AUD-7", "ROLE-9")
 def test_manager_and_admins_see_everything_in_order(svc) -> None:
     """AUD-7: started, response step, response, condition, … each with time and actor."""
     w, d = _approved_by_controller(svc)
@@ -36,6 +37,7 @@ def test_manager_and_admins_see_everything_in_order(svc) -> None:
                                     " → CFO Review")
 
 
+@pytest.mark.rule("ROLE-9")
 def test_previous_step_only_shows_the_current_assignee_the_last_step(svc) -> None:
     """ROLE-9: View Previous Step History Only."""
     w, d = _approved_by_controller(svc)
@@ -50,6 +52,7 @@ def test_previous_step_only_shows_the_current_assignee_the_last_step(svc) -> Non
     assert history(svc, w.cfo, w.company, d).scope == "complete"
 
 
+@pytest.mark.rule("AUTH-15")
 def test_canceled_history_is_hidden_but_kept(svc) -> None:
     """AUTH-15."""
     w, d = _approved_by_controller(svc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from engine import audit, disbursements, workflows
@@ -18,6 +19,7 @@ def _emails(svc, event: str | None = None) -> list[tuple[str, str]]:
     return [r for r in rows if event is None or r[1] == event]
 
 
+@pytest.mark.rule("DSB-8", "COND-1", "STEP-3", "STEP-11", "END-3")
 def test_controller_then_cfo_approve_a_large_disbursement(svc, clock) -> None:
     w = build_world(svc)
     inv = w.invoice("120000.00")

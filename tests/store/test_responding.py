@@ -72,6 +72,7 @@ def exec_world(svc):
     return w, execs
 
 
+@pytest.mark.rule("RESP-1")
 def test_only_awaited_assignees_respond(svc) -> None:
     """RESP-1: anyone else is refused and nothing changes."""
     w = build_world(svc)
@@ -84,6 +85,7 @@ def test_only_awaited_assignees_respond(svc) -> None:
     assert audit_count(svc) == before
 
 
+@pytest.mark.rule("RESP-3")
 def test_unknown_answer_and_stale_occurrence_are_refused(svc) -> None:
     """RESP-3, RESP-2."""
     w = build_world(svc, )
@@ -98,6 +100,7 @@ def test_unknown_answer_and_stale_occurrence_are_refused(svc) -> None:
     assert (e.value.code, e.value.rule) == ("state_conflict", "RESP-2")
 
 
+@pytest.mark.rule("STEP-4", "RESP-4")
 def test_requires_all_needs_every_approval_and_one_reject_decides(svc) -> None:
     """STEP-4, RESP-4: identical resubmit is a no-op, a different one is refused."""
     w, execs = exec_world(svc)
@@ -123,6 +126,7 @@ def test_requires_all_needs_every_approval_and_one_reject_decides(svc) -> None:
     assert workflows.view(svc, w.company, d2).workflow_status == "Rejected"
 
 
+@pytest.mark.rule("STEP-4", "STEP-10")
 def test_return_answer_loops_with_a_fresh_due_date(svc, clock) -> None:
     """STEP-4 (Return decides at once), STEP-10: each occurrence gets its own due date."""
     w, execs = exec_world(svc)
@@ -135,6 +139,7 @@ def test_return_answer_loops_with_a_fresh_due_date(svc, clock) -> None:
     assert view.overdue_steps == ()
 
 
+@pytest.mark.rule("STEP-2", "MGR-7", "ROLE-8")
 def test_empty_assignees_block_until_manager_adds(svc) -> None:
     """STEP-2, MGR-7: Blocked, manager and Admins emailed; adding assignees unblocks."""
     w = build_world(svc)
@@ -160,12 +165,14 @@ def test_empty_assignees_block_until_manager_adds(svc) -> None:
     assert workflows.view(svc, w.company, d).workflow_status == "Approved"
 
 
+@pytest.mark.rule("MGR-8", "STEP-5")
 def test_replaced_assignees_can_no_longer_respond(svc) -> None:
     """MGR-8, STEP-5."""
     w = build_world(svc)
     d = new(w)
     workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="left_company",
                             replacing=[w.controller])
+    assert workflows.view(svc, w.company, d).awaited == (w.cfo,)  # STEP-5: the replaced one is not awaited
     with pytest.raises(DomainError) as e:
         workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     assert e.value.rule == "RESP-1"
@@ -173,6 +180,7 @@ def test_replaced_assignees_can_no_longer_respond(svc) -> None:
     assert workflows.view(svc, w.company, d).workflow_status == "Rejected"
 
 
+@pytest.mark.rule("MGR-1", "MGR-3", "MGR-9")
 def test_manager_actions_need_the_manager_and_a_reason(svc) -> None:
     """MGR-1, MGR-3."""
     w = build_world(svc)
@@ -187,6 +195,7 @@ def test_manager_actions_need_the_manager_and_a_reason(svc) -> None:
     assert workflows.view(svc, w.company, d).workflow_status == "Not Started"  # MGR-9
 
 
+@pytest.mark.rule("MGR-6")
 def test_return_to_a_previous_step(svc) -> None:
     """MGR-6: only to a response step with a closed occurrence; later conditions re-evaluated."""
     w = build_world(svc)
@@ -202,6 +211,7 @@ def test_return_to_a_previous_step(svc) -> None:
     assert workflows.view(svc, w.company, d).current_step == "CFO Review"
 
 
+@pytest.mark.rule("WF-12", "MGR-5")
 def test_running_instance_keeps_its_version_until_restart(svc) -> None:
     """WF-12, MGR-5: publishing and reconfiguring affect only later instances; restart modes."""
     w = build_world(svc)
@@ -220,6 +230,7 @@ def test_running_instance_keeps_its_version_until_restart(svc) -> None:
         assert audit.verify(s) == []
 
 
+@pytest.mark.rule("END-1", "MGR-5")
 def test_ended_instance_refuses_everything_but_restart(svc) -> None:
     """END-1."""
     w = build_world(svc)
@@ -235,6 +246,7 @@ def test_ended_instance_refuses_everything_but_restart(svc) -> None:
     assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
 
 
+@pytest.mark.rule("MGR-2")
 def test_admin_reassigns_an_ineligible_manager(svc) -> None:
     """MGR-2."""
     w = build_world(svc)
@@ -248,6 +260,7 @@ def test_admin_reassigns_an_ineligible_manager(svc) -> None:
     workflows.terminate(svc, w.cfo, w.company, d, reason="now I can")
 
 
+@pytest.mark.rule("STEP-9")
 def test_overdue_steps_are_known(svc, clock) -> None:
     """STEP-9: overdue from 00:00 company time the day after the due date."""
     w = build_world(svc)

@@ -14,6 +14,7 @@ from engine.store.tables import Disbursement
 from .world import REFERENCE, build_world
 
 
+@pytest.mark.rule("ROLE-11")
 def test_the_last_admin_cannot_be_revoked(svc) -> None:
     """ROLE-11: grants are Admin actions, audited, and never remove the last Admin."""
     w = build_world(svc)
@@ -27,6 +28,7 @@ def test_the_last_admin_cannot_be_revoked(svc) -> None:
     directory.revoke(svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
 
 
+@pytest.mark.rule("STEP-7", "END-2")
 def test_status_text_is_display_only(svc) -> None:
     """STEP-7, END-2: a failure end says "Approved" on screen yet the workflow status is Rejected."""
     w = build_world(svc, configure=False)
@@ -43,6 +45,7 @@ def test_status_text_is_display_only(svc) -> None:
     assert workflows.view(svc, w.company, d).workflow_status == "Rejected"
 
 
+@pytest.mark.rule("DSB-4")
 def test_one_project_per_disbursement(svc) -> None:
     """DSB-4."""
     w = build_world(svc)
@@ -54,6 +57,7 @@ def test_one_project_per_disbursement(svc) -> None:
     assert e.value.rule == "DSB-4"
 
 
+@pytest.mark.rule("RESP-6")
 def test_a_late_answer_is_accepted(svc, clock) -> None:
     """RESP-6: overdue only triggers reminders."""
     w = build_world(svc)
@@ -76,6 +80,7 @@ def test_a_canceled_disbursement_stays_draft_for_funding(svc) -> None:
         assert s.get(Disbursement, d).drawdown_status == "Draft"
 
 
+@pytest.mark.rule("WF-11", "WF-12")
 def test_a_new_instance_uses_the_defaults_current_configuration(svc) -> None:
     """WF-11, WF-12: a configuration edit reaches instances started after it, not before."""
     w = build_world(svc)
@@ -89,6 +94,7 @@ def test_a_new_instance_uses_the_defaults_current_configuration(svc) -> None:
     assert workflows.view(svc, w.company, d2).awaited == (w.cfo,)
 
 
+@pytest.mark.rule("COND-5", "DSB-12")
 def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
     """COND-5: after an edit the condition is decided on the new payment amounts."""
     w = build_world(svc)
@@ -101,6 +107,7 @@ def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
     assert workflows.view(svc, w.company, d).current_step == "CFO Review"
 
 
+@pytest.mark.rule("GEN-5")
 def test_a_payee_company_is_its_own_world(svc) -> None:
     """ROLE-6, GEN-5: a payee's Payee Admin acts in the payee company only."""
     w = build_world(svc)
@@ -112,6 +119,7 @@ def test_a_payee_company_is_its_own_world(svc) -> None:
     directory.create_project(svc, sub_admin, payee, directory.ProjectInfo(name="Acme yard"))
 
 
+@pytest.mark.rule("ROLE-8", "RESP-1")
 def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
     """ROLE-8, RESP-1: only active Admins and Disbursers are eligible."""
     w = build_world(svc)

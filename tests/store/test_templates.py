@@ -19,6 +19,7 @@ def src(text: str = REFERENCE):
     return load_workflow(text, "workflow.flow")
 
 
+@pytest.mark.rule("WF-2")
 def test_names_are_unique_ignoring_case(svc) -> None:
     """WF-2."""
     w = build_world(svc)
@@ -30,6 +31,7 @@ def test_names_are_unique_ignoring_case(svc) -> None:
         templates.rename(svc, w.admin, w.company, other, "payments")
 
 
+@pytest.mark.rule("WF-3", "WF-4")
 def test_versions_number_drafts_minor_and_publishes_major(svc) -> None:
     """WF-3, WF-4: 0.1, 0.2 … 1.0, 1.1, 2.0; only the newest published one is active."""
     w = build_world(svc, configure=False)
@@ -45,6 +47,7 @@ def test_versions_number_drafts_minor_and_publishes_major(svc) -> None:
     assert v2.content_hash != v1.content_hash
 
 
+@pytest.mark.rule("WF-5")
 def test_publish_refuses_a_workflow_with_errors_listing_them(svc) -> None:
     """WF-5: the publish error lists the diagnostics; nothing is created."""
     w = build_world(svc, configure=False)
@@ -55,6 +58,7 @@ def test_publish_refuses_a_workflow_with_errors_listing_them(svc) -> None:
     assert [v.label for v in templates.list_versions(svc, w.admin, w.company, w.template)] == ["1.0"]
 
 
+@pytest.mark.rule("WF-5")
 def test_a_hand_written_json_config_gets_the_same_checks(svc) -> None:
     """WF-5: a JSON config is checked like a .flow file."""
     from engine.export import document_text
@@ -66,6 +70,7 @@ def test_a_hand_written_json_config_gets_the_same_checks(svc) -> None:
     assert [d.code for d in e.value.diagnostics] == ["name_unknown_step"]
 
 
+@pytest.mark.rule("ROLE-7")
 def test_editing_templates_needs_the_workflow_permission(svc) -> None:
     """ROLE-7: Create and Edit Workflow Templates is its own permission."""
     w = build_world(svc)
@@ -76,6 +81,7 @@ def test_editing_templates_needs_the_workflow_permission(svc) -> None:
     templates.create_template(svc, w.controller, w.company, "Mine")
 
 
+@pytest.mark.rule("WF-6", "WF-7", "WF-8", "WF-9", "ROLE-8")
 def test_configured_needs_manager_and_every_role_resolved(svc) -> None:
     """WF-7, WF-8, ROLE-8: Not Configured until an eligible manager and every role resolve."""
     w = build_world(svc, configure=False)
@@ -95,6 +101,7 @@ def test_configured_needs_manager_and_every_role_resolved(svc) -> None:
     assert e.value.rule == "WF-9"
 
 
+@pytest.mark.rule("WF-6")
 def test_groups_fill_roles(svc) -> None:
     """WF-6: a role may be bound to a group; STEP-1 resolves its members."""
     w = build_world(svc, configure=False)
@@ -104,6 +111,7 @@ def test_groups_fill_roles(svc) -> None:
     assert templates.is_configured(svc, w.company, w.template) == (True, [])
 
 
+@pytest.mark.rule("WF-9", "WF-14")
 def test_one_default_at_a_time_and_it_cannot_be_archived(svc) -> None:
     """WF-9, WF-14."""
     w = build_world(svc)
@@ -120,6 +128,7 @@ def test_one_default_at_a_time_and_it_cannot_be_archived(svc) -> None:
         templates.publish(svc, w.admin, w.company, w.template, src())
 
 
+@pytest.mark.rule("ROLE-1")
 def test_only_admins_choose_the_default(svc) -> None:
     """ROLE-1."""
     w = build_world(svc)
@@ -128,6 +137,7 @@ def test_only_admins_choose_the_default(svc) -> None:
     assert e.value.code == "permission_denied"
 
 
+@pytest.mark.rule("GEN-5")
 def test_another_companys_template_is_not_found(svc) -> None:
     """GEN-5."""
     w = build_world(svc)
@@ -138,6 +148,7 @@ def test_another_companys_template_is_not_found(svc) -> None:
     assert e.value.code == "not_found"
 
 
+@pytest.mark.rule("ROLE-7", "ROLE-8", "WF-7")
 def test_manager_needs_can_be_workflow_manager(svc) -> None:
     """ROLE-8: the manager also needs Can Be Workflow Manager."""
     w = build_world(svc, configure=False)
