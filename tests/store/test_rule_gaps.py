@@ -50,6 +50,15 @@ def test_a_new_instance_runs_the_defaults_newest_published_version(svc) -> None:
     assert workflows.view(svc, w.company, d).current_step == "CFO Review"
 
 
+@pytest.mark.rule("WF-5")
+def test_warnings_do_not_stop_a_publish(svc) -> None:
+    w = build_world(svc, configure=False)
+    spare = REFERENCE.rstrip().removesuffix("}") + '    end "Spare" failure {\n        status: "Rejected"\n    }\n}\n'
+    loaded = load_workflow(spare, "w.flow")
+    assert [(d.severity, d.code) for d in loaded.diagnostics] == [("warning", "graph_unreachable_step")]
+    assert templates.publish(svc, w.admin, w.company, w.template, loaded).label == "2.0"
+
+
 @pytest.mark.rule("ROLE-7")
 def test_view_workflow_templates_reads_but_does_not_edit(svc) -> None:
     """A payment role gives no template rights; each workflow permission gives its own."""
