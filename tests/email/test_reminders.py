@@ -42,7 +42,7 @@ def _overdue(svc) -> list[tuple[str, str]]:
 
 def _start(svc, w):
     return disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                             funding_account="FA-1", payments=[PaymentLine(w.invoice("120000.00"))])
+                                             funding_account=w.funding, payments=[PaymentLine(w.invoice("120000.00"))])
 
 
 def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answer(
