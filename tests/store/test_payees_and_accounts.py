@@ -250,3 +250,25 @@ def test_who_may_change_the_account_and_when(svc) -> None:
                                               funding_account=w.funding, payments=[PaymentLine(w.invoice("40.00"))])
     disbursements.change_funding_account(svc, w.admin, w.company, quiet, funding_account=payroll)
     assert funding_of(svc, quiet) == payroll and instances(svc, quiet) == 0
+
+
+@pytest.mark.rule("GEN-8")
+def test_changing_the_account_takes_an_idempotency_key(svc) -> None:
+    """A retry returns without a second effect, even after the account moved on; the same key
+    for another change is refused."""
+    w = build_world(svc)
+    d = approved(w)
+    payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll")
+    reserve = bank_accounts.add_funding_account(svc, w.admin, w.company, "Reserve")
+    disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=payroll,
+                                         reason="payroll", idempotency_key="chg-1")
+    disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=reserve,
+                                         reason="reserve")
+    before = audit_count(svc)
+    disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=payroll,
+                                         reason="payroll", idempotency_key="chg-1")
+    assert funding_of(svc, d) == reserve and audit_count(svc) == before and instances(svc, d) == 3
+    with pytest.raises(DomainError) as e:
+        disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=w.funding,
+                                             reason="back", idempotency_key="chg-1")
+    assert (e.value.code, e.value.rule) == ("idempotency_conflict", "GEN-8")

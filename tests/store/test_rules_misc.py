@@ -47,7 +47,8 @@ def test_one_project_per_disbursement(svc) -> None:
     """DSB-4."""
     w = build_world(svc)
     other = directory.create_project(svc, w.admin, w.company, directory.ProjectInfo(name="Tower B"))
-    foreign = directory.create_invoice(svc, w.admin, w.company, other, payee=w.payee("V"), number="B-1", amount_due="5.00")
+    foreign = directory.create_invoice(svc, w.admin, w.company, other, payee=w.payee("V"), number="B-1",
+                                       amount_due="5.00")
     with pytest.raises(DomainError) as e:
         disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00")), PaymentLine(foreign)])
