@@ -124,10 +124,10 @@ def build_world(url: str, n: int) -> World:
     uid, company, project = seeded.users, seeded.company, seeded.project
     world = World(company, uid["controller"], uid["cfo"])
     for i in range(n):
-        inv = directory.create_invoice(svc, uid["admin"], company, project, vendor="Acme Concrete",
+        inv = directory.create_invoice(svc, uid["admin"], company, project, payee=seeded.payee,
                                        number=f"B-{i:06d}", amount_due=AMOUNT)
         world.disbursements.append(disbursements.create_disbursement(
-            svc, uid["creator"], company, project_id=project, funding_account="FA-1",
+            svc, uid["creator"], company, project_id=project, funding_account=seeded.funding,
             payments=[PaymentLine(inv)]))
         if (i + 1) % 100 == 0:
             print(f"   set-up: {i + 1}/{n} disbursements", file=sys.stderr, flush=True)

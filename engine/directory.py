@@ -208,9 +208,14 @@ def set_project_workflows(svc: Services, actor: str, company_id: str, project_id
                before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
 
 
-def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, *, vendor: str,
+def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, *, payee: str,
                    number: str, amount_due: str, approved_by: str | None = None) -> str:
-    """Register an Unpaid invoice (the Invoicing tool's side, reduced to what payments need)."""
+    """Register an Unpaid invoice (the Invoicing tool's side, reduced to what payments need).
+
+    ``payee`` is the id of the payee company being paid (a company with ``is_payee``), so
+    the money milestone can find its beneficiary account (BANK-12); ``approved_by`` is who
+    approved the invoice, which segregation of duties reads (AUTH-5).
+    """
     try:
         due: Decimal = parse_money(amount_due)
     except MoneyError as exc:
@@ -223,10 +228,14 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
-        invoice = Invoice(company_id=company_id, project_id=project_id, vendor=vendor, number=number,
-                          amount_due=due, approved_by=approved_by)
+        payee_company = s.get(Company, payee) if isinstance(payee, str) and payee else None
+        if payee_company is None or not payee_company.is_payee:
+            raise DomainError("not_found", "payee: no such payee company", rule="GEN-5")
+        invoice = Invoice(company_id=company_id, project_id=project_id, payee_company_id=payee_company.id,
+                          number=number, amount_due=due, approved_by=approved_by)
         s.add(invoice)
         s.flush()
         _audit(s, svc, company_id, actor, "invoice_registered", "invoice", invoice.id,
-               after={"vendor": vendor, "number": number, "amount_due": due})
+               after={"payee": payee_company.id, "payee_name": payee_company.name, "number": number,
+                      "amount_due": due})
         return invoice.id

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, idempotency, notify
+from .bank_accounts import usable_funding_account
 from .directory import get_company
 from .errors import DomainError
 from .money import MoneyError, parse_money
@@ -85,7 +86,8 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
                         idempotency_key: str | None = None) -> str:
     """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow.
 
-    With ``idempotency_key`` (GEN-8) a retry returns the first disbursement's id.
+    ``funding_account`` is the id of an active funding account of the company (DSB-7,
+    engine.bank_accounts). With ``idempotency_key`` (GEN-8) a retry returns the first disbursement's id.
     """
     _check_count(len(payments))
     ids = [p.invoice_id for p in payments]
@@ -104,9 +106,10 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
         now = svc.now()
         d = Disbursement(company_id=company_id, project_id=project_id, is_draft=False, created_by=actor,
-                         funding_account=funding_account.strip(), created_at=now, updated_at=now)
+                         funding_account_id=account.id, created_at=now, updated_at=now)
         s.add(d)
         s.flush()
         lines = _add_lines(s, company_id, d, payments)
@@ -139,7 +142,7 @@ def _finish_creation(s: Session, svc: Services, company: Company, project: Proje
                  action="disbursement_created", object_type="disbursement", object_id=d.id,
                  before=None, after={"workflow_status": d.workflow_status, "drawdown_status": "Draft"},
                  rules=("ROLE-3", "DSB-1", "DSB-2", "DSB-5", "ROLL-1"),
-                 details={"payments": lines, "workflow_applies": applies, "funding_account": d.funding_account})
+                 details={"payments": lines, "workflow_applies": applies, "funding_account": d.funding_account_id})
     if applies and company.default_template_id is not None:
         try:
             with s.begin_nested():
@@ -178,7 +181,8 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
 
 def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *, funding_account: str,
                       idempotency_key: str | None = None) -> str:
-    """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding account."""
+    """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding
+    account (the id of an active funding account of the company, DSB-7)."""
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
     body = {"op": "create_from_draft", "draft": draft_id, "funding_account": funding_account}
@@ -194,9 +198,10 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
                               rule="DSB-6")
         items = list(s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id)))
         _check_count(len(items))
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
         now = svc.now()
         d.is_draft, d.created_by, d.created_at = False, actor, now
-        d.funding_account, d.updated_at = funding_account.strip(), now
+        d.funding_account_id, d.updated_at = account.id, now
         s.flush()
         lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
         _finish_creation(s, svc, company, s.get(Project, d.project_id), d, actor, lines)
@@ -301,3 +306,49 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
                      reason=reason.strip() if reason else None, rules=("DSB-12",), details={"changes": changes})
         if started:
             restart_for_edit(s, svc, company, d, actor, reason.strip())
+
+
+def change_funding_account(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                           funding_account: str, reason: str | None = None,
+                           idempotency_key: str | None = None) -> None:
+    """DSB-12: an Admin or Disburser changes the funding account before authorization.
+
+    Once the workflow has started this needs a reason and restarts it in `defaults` mode,
+    as an edit of the payments does. Choosing the account it already has changes nothing,
+    so it can wipe no approvals. A Draft has no account yet: create it from the draft (DSB-6).
+    """
+    if not funding_account or not funding_account.strip():
+        raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    body = {"op": "change_funding_account", "disbursement": disbursement_id, "funding_account": funding_account,
+            "reason": reason}
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_payments_user(s, company_id, actor, rule="ROLE-2", action="changing the funding account")
+        if idempotency.replay(s, company_id, actor, idempotency_key, body) is not None:
+            return
+        if d.is_draft:
+            raise DomainError("invalid_disbursement",
+                              "a draft has no funding account; choose one when creating it from the draft",
+                              rule="DSB-6")
+        if d.canceled_at is not None or d.authorized_at is not None:
+            raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
+                              rule="AUTH-12")
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        now = svc.now()
+        if account.id != d.funding_account_id:
+            started = d.workflow_applies and d.workflow_status not in (None, STATUS_NOT_STARTED)
+            if started and not (reason and reason.strip()):
+                raise DomainError("reason_required",
+                                  "changing the funding account after the workflow started needs a reason",
+                                  rule="DSB-12")
+            before = d.funding_account_id
+            d.funding_account_id, d.updated_at = account.id, now
+            s.flush()
+            audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
+                         action="funding_account_changed", object_type="disbursement", object_id=d.id,
+                         before={"funding_account": before}, after={"funding_account": account.id},
+                         reason=reason.strip() if reason else None, rules=("DSB-12", "DSB-7"))
+            if started:
+                restart_for_edit(s, svc, company, d, actor, reason.strip())
+        idempotency.record(s, company_id, actor, idempotency_key, body, {"disbursement": d.id}, now)

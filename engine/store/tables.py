@@ -147,6 +147,36 @@ class TemplateVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# ---------------------------------------------------------------- bank accounts
+
+
+class BankAccount(Base):
+    """BANK-1: a company's funding, deposit or beneficiary account.
+
+    Only what disbursements reference exists yet (a funding account's nickname,
+    its status flags); bank and account numbers, the deposit mapping (BANK-6)
+    and verification (BANK-3) arrive with the money milestone, which fills
+    these rows instead of migrating free strings then.
+    """
+
+    __tablename__ = "bank_accounts"
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # funding | deposit | beneficiary
+    nickname: Mapped[str] = mapped_column(String(100))
+    nickname_key: Mapped[str] = mapped_column(String(100))  # casefolded nickname, BANK-7
+    verification_status: Mapped[str] = mapped_column(String(30), default="Pending Verification")  # BANK-3
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # BANK-4
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# BANK-7: a funding account's nickname is unique in its company, ignoring case.
+Index("uq_bank_accounts_funding_nickname", BankAccount.company_id, BankAccount.nickname_key, unique=True,
+      sqlite_where=BankAccount.kind == "funding", postgresql_where=BankAccount.kind == "funding")
+
+
 # ---------------------------------------------------------------- disbursements
 
 
@@ -169,10 +199,13 @@ class Invoice(Base):
     id: Mapped[str] = _id()
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
-    vendor: Mapped[str] = mapped_column(String(200))
+    #: the payee company being paid (a company with ``is_payee``); its beneficiary
+    #: account receives the payment once the money milestone arrives (BANK-12)
+    payee_company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
     number: Mapped[str] = mapped_column(String(100))
     amount_due: Mapped[Decimal] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(30), default="Unpaid")
+    #: who approved the invoice: segregation of duties reads it (AUTH-5)
     approved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     #: DSB-5: the disbursement holding this invoice, while reserved
     reserved_by: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
@@ -190,7 +223,8 @@ class Disbursement(Base):
     drafted_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     #: DSB-11: the Admin or Disburser who created it (None while a Draft)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    funding_account: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: DSB-7: the funding account it draws from (None while a Draft, DSB-6)
+    funding_account_id: Mapped[str | None] = mapped_column(ForeignKey("bank_accounts.id"), nullable=True)
     workflow_applies: Mapped[bool] = mapped_column(Boolean, default=False)
     workflow_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # ST-1
     drawdown_status: Mapped[str] = mapped_column(String(30), default="Draft")  # ST-3

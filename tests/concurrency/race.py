@@ -76,6 +76,8 @@ class RaceWorld:
     creator: str
     manager: str
     project: str
+    funding: str
+    payee: str
     reviewers: list[str]
     panel: list[str]
     _invoices: int = 0
@@ -84,10 +86,10 @@ class RaceWorld:
         """A new disbursement; the workflow starts at "Any Review" (DSB-8)."""
         self._invoices += 1
         inv = directory.create_invoice(self.svc, self.admin, self.company, self.project,
-                                       vendor="Acme Concrete", number=f"INV-{self._invoices:05d}",
+                                       payee=self.payee, number=f"INV-{self._invoices:05d}",
                                        amount_due=amount)
         return disbursements.create_disbursement(self.svc, self.creator, self.company, project_id=self.project,
-                                                 funding_account="FA-1", payments=[PaymentLine(inv)])
+                                                 funding_account=self.funding, payments=[PaymentLine(inv)])
 
 
 def build_race_world(url: str, *, reviewers: int, panel: int) -> RaceWorld:
@@ -102,7 +104,7 @@ def build_race_world(url: str, *, reviewers: int, panel: int) -> RaceWorld:
                           roles={"Reviewer": revs, "Panel": pans, "Workflow Manager": ["manager"]})
     u = seeded.users
     return RaceWorld(url, svc, seeded.company, u["admin"], u["creator"], u["manager"], seeded.project,
-                     [u[r] for r in revs], [u[p] for p in pans])
+                     seeded.funding, seeded.payee, [u[r] for r in revs], [u[p] for p in pans])
 
 
 # ---------------------------------------------------------------- the harness

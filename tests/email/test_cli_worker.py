@@ -20,7 +20,7 @@ def _rejected_disbursement(svc):
     """A finished workflow, so the wall-clock worker has no reminder to add (deterministic)."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account="FA-1", payments=[PaymentLine(w.invoice("250.00"))])
+                                          funding_account=w.funding, payments=[PaymentLine(w.invoice("250.00"))])
     workflows.respond(svc, w.controller, w.company, d,
                       occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Reject")
     return w, d

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from engine import disbursements, workflows
+from engine import bank_accounts, disbursements, workflows
 from engine.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail
 from engine.worker import message_id, send_pending
@@ -37,7 +37,7 @@ def test_reference_workflow_emails_arrive_once_with_right_recipients_and_subject
     worker run sends nothing more."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account="FA-1", payments=[PaymentLine(w.invoice("120000.00"))])
+                                          funding_account=w.funding, payments=[PaymentLine(w.invoice("120000.00"))])
     first = send_pending(svc, smtp_server.url)
     assert (first.claimed, first.sent, first.failed) == (3, 3, 0)
     assert _by_subject_start(smtp_server.messages, "[payroute] Action required: Controller Review") == {
@@ -95,8 +95,9 @@ def test_messages_carry_no_secrets_and_the_password_only_reaches_auth(svc, clock
         authenticator=authenticator, auth_require_tls=False)
     try:
         w = build_world(svc)
+        chase = bank_accounts.add_funding_account(svc, w.admin, w.company, "FA-CHASE-00998877")
         d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                              funding_account="FA-CHASE-00998877",
+                                              funding_account=chase,
                                               payments=[PaymentLine(w.invoice("900.00"))])
         workflows.respond(svc, w.controller, w.company, d,
                           occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Approve")

@@ -31,7 +31,7 @@ def _rows(svc) -> list[OutboxEmail]:
 def _start(svc, amount: str = "120000.00"):
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account="FA-1", payments=[PaymentLine(w.invoice(amount))])
+                                          funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))])
     return w, d
 
 
@@ -197,7 +197,7 @@ def test_two_workers_drain_one_outbox_and_send_every_email_exactly_once(
     the server is slow; every email arrives exactly once and every row ends sent."""
     w = build_world(svc)
     for k in range(12):
-        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5000.00", vendor=f"Vendor {k}"))])
     expected = {message_id(r.id) for r in _rows(svc)}
     assert len(expected) == 36

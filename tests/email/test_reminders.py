@@ -43,7 +43,7 @@ def _overdue(svc) -> list[tuple[str, str]]:
 
 def _start(svc, w):
     return disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                             funding_account="FA-1", payments=[PaymentLine(w.invoice("120000.00"))])
+                                             funding_account=w.funding, payments=[PaymentLine(w.invoice("120000.00"))])
 
 
 @pytest.mark.rule("STEP-9", "STEP-10", "STEP-12", "STEP-13", "END-1", "AUD-6")

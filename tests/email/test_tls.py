@@ -64,7 +64,7 @@ def _auth(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
 
 def _queue_three(svc) -> None:
     w = build_world(svc)
-    disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+    disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                       payments=[PaymentLine(w.invoice("1000.00"))])
 
 

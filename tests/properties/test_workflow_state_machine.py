@@ -163,6 +163,7 @@ class WorkflowStore(RuleBasedStateMachine):
                                      "Workflow Manager": ["manager"]}, manager="manager")
         ids, company, project = dict(seeded.users), seeded.company, seeded.project
         self.ids, self.company_id, self.project = ids, company, project
+        self.funding, self.payee = seeded.funding, seeded.payee
         self.create("creator", amount)
         assert self.disbursements, "the creator could not create a disbursement"
 
@@ -174,10 +175,10 @@ class WorkflowStore(RuleBasedStateMachine):
     def create(self, actor: str, amount: str) -> None:
         self.invoices += 1
         inv = directory.create_invoice(self.svc, self.ids["admin"], self.company_id, self.project,
-                                       vendor="Acme", number=f"INV-{self.invoices}", amount_due=amount)
+                                       payee=self.payee, number=f"INV-{self.invoices}", amount_due=amount)
         before = self._instances()
         d = self._send(lambda: disbursements.create_disbursement(
-            self.svc, self.ids[actor], self.company_id, project_id=self.project, funding_account="FA-1",
+            self.svc, self.ids[actor], self.company_id, project_id=self.project, funding_account=self.funding,
             payments=[PaymentLine(inv)]))
         if d is not None:
             self.disbursements.append(d)

@@ -15,7 +15,7 @@ from .world import build_world
 
 def _flow(svc):
     w = build_world(svc)
-    d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+    d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                             payments=[PaymentLine(w.invoice("120000.00"))])
     view = workflows.view(svc, w.company, d)
     workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve",
@@ -92,6 +92,6 @@ def test_a_refused_command_writes_nothing(svc) -> None:
 def test_db_upgrade_cli(tmp_path, cli) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     result = cli("db", "upgrade", "--database-url", url)
-    assert result.code == 0 and "revision 0001" in result.out
+    assert result.code == 0 and "revision 0002b" in result.out
     bad = cli("db", "upgrade", "--database-url", "postgresql://nobody:secret@127.0.0.1:1/none")
     assert bad.code == 2 and "secret" not in bad.err and "Traceback" not in bad.err

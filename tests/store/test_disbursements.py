@@ -22,7 +22,7 @@ def counts(svc) -> tuple[int, int, int]:
 
 def create(w, *lines: PaymentLine, actor: str | None = None) -> str:
     return disbursements.create_disbursement(w.svc, actor or w.creator, w.company, project_id=w.project,
-                                             funding_account="FA-1", payments=list(lines))
+                                             funding_account=w.funding, payments=list(lines))
 
 
 def refused(w, *lines: PaymentLine, actor: str | None = None) -> DomainError:
@@ -200,7 +200,7 @@ def test_other_companies_objects_are_not_found(svc) -> None:
     boss = directory.create_user(svc, "boss@other.example", "Boss")
     other = directory.create_company(svc, "Other GC", first_admin=boss)
     with pytest.raises(DomainError) as e:
-        disbursements.create_disbursement(svc, boss, other, project_id=w.project, funding_account="X",
+        disbursements.create_disbursement(svc, boss, other, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("1.00"))])
     assert e.value.code == "not_found"
 
@@ -219,17 +219,17 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
         disbursements.edit_payments(svc, helper, w.company, draft, amounts={b: PaymentLine(b, "5.00", "part")})
     assert e.value.code == "permission_denied"
     with pytest.raises(DomainError) as e:
-        disbursements.create_from_draft(svc, helper, w.company, draft, funding_account="FA-1")
+        disbursements.create_from_draft(svc, helper, w.company, draft, funding_account=w.funding)
     assert e.value.rule == "ROLE-3"
     assert workflows.view(svc, w.company, draft) is None  # a Draft has no workflow
-    d = disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account="FA-1")
+    d = disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     assert d == draft
     with svc.db.sessions() as s:
         row = s.get(Disbursement, d)
-        assert (row.is_draft, row.created_by, row.funding_account) == (False, w.creator, "FA-1")
+        assert (row.is_draft, row.created_by, row.funding_account_id) == (False, w.creator, w.funding)
     assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
     with pytest.raises(DomainError) as e:
-        disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account="FA-1")
+        disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     assert e.value.code == "state_conflict"
 
 
@@ -239,16 +239,16 @@ def test_idempotency_keys(svc) -> None:
     w = build_world(svc)
     inv, other = w.invoice("10.00"), w.invoice("20.00")
     first = disbursements.create_disbursement(
-        svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+        svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
         payments=[PaymentLine(inv)], idempotency_key="k-1")
     n = counts(svc)
     again = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                              funding_account="FA-1", payments=[PaymentLine(inv)],
+                                              funding_account=w.funding, payments=[PaymentLine(inv)],
                                               idempotency_key="k-1")
     assert again == first and counts(svc) == n
     with pytest.raises(DomainError) as e:
         disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account="FA-1", payments=[PaymentLine(other)],
+                                          funding_account=w.funding, payments=[PaymentLine(other)],
                                           idempotency_key="k-1")
     assert (e.value.code, e.value.rule) == ("idempotency_conflict", "GEN-8")
     occ = workflows.view(svc, w.company, first).current_occurrence

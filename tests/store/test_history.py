@@ -15,7 +15,7 @@ from .world import build_world
 
 def _approved_by_controller(svc):
     w = build_world(svc)
-    d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+    d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                             payments=[PaymentLine(w.invoice("120000.00"))])
     view = workflows.view(svc, w.company, d)
     workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, insert, text
 
-from engine.store.db import make_engine
-from engine.store.migrate import current_heads, upgrade
-from engine.store.tables import Base
+from engine import bank_accounts, directory, disbursements
+from engine.errors import DomainError
+from engine.services import Services
+from engine.store.db import Database, make_engine
+from engine.store.migrate import alembic_config, current_heads, upgrade
+from engine.store.tables import BankAccount, Base, Company, Disbursement, Invoice
 
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
     upgrade(database_url)
-    assert current_heads(database_url) == ["0001"]
+    assert current_heads(database_url) == ["0002b"]
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -25,4 +35,105 @@ def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> Non
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0001"]
+    assert current_heads(database_url) == ["0002b"]
+
+
+def _seed_0001(url: str) -> dict[str, str]:
+    """Rows as revision 0001 stored them: free `vendor` and `funding_account` strings. Two
+    companies pay a vendor called "Acme Concrete"; one spells its funding account two ways."""
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    ids = {k: uuid.uuid4().hex for k in ("gc", "other", "admin", "project", "other_project", "d1", "d2", "d3",
+                                           "i1", "i2", "i3", "i4")}
+    engine = make_engine(url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        t = meta.tables
+        with engine.begin() as conn:
+            conn.execute(insert(t["users"]), [{"id": ids["admin"], "email": "admin@gc.example", "name": "Admin",
+                                               "active": True}])
+            conn.execute(insert(t["companies"]), [
+                {"id": ids[c], "name": name, "time_zone": "America/New_York", "holidays": [],
+                 "workflows_enabled": True, "segregation": "invoice_approver", "default_template_id": None,
+                 "is_payee": False, "lock_version": 0} for c, name in (("gc", "GC Builders"), ("other", "Other GC"))])
+            conn.execute(insert(t["grants"]), [{"company_id": ids["gc"], "user_id": ids["admin"],
+                                                "permission": "payments_admin"}])
+            conn.execute(insert(t["projects"]), [
+                {"id": ids[p], "company_id": ids[c], "name": "Tower A", "attributes": {},
+                 "payment_workflows_enabled": True} for p, c in (("project", "gc"), ("other_project", "other"))])
+            conn.execute(insert(t["disbursements"]), [
+                {"id": ids[d], "company_id": ids[c], "project_id": ids[p], "is_draft": False,
+                 "created_by": ids["admin"], "funding_account": fa, "workflow_applies": False,
+                 "drawdown_status": "Draft", "created_at": now, "updated_at": now, "lock_version": 1}
+                for d, c, p, fa in (("d1", "gc", "project", "FA-1"), ("d2", "gc", "project", "fa-1"),
+                                    ("d3", "other", "other_project", "FA-1"))])
+            conn.execute(insert(t["invoices"]), [
+                {"id": ids[i], "company_id": ids[c], "project_id": ids[p], "vendor": vendor, "number": i,
+                 "amount_due": Decimal("100.00"), "status": "Unpaid", "approved_by": ids["admin"],
+                 "reserved_by": ids[d], "lock_version": 0}
+                for i, c, p, d, vendor in (("i1", "gc", "project", "d1", "Acme Concrete"),
+                                           ("i2", "gc", "project", "d2", "Acme Concrete"),
+                                           ("i3", "gc", "project", "d2", "Bay Steel"),
+                                           ("i4", "other", "other_project", "d3", "Acme Concrete"))])
+            conn.execute(insert(t["disbursement_items"]), [
+                {"disbursement_id": ids[d], "invoice_id": ids[i], "position": 0, "amount": Decimal("100.00"),
+                 "retainage_released": Decimal("0.00"), "payment_status": "Not Initiated"}
+                for d, i in (("d1", "i1"), ("d2", "i2"), ("d2", "i3"), ("d3", "i4"))])
+    finally:
+        engine.dispose()
+    return ids
+
+
+@pytest.mark.rule("BANK-7", "DSB-7")
+def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(database_url: str, clock) -> None:
+    """0002b: each (company, vendor) becomes a payee company its invoices point to; each (company,
+    funding account text, ignoring case) becomes one funding account its disbursements point to;
+    the engine then works on the migrated rows."""
+    upgrade(database_url, "0001")
+    ids = _seed_0001(database_url)
+    upgrade(database_url)
+    assert current_heads(database_url) == ["0002b"]
+    db = Database(database_url)
+    try:
+        with db.sessions() as s:
+            payee = {i: s.get(Company, s.get(Invoice, ids[i]).payee_company_id) for i in ("i1", "i2", "i3", "i4")}
+            assert payee["i1"] is payee["i2"] and payee["i1"].name == "Acme Concrete"
+            assert payee["i3"].name == "Bay Steel"
+            assert payee["i4"].name == "Acme Concrete" and payee["i4"].id != payee["i1"].id  # one per payor
+            assert all(p.is_payee for p in payee.values())
+            assert s.get(Invoice, ids["i1"]).approved_by == ids["admin"]
+            account = {d: s.get(BankAccount, s.get(Disbursement, ids[d]).funding_account_id)
+                       for d in ("d1", "d2", "d3")}
+            assert account["d1"] is account["d2"] and account["d1"].company_id == ids["gc"]
+            assert account["d3"].company_id == ids["other"] and account["d3"].id != account["d1"].id
+            assert {(a.kind, a.nickname, a.active) for a in account.values()} == {("funding", "FA-1", True)}
+        svc = Services(db, clock=clock)
+        with pytest.raises(DomainError) as e:  # the migrated nickname is taken, ignoring case
+            bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "fa-1")
+        assert (e.value.code, e.value.rule) == ("duplicate_nickname", "BANK-7")
+        reserve = bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "Reserve")
+        disbursements.change_funding_account(svc, ids["admin"], ids["gc"], ids["d1"], funding_account=reserve)
+        inv = directory.create_invoice(svc, ids["admin"], ids["gc"], ids["project"],
+                                       payee=payee["i3"].id, number="N-1", amount_due="5.00")
+        with db.sessions() as s:
+            assert s.get(Disbursement, ids["d1"]).funding_account_id == reserve
+            assert s.get(Invoice, inv).payee_company_id == payee["i3"].id
+    finally:
+        db.dispose()
+
+
+def test_downgrading_0002b_restores_the_strings(database_url: str) -> None:
+    upgrade(database_url, "0001")
+    ids = _seed_0001(database_url)
+    upgrade(database_url)
+    command.downgrade(alembic_config(database_url), "0001")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            vendors = dict(conn.execute(text("SELECT id, vendor FROM invoices")).all())
+            accounts = dict(conn.execute(text("SELECT id, funding_account FROM disbursements")).all())
+    finally:
+        engine.dispose()
+    assert vendors == {ids["i1"]: "Acme Concrete", ids["i2"]: "Acme Concrete", ids["i3"]: "Bay Steel",
+                       ids["i4"]: "Acme Concrete"}
+    assert accounts == {ids["d1"]: "FA-1", ids["d2"]: "FA-1", ids["d3"]: "FA-1"}

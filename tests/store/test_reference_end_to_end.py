@@ -24,7 +24,7 @@ def test_controller_then_cfo_approve_a_large_disbursement(svc, clock) -> None:
     w = build_world(svc)
     inv = w.invoice("120000.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account="FA-1", payments=[PaymentLine(inv)])
+                                          funding_account=w.funding, payments=[PaymentLine(inv)])
     view = workflows.view(svc, w.company, d)
     assert view is not None
     assert (view.workflow_status, view.current_step, view.awaited) == ("Under Review", "Controller Review",

@@ -52,7 +52,7 @@ def audit_count(svc) -> int:
 
 
 def new(w, amount: str = "10.00") -> str:
-    return create_disbursement(w.svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+    return create_disbursement(w.svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                payments=[PaymentLine(w.invoice(amount))])
 
 

@@ -38,7 +38,7 @@ def test_status_text_is_display_only(svc) -> None:
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     templates.set_default(svc, w.admin, w.company, w.template)
-    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     view = workflows.view(svc, w.company, d)
     workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Reject")
@@ -50,9 +50,10 @@ def test_one_project_per_disbursement(svc) -> None:
     """DSB-4."""
     w = build_world(svc)
     other = directory.create_project(svc, w.admin, w.company, directory.ProjectInfo(name="Tower B"))
-    foreign = directory.create_invoice(svc, w.admin, w.company, other, vendor="V", number="B-1", amount_due="5.00")
+    foreign = directory.create_invoice(svc, w.admin, w.company, other, payee=w.payee("V"), number="B-1",
+                                       amount_due="5.00")
     with pytest.raises(DomainError) as e:
-        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00")), PaymentLine(foreign)])
     assert e.value.rule == "DSB-4"
 
@@ -61,7 +62,7 @@ def test_one_project_per_disbursement(svc) -> None:
 def test_a_late_answer_is_accepted(svc, clock) -> None:
     """RESP-6: overdue only triggers reminders."""
     w = build_world(svc)
-    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     clock.advance(days=30)
     view = workflows.view(svc, w.company, d)
@@ -73,7 +74,7 @@ def test_a_late_answer_is_accepted(svc, clock) -> None:
 def test_a_canceled_disbursement_stays_draft_for_funding(svc) -> None:
     """ST-3, ST-4: drawdown status starts Draft and a cancel leaves it Draft."""
     w = build_world(svc)
-    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     disbursements.cancel(svc, w.creator, w.company, d, reason="not needed")
     with svc.db.sessions() as s:
@@ -84,11 +85,11 @@ def test_a_canceled_disbursement_stays_draft_for_funding(svc) -> None:
 def test_a_new_instance_uses_the_defaults_current_configuration(svc) -> None:
     """WF-11, WF-12: a configuration edit reaches instances started after it, not before."""
     w = build_world(svc)
-    d1 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d1 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                            payments=[PaymentLine(w.invoice("5.00"))])
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.cfo], "CFO": [w.cfo]})
-    d2 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d2 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                            payments=[PaymentLine(w.invoice("5.00"))])
     assert workflows.view(svc, w.company, d1).awaited == (w.controller,)
     assert workflows.view(svc, w.company, d2).awaited == (w.cfo,)
@@ -99,7 +100,7 @@ def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
     """COND-5: after an edit the condition is decided on the new payment amounts."""
     w = build_world(svc)
     inv = w.invoice("200000.00")
-    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(inv, amount="1000.00", note="deposit")])
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv)}, reason="pay all")
     view = workflows.view(svc, w.company, d)
@@ -123,7 +124,7 @@ def test_a_payee_company_is_its_own_world(svc) -> None:
 def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
     """ROLE-8, RESP-1: only active Admins and Disbursers are eligible."""
     w = build_world(svc)
-    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA",
+    d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     directory.set_user_active(svc, w.admin, w.company, w.controller, False)
     view = workflows.view(svc, w.company, d)
