@@ -20,7 +20,7 @@ from .world import REFERENCE, build_world
 
 def _create(w, amount: str = "10.00") -> str:
     return disbursements.create_disbursement(w.svc, w.creator, w.company, project_id=w.project,
-                                             funding_account="FA-1", payments=[PaymentLine(w.invoice(amount))])
+                                             funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))])
 
 
 def _mail(svc, event: str) -> list[str]:
@@ -122,7 +122,7 @@ def test_one_invoice_is_paid_once_per_disbursement(svc) -> None:
     w = build_world(svc)
     inv = w.invoice("10.00")
     with pytest.raises(DomainError) as e:
-        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
+        disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(inv), PaymentLine(inv)])
     assert (e.value.code, e.value.rule) == ("invalid_disbursement", "DSB-1")
 
