@@ -214,7 +214,7 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
     try:
         due: Decimal = parse_money(amount_due)
     except MoneyError as exc:
-        raise DomainError("invalid_amount", f"amount_due: {exc}", rule="GEN-2") from None
+        raise DomainError("invalid_amount", f"amount_due: {exc}", rule=exc.rule) from None
     if due <= 0:
         raise DomainError("invalid_amount", "amount_due must be greater than $0.00", rule="DSB-2")
     with svc.tx() as s:

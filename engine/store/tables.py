@@ -3,7 +3,8 @@
 Conventions that the rest of the store relies on:
 - Public ids are random 32-hex strings, so an id from another company is as
   good as unknown (GEN-5) and ids reveal nothing about volume.
-- Money columns are ``NUMERIC(14, 2)`` and map to :class:`~decimal.Decimal`.
+- Money columns store integer cents (:class:`~engine.store.types.Money`) and
+  map to :class:`~decimal.Decimal`, exactly on every backend (GEN-1).
 - Rows that concurrent requests change carry ``lock_version``; every update
   is ``... WHERE lock_version = :seen`` (plus a row lock on PostgreSQL), so
   the loser of a race gets ``state_conflict`` (GEN-7).
@@ -18,12 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-MONEY = Numeric(14, 2, asdecimal=True)
+from .types import Money
+
+MONEY = Money()
 
 
 def new_id() -> str:
