@@ -66,6 +66,21 @@ class User(Base):
     id: Mapped[str] = _id()
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+
+
+class Membership(Base):
+    """GEN-5: a person belongs to a company; active or deactivated per company (ROLE-8).
+
+    A user (a person) is global; everything they may do in a company hangs
+    off this row, so deactivation in one company changes nothing in another.
+    """
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("company_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
