@@ -1,7 +1,7 @@
 """Column types whose meaning must not depend on the backend.
 
 Money is stored as integer cents in a ``BIGINT`` on every backend (GEN-1).
-``NUMERIC(14, 2)`` is not enough: SQLite gives it REAL affinity, so
+``NUMERIC(14, 2)`` is not enough: SQLite keeps a fraction as a binary float, so
 ``999999999999999.99`` came back as ``1000000000000000.00``, and PostgreSQL
 refused 13 digits with a raw overflow error instead of a refusal.
 """
