@@ -194,7 +194,7 @@ def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
 
 def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: str) -> None:
     """ROLE-11: refuse a change that would leave no *active* Payments Admin besides ``user_id``."""
-    if user_id in admins(s, company_id) and not any(a != user_id for a in admins(s, company_id)):
+    if admins(s, company_id) == (user_id,):
         raise DomainError("last_admin", f"{action} would leave the company without an active Payments Admin",
                           rule="ROLE-11")
 

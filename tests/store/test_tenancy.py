@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import select
 
@@ -30,7 +32,7 @@ def eligible(svc: Services, company: str) -> frozenset[str]:
         return permissions.eligible_users(s, company)
 
 
-def refused(call, *args, **kwargs) -> DomainError:  # type: ignore[no-untyped-def]
+def refused(call: Callable[..., object], *args: object, **kwargs: object) -> DomainError:
     with pytest.raises(DomainError) as e:
         call(*args, **kwargs)
     return e.value
