@@ -48,7 +48,7 @@ def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Seq
                  company_name: str = "GC Builders", domain: str = "gc.example",
                  project: directory.ProjectInfo | None = None, configure: bool = True) -> Seeded:
     """A company (its first Admin is ``admin``), ``people`` as Payments Disbursers, ``manager``
-    also Can Be Workflow Manager, ``outsiders`` as users without any role, a project, a funding
+    also Can Be Workflow Manager, ``outsiders`` as members without any role, a project, a funding
     account "Operating", a payee company "Acme Concrete" (its admin under ``payees.<domain>``)
     and a template publishing ``source``. With ``configure``, ``roles`` (role → short names) are
     bound, ``manager`` is named and the template becomes the default (WF-6..WF-9)."""
@@ -56,6 +56,9 @@ def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Seq
     users = {n: directory.create_user(svc, f"{n}@{domain}", n.replace("_", " ").title()) for n in names}
     admin = users["admin"]
     company = directory.create_company(svc, company_name, first_admin=admin)
+    for name in names:
+        if name != "admin":
+            directory.add_member(svc, admin, company, f"{name}@{domain}")  # GEN-5: members before grants
     for name in people:
         if name != "admin":
             directory.grant(svc, admin, company, users[name], PAYMENTS_DISBURSER)

@@ -1,15 +1,24 @@
 """Companies, people, groups, projects and invoices: the objects workflows act on.
 
 Company-level changes are audited on the company's chain. Role grants are an
-Admin action and can never remove the company's last Admin (ROLE-11); the
-MFA challenge ROLE-11 also asks for arrives with the security milestone.
+Admin action and can never leave the company without an active Admin
+(ROLE-11); the MFA challenge ROLE-11 also asks for arrives with the security
+milestone.
+
+A user is a person, global; a person acts in a company only as a member of it
+(``memberships``), active or deactivated per company (GEN-5). Every action
+here names users of the actor's company only: anyone else is ``not_found``,
+exactly like a user who does not exist.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
@@ -19,10 +28,10 @@ from . import audit
 from .errors import DomainError
 from .money import MoneyError, parse_money
 from .permissions import (
-    ALL_PERMISSIONS, PAYMENTS_ADMIN, LABELS, require,
+    ALL_PERMISSIONS, PAYMENTS_ADMIN, LABELS, admins, membership, require, require_member,
 )
 from .services import Services
-from .store.tables import Company, Grant, Group, GroupMember, Invoice, Project, User
+from .store.tables import Company, Grant, Group, GroupMember, Invoice, Membership, Project, User
 
 
 def get_company(session: Session, company_id: str, *, lock: bool = False) -> Company:
@@ -56,53 +65,138 @@ def create_user(svc: Services, email: str, name: str) -> str:
         return user.id
 
 
+SEGREGATION_MODES = ("invoice_approver", "strict")
+SETTINGS = ("workflows_enabled", "time_zone", "holidays", "segregation")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def _time_zone(value: object) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if isinstance(value, str) and value in _time_zones():
+        try:
+            ZoneInfo(value)
+            return value
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise DomainError("invalid_time_zone", f"time_zone: `{value}` is not an IANA time zone", rule="GEN-6")
+
+
+def _holiday(value: object) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise DomainError("invalid_setting", f"holidays: `{value}` is not a date (YYYY-MM-DD)", rule="GEN-6")
+
+
+def _holidays(value: object) -> list[str]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise DomainError("invalid_setting", f"holidays: `{value}` is not a list of dates", rule="GEN-6")
+    return sorted({_holiday(d) for d in value})
+
+
+def _workflows_enabled(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise DomainError("invalid_setting", f"workflows_enabled: `{value}` is not true or false", rule="GEN-6")
+    return value
+
+
+def _segregation(value: object) -> str:
+    if value not in SEGREGATION_MODES:
+        raise DomainError("invalid_setting",
+                          f"segregation: `{value}` is not `invoice_approver` or `strict`", rule="AUTH-6")
+    return str(value)
+
+
+_CHECKS = {"workflows_enabled": _workflows_enabled, "time_zone": _time_zone, "holidays": _holidays,
+           "segregation": _segregation}
+
+
+def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """GEN-6, WF-10, AUTH-6: every company setting checked (and put in its stored form) before any change.
+
+    One validator for create and update, so no value the calendar or the
+    authorize check cannot read ever reaches a company.
+    """
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise DomainError("invalid_setting", "unknown setting: " + ", ".join(sorted(unknown)), rule="GEN-6")
+    return {key: _CHECKS[key](value) for key, value in settings.items()}
+
+
 def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str = "America/New_York",
                    holidays: Iterable[date] = (), workflows_enabled: bool = True,
                    segregation: str = "invoice_approver", is_payee: bool = False) -> str:
-    """Create a company with its first Payments Admin (the bootstrap; no actor yet).
+    """Create a company with its first Payments Admin, its first member (the bootstrap; no actor yet).
 
     A payee company (``is_payee``: a subcontractor receiving payments) is a
     company like any other; its first Payments Admin is its Payee Admin (ROLE-6).
     """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError("invalid_time_zone", f"`{time_zone}` is not an IANA time zone", rule="GEN-6") from None
-    if segregation not in ("invoice_approver", "strict"):
-        raise DomainError("invalid_setting", "segregation is `invoice_approver` or `strict`", rule="AUTH-6")
+    settings = validate_settings({"time_zone": time_zone, "holidays": holidays,
+                                  "workflows_enabled": workflows_enabled, "segregation": segregation})
     with svc.tx() as s:
         if s.get(User, first_admin) is None:
             raise DomainError("not_found", "no such user")
-        company = Company(name=name, time_zone=time_zone,
-                          holidays=sorted(d.isoformat() for d in holidays),
-                          workflows_enabled=workflows_enabled, segregation=segregation, is_payee=is_payee)
+        company = Company(name=name, is_payee=is_payee, **settings)
         s.add(company)
         s.flush()
+        s.add(Membership(company_id=company.id, user_id=first_admin, active=True))
         s.add(Grant(company_id=company.id, user_id=first_admin, permission=PAYMENTS_ADMIN))
         _audit(s, svc, company.id, None, "company_created", "company", company.id,
-               after={"name": name, "first_admin": first_admin, "payee": is_payee}, rules=("ROLE-1",))
+               after={"name": name, "first_admin": first_admin, "payee": is_payee}, rules=("ROLE-1", "GEN-5"))
         return company.id
 
 
 def update_settings(svc: Services, actor: str, company_id: str, **settings: Any) -> None:
-    """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation``."""
-    allowed = {"workflows_enabled", "time_zone", "holidays", "segregation"}
-    unknown = set(settings) - allowed
-    if unknown:
-        raise DomainError("invalid_setting", "unknown setting: " + ", ".join(sorted(unknown)))
+    """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation`` (AUTH-6)."""
+    settings = validate_settings(settings)
     with svc.tx() as s:
         company = get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings")
         before = {k: getattr(company, k) for k in settings}
-        if "holidays" in settings:
-            settings["holidays"] = sorted(d.isoformat() if isinstance(d, date) else str(d)
-                                          for d in settings["holidays"])
         for key, value in settings.items():
             setattr(company, key, value)
         _audit(s, svc, company_id, actor, "settings_changed", "company", company_id,
                before=before, after=settings, rules=("WF-10", "GEN-6"))
+
+
+def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
+    """GEN-5: an Admin makes an existing person (``create_user`` first) a member of the company.
+
+    Adding a member again changes nothing (a deactivated member stays
+    deactivated: that is ``set_user_active``'s decision).
+    """
+    key = email.strip().lower()
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="adding members")
+        user_id = s.scalar(select(User.id).where(User.email == key))
+        if user_id is None:
+            raise DomainError("not_found", f"no user with email `{key}`: create the user first", rule="GEN-5")
+        if membership(s, company_id, user_id) is not None:
+            return user_id
+        s.add(Membership(company_id=company_id, user_id=user_id, active=True))
+        _audit(s, svc, company_id, actor, "member_added", "user", user_id, after={"email": key},
+               rules=("GEN-5",))
+        return user_id
+
+
+def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: str) -> None:
+    """ROLE-11: refuse a change that would leave no *active* Payments Admin besides ``user_id``."""
+    if admins(s, company_id) == (user_id,):
+        raise DomainError("last_admin", f"{action} would leave the company without an active Payments Admin",
+                          rule="ROLE-11")
 
 
 def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
@@ -112,8 +206,7 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles")
-        if s.get(User, user_id) is None:
-            raise DomainError("not_found", "no such user")
+        require_member(s, company_id, user_id)
         exists = s.scalar(select(Grant.id).where(Grant.company_id == company_id,
                                                  Grant.user_id == user_id, Grant.permission == permission))
         if exists:
@@ -124,46 +217,50 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
 
 
 def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
-    """ROLE-11: revoking never removes the company's last Admin."""
+    """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count)."""
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles")
+        require_member(s, company_id, user_id)
         row = s.scalars(select(Grant).where(Grant.company_id == company_id, Grant.user_id == user_id,
                                             Grant.permission == permission)).first()
         if row is None:
             return
         if permission == PAYMENTS_ADMIN:
-            n = s.scalar(select(func.count(Grant.id)).where(Grant.company_id == company_id,
-                                                             Grant.permission == PAYMENTS_ADMIN))
-            if n <= 1:
-                raise DomainError("last_admin", "a company always keeps at least one Payments Admin",
-                                  rule="ROLE-11")
+            _keeps_an_active_admin(s, company_id, user_id, "revoking this Payments Admin")
         s.delete(row)
         _audit(s, svc, company_id, actor, "role_revoked", "user", user_id,
                before={"permission": LABELS[permission]}, rules=("ROLE-11",))
 
 
 def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> None:
+    """ROLE-8, GEN-5: (de)activate a member in this company only; their other companies are untouched.
+
+    ROLE-11: never the company's last active Admin.
+    """
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="deactivating users")
-        user = s.get(User, user_id)
-        if user is None:
-            raise DomainError("not_found", "no such user")
-        before = user.active
-        user.active = active
+        member = require_member(s, company_id, user_id, lock=True)
+        if not active:
+            _keeps_an_active_admin(s, company_id, user_id, "deactivating this Payments Admin")
+        before = member.active
+        member.active = active
         _audit(s, svc, company_id, actor, "user_activated" if active else "user_deactivated",
-               "user", user_id, before={"active": before}, after={"active": active}, rules=("ROLE-8",))
+               "user", user_id, before={"active": before}, after={"active": active}, rules=("ROLE-8", "GEN-5"))
 
 
 def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups")
+        members = list(dict.fromkeys(members))
+        for uid in members:
+            require_member(s, company_id, uid, what="group member")
         group = Group(company_id=company_id, name=name)
         s.add(group)
         s.flush()
-        for uid in dict.fromkeys(members):
+        for uid in members:
             s.add(GroupMember(group_id=group.id, user_id=uid))
         _audit(s, svc, company_id, actor, "group_created", "group", group.id,
                after={"name": name, "members": list(members)})
@@ -219,7 +316,7 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
     try:
         due: Decimal = parse_money(amount_due)
     except MoneyError as exc:
-        raise DomainError("invalid_amount", f"amount_due: {exc}", rule="GEN-2") from None
+        raise DomainError("invalid_amount", f"amount_due: {exc}", rule=exc.rule) from None
     if due <= 0:
         raise DomainError("invalid_amount", "amount_due must be greater than $0.00", rule="DSB-2")
     with svc.tx() as s:
@@ -231,6 +328,8 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
         payee_company = s.get(Company, payee) if isinstance(payee, str) and payee else None
         if payee_company is None or not payee_company.is_payee:
             raise DomainError("not_found", "payee: no such payee company", rule="GEN-5")
+        if approved_by is not None:
+            require_member(s, company_id, approved_by, what="approving user")
         invoice = Invoice(company_id=company_id, project_id=project_id, payee_company_id=payee_company.id,
                           number=number, amount_due=due, approved_by=approved_by)
         s.add(invoice)

@@ -36,7 +36,7 @@ from .disbursement_rules import (
     MONEY_PATTERN, POSITIVE_MONEY_BODY, POSITIVE_MONEY_PATTERN, SCHEMA_ID, DisbursementError, Problem,
     format_location,
 )
-from .money import MoneyError, parse_money
+from .money import MoneyError, MoneyTooLarge, parse_money
 
 __all__ = [
     "SCHEMA_ID",
@@ -89,12 +89,11 @@ def _json_kind(value: object) -> str:
 
 def _money(value: object) -> Decimal:
     try:
-        amount = parse_money(value)
+        return parse_money(value)
+    except MoneyTooLarge as exc:
+        raise ValueError(str(exc)) from None
     except MoneyError as exc:
         raise ValueError(f"{exc} (GEN-2)") from None
-    if len(str(value).split(".", 1)[0]) > MAX_MONEY_DIGITS:
-        raise ValueError(f"`{value}` is too large: at most {MAX_MONEY_DIGITS} digits before the decimal point")
-    return amount
 
 
 def _positive_money(value: object) -> Decimal:

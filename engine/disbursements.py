@@ -46,7 +46,7 @@ def _money(value: str, where: str, *, positive: bool) -> Decimal:
     try:
         amount = parse_money(value)
     except MoneyError as exc:
-        raise DomainError("invalid_amount", f"{where}: {exc}", rule="GEN-2") from None
+        raise DomainError("invalid_amount", f"{where}: {exc}", rule=exc.rule) from None
     if positive and amount <= 0:
         raise DomainError("invalid_amount", f"{where}: must be greater than $0.00", rule="DSB-2")
     return amount

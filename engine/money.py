@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from .disbursement_rules import MAX_MONEY_DIGITS
+
 __all__ = [
     "MoneyError",
+    "MoneyTooLarge",
     "parse_money",
     "format_money",
     "format_money_plain",
@@ -28,6 +31,20 @@ _ANY_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 class MoneyError(ValueError):
     """A money value that is not an exact amount with at most two decimals."""
+
+    #: the rule a caller names when it turns this into a refusal
+    rule = "GEN-2"
+
+
+class MoneyTooLarge(MoneyError):
+    """An amount beyond :data:`MAX_MONEY_DIGITS` digits before the point.
+
+    Refused when parsed so that it can never reach the database, where it
+    would either be rounded (a float) or escape as a raw overflow error, and so
+    sums of a disbursement's amounts stay exact (GEN-1, GEN-3).
+    """
+
+    rule = "GEN-1"
 
 
 def parse_money(text: object, *, allow_negative: bool = False) -> Decimal:
@@ -47,6 +64,8 @@ def parse_money(text: object, *, allow_negative: bool = False) -> Decimal:
         if text.startswith("-") and _WIRE.fullmatch(text[1:]):
             raise MoneyError(f"`{text}` is negative")
         raise MoneyError(f"`{text}` is not a decimal amount such as \"100.00\"")
+    if len(body.split(".", 1)[0]) > MAX_MONEY_DIGITS:
+        raise MoneyTooLarge(f"`{text}` is too large: at most {MAX_MONEY_DIGITS} digits before the decimal point")
     return Decimal(text)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from .errors import DomainError
-from .store.tables import Grant, User
+from .store.tables import Grant, Membership
 
 # Payments roles (ROLE-1..ROLE-6)
 PAYMENTS_ADMIN = "payments_admin"
@@ -50,13 +50,36 @@ LABELS = {
 }
 
 
+def _active_member(company_id: str) -> ColumnElement[bool]:
+    """Join condition: the grant's holder is an active member of ``company_id`` (GEN-5, ROLE-8)."""
+    return and_(Membership.company_id == company_id, Membership.user_id == Grant.user_id,
+                Membership.active.is_(True))
+
+
 def held(session: Session, company_id: str, user_id: str) -> set[str]:
-    """Permissions ``user_id`` holds in ``company_id`` (none if the user is inactive)."""
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        return set()
-    return set(session.scalars(select(Grant.permission).where(
+    """Permissions ``user_id`` holds in ``company_id``: none unless an active member of it (GEN-5)."""
+    return set(session.scalars(select(Grant.permission).join(Membership, _active_member(company_id)).where(
         Grant.company_id == company_id, Grant.user_id == user_id)))
+
+
+def membership(session: Session, company_id: str, user_id: str, *, lock: bool = False) -> Membership | None:
+    q = select(Membership).where(Membership.company_id == company_id, Membership.user_id == user_id)
+    if lock:
+        q = q.with_for_update()
+    return session.scalars(q).first()
+
+
+def require_member(session: Session, company_id: str, user_id: str | None, *, what: str = "user",
+                   lock: bool = False) -> Membership:
+    """GEN-5: a user named in a company's action must be a member of it (active or deactivated).
+
+    Anyone else gets exactly the answer a nonexistent user gets, so a company
+    learns nothing about the people of another.
+    """
+    row = membership(session, company_id, user_id, lock=lock) if user_id else None
+    if row is None:
+        raise DomainError("not_found", f"no such {what} in this company", rule="GEN-5")
+    return row
 
 
 def has(session: Session, company_id: str, user_id: str, permission: str) -> bool:
@@ -87,12 +110,11 @@ def require_payments_user(session: Session, company_id: str, user_id: str, *, ru
 
 
 def eligible_users(session: Session, company_id: str) -> frozenset[str]:
-    """ROLE-8: active Admins and Disbursers of the company."""
+    """ROLE-8: active Admins and Disbursers of the company (active members of it, GEN-5)."""
     rows = session.scalars(
-        select(Grant.user_id).join(User, User.id == Grant.user_id).where(
+        select(Grant.user_id).join(Membership, _active_member(company_id)).where(
             Grant.company_id == company_id,
-            Grant.permission.in_((PAYMENTS_ADMIN, PAYMENTS_DISBURSER)),
-            User.active.is_(True)))
+            Grant.permission.in_((PAYMENTS_ADMIN, PAYMENTS_DISBURSER))))
     return frozenset(rows)
 
 
@@ -104,7 +126,6 @@ def can_manage(session: Session, company_id: str, user_id: str) -> bool:
 
 def admins(session: Session, company_id: str) -> tuple[str, ...]:
     rows = session.scalars(
-        select(Grant.user_id).join(User, User.id == Grant.user_id).where(
-            Grant.company_id == company_id, Grant.permission == PAYMENTS_ADMIN,
-            User.active.is_(True)).order_by(Grant.user_id))
+        select(Grant.user_id).join(Membership, _active_member(company_id)).where(
+            Grant.company_id == company_id, Grant.permission == PAYMENTS_ADMIN).order_by(Grant.user_id))
     return tuple(rows)

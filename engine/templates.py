@@ -23,7 +23,7 @@ from .export import config_to_document, content_hash
 from .model import ResponseStep, WorkflowConfig
 from .permissions import (
     EDIT_TEMPLATES, PAYMENTS_ADMIN, VIEW_TEMPLATES, can_manage, eligible_users, require,
-    require_any,
+    require_any, require_member,
 )
 from .services import Services
 from .store.tables import (
@@ -185,8 +185,11 @@ def configure(svc: Services, actor: str, company_id: str, template_id: str, *, m
         t = _template(s, company_id, template_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="configuring workflow templates")
-        if manager is not None and s.get(User, manager) is None:
-            raise DomainError("not_found", "no such manager user")
+        if manager is not None:
+            require_member(s, company_id, manager, what="manager user")
+        for role, user_ids in (roles or {}).items():
+            for uid in user_ids:
+                require_member(s, company_id, uid, what=f"user for role `{role}`")
         for role, group_ids in (groups or {}).items():
             for gid in group_ids:
                 g = s.get(Group, gid)

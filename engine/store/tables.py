@@ -3,7 +3,8 @@
 Conventions that the rest of the store relies on:
 - Public ids are random 32-hex strings, so an id from another company is as
   good as unknown (GEN-5) and ids reveal nothing about volume.
-- Money columns are ``NUMERIC(14, 2)`` and map to :class:`~decimal.Decimal`.
+- Money columns store integer cents (:class:`~engine.store.types.Money`) and
+  map to :class:`~decimal.Decimal`, exactly on every backend (GEN-1).
 - Rows that concurrent requests change carry ``lock_version``; every update
   is ``... WHERE lock_version = :seen`` (plus a row lock on PostgreSQL), so
   the loser of a race gets ``state_conflict`` (GEN-7).
@@ -18,12 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-MONEY = Numeric(14, 2, asdecimal=True)
+from .types import Money
+
+MONEY = Money()
 
 
 def new_id() -> str:
@@ -64,6 +66,21 @@ class User(Base):
     id: Mapped[str] = _id()
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+
+
+class Membership(Base):
+    """GEN-5: a person belongs to a company; active or deactivated per company (ROLE-8).
+
+    A user (a person) is global; everything they may do in a company hangs
+    off this row, so deactivation in one company changes nothing in another.
+    """
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("company_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

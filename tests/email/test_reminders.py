@@ -106,6 +106,7 @@ def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> No
     w = build_world(svc, source, configure=False)
 
     second = directory.create_user(svc, "controller2@gc.example", "Second Controller")
+    directory.add_member(svc, w.admin, w.company, "controller2@gc.example")
     directory.grant(svc, w.admin, w.company, second, PAYMENTS_DISBURSER)
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller, second], "CFO": [w.cfo],

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.money import MoneyError, format_money, format_money_plain, parse_money
+from engine.money import MoneyError, MoneyTooLarge, format_money, format_money_plain, parse_money
 
-cents = st.integers(min_value=0, max_value=10**17)
+cents = st.integers(min_value=0, max_value=10**17 - 1)  # at most 15 digits before the point
 
 
 @pytest.mark.rule("GEN-1", "GEN-2")
@@ -64,3 +64,15 @@ def test_other_spellings_are_refused(text: str) -> None:
 def test_negative_is_refused_with_its_own_reason() -> None:
     with pytest.raises(MoneyError, match="negative"):
         parse_money("-5.00")
+
+
+@pytest.mark.rule("GEN-1")
+@pytest.mark.parametrize("text", ["1000000000000000", "1000000000000000.00", "9999999999999999.99"])
+def test_more_than_15_digits_before_the_point_are_refused(text: str) -> None:
+    """GEN-1: bounded where parsed, so no amount reaches storage that it cannot hold exactly."""
+    with pytest.raises(MoneyTooLarge, match="too large: at most 15 digits before the decimal point") as e:
+        parse_money(text)
+    assert e.value.rule == "GEN-1"
+    assert parse_money("999999999999999.99") == Decimal("999999999999999.99")
+    with pytest.raises(MoneyTooLarge):
+        parse_money("-" + text, allow_negative=True)

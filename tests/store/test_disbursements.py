@@ -38,6 +38,7 @@ def test_only_admins_and_disbursers_create(svc) -> None:
     """ROLE-3, ROLE-4: a Disbursement Contributor cannot create one."""
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     err = refused(w, PaymentLine(w.invoice("10.00")), actor=helper)
     assert (err.code, err.rule) == ("permission_denied", "ROLE-3")
@@ -210,6 +211,7 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     """DSB-6, ROLE-4, DSB-5, DSB-11: Contributors edit Drafts; a Disburser creates it with a funding account."""
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     a, b = w.invoice("10.00"), w.invoice("20.00")
     draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project, payments=[PaymentLine(a)])

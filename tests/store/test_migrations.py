@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -17,7 +18,9 @@ from engine.errors import DomainError
 from engine.services import Services
 from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade
-from engine.store.tables import BankAccount, Base, Company, Disbursement, Invoice
+from engine import permissions
+from engine.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
+from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
@@ -137,3 +140,118 @@ def test_downgrading_0002b_restores_the_strings(database_url: str) -> None:
     assert vendors == {ids["i1"]: "Acme Concrete", ids["i2"]: "Acme Concrete", ids["i3"]: "Bay Steel",
                        ids["i4"]: "Acme Concrete"}
     assert accounts == {ids["d1"]: "FA-1", ids["d2"]: "FA-1", ids["d3"]: "FA-1"}
+
+
+def _old_rows(url: str) -> None:
+    """A 0001 database as the engine wrote it: global users.active, NUMERIC money."""
+    def table(name: str, *cols: sa.ColumnClause) -> sa.TableClause:
+        return sa.table(name, *cols)
+
+    s, b, n, dt = sa.String, sa.Boolean, sa.Numeric(14, 2), sa.DateTime(timezone=True)
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(table("users", sa.column("id", s), sa.column("email", s), sa.column("name", s),
+                               sa.column("active", b)).insert(),
+                         [{"id": "u-admin", "email": "admin@gc.example", "name": "Admin", "active": True},
+                          {"id": "u-gone", "email": "gone@gc.example", "name": "Gone", "active": False},
+                          {"id": "u-none", "email": "none@gc.example", "name": "No grant", "active": True}])
+            conn.execute(table("companies", sa.column("id", s), sa.column("name", s), sa.column("time_zone", s),
+                               sa.column("holidays", sa.JSON), sa.column("workflows_enabled", b),
+                               sa.column("segregation", s), sa.column("is_payee", b),
+                               sa.column("lock_version", sa.Integer)).insert(),
+                         [{"id": "c-1", "name": "GC", "time_zone": "America/New_York", "holidays": [],
+                           "workflows_enabled": True, "segregation": "invoice_approver", "is_payee": False,
+                           "lock_version": 0}])
+            conn.execute(table("grants", sa.column("company_id", s), sa.column("user_id", s),
+                               sa.column("permission", s)).insert(),
+                         [{"company_id": "c-1", "user_id": "u-admin", "permission": PAYMENTS_ADMIN},
+                          {"company_id": "c-1", "user_id": "u-admin", "permission": PAYMENTS_DISBURSER},
+                          {"company_id": "c-1", "user_id": "u-gone", "permission": PAYMENTS_DISBURSER}])
+            conn.execute(table("projects", sa.column("id", s), sa.column("company_id", s), sa.column("name", s),
+                               sa.column("attributes", sa.JSON), sa.column("payment_workflows_enabled", b)).insert(),
+                         [{"id": "p-1", "company_id": "c-1", "name": "Tower", "attributes": {},
+                           "payment_workflows_enabled": True}])
+            conn.execute(table("invoices", sa.column("id", s), sa.column("company_id", s), sa.column("project_id", s),
+                               sa.column("vendor", s), sa.column("number", s), sa.column("amount_due", n),
+                               sa.column("status", s), sa.column("approved_by", s),
+                               sa.column("lock_version", sa.Integer)).insert(),
+                         [{"id": "i-1", "company_id": "c-1", "project_id": "p-1", "vendor": "Acme", "number": "1",
+                           "amount_due": Decimal("999999999999.99"), "status": "Unpaid", "approved_by": "u-gone",
+                           "lock_version": 0},
+                          {"id": "i-2", "company_id": "c-1", "project_id": "p-1", "vendor": "Acme", "number": "2",
+                           "amount_due": Decimal("0.07"), "status": "Unpaid", "approved_by": None,
+                           "lock_version": 0}])
+            conn.execute(table("disbursements", sa.column("id", s), sa.column("company_id", s),
+                               sa.column("project_id", s), sa.column("is_draft", b), sa.column("workflow_applies", b),
+                               sa.column("drawdown_status", s), sa.column("updated_at", dt),
+                               sa.column("lock_version", sa.Integer)).insert(),
+                         [{"id": "d-1", "company_id": "c-1", "project_id": "p-1", "is_draft": True,
+                           "workflow_applies": False, "drawdown_status": "Draft", "updated_at": now,
+                           "lock_version": 1}])
+            conn.execute(table("disbursement_items", sa.column("disbursement_id", s), sa.column("invoice_id", s),
+                               sa.column("position", sa.Integer), sa.column("amount", n),
+                               sa.column("retainage_released", n), sa.column("payment_status", s)).insert(),
+                         [{"disbursement_id": "d-1", "invoice_id": "i-1", "position": 0,
+                           "amount": Decimal("123456789012.34"), "retainage_released": Decimal("0.10"),
+                           "payment_status": "Not Initiated"}])
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.rule("GEN-1", "GEN-5")
+def test_upgrading_a_0001_database_keeps_members_and_exact_amounts(database_url: str) -> None:
+    """GEN-5: each (company, user) with a grant becomes a member, active as before; GEN-1: cents exact."""
+    upgrade(database_url, "0001")
+    _old_rows(database_url)
+    upgrade(database_url)
+    assert current_heads(database_url) == ["0002b"]
+    db = Database(database_url)
+    try:
+        with db.sessions() as s:
+            members = {(m.company_id, m.user_id, m.active) for m in s.scalars(sa.select(Membership))}
+            assert members == {("c-1", "u-admin", True), ("c-1", "u-gone", False)}
+            assert permissions.held(s, "c-1", "u-admin") == {PAYMENTS_ADMIN, PAYMENTS_DISBURSER}
+            assert permissions.held(s, "c-1", "u-gone") == set()
+            amounts = {i.id: i.amount_due for i in s.scalars(sa.select(Invoice))}
+            assert {k: str(v) for k, v in amounts.items()} == {"i-1": "999999999999.99", "i-2": "0.07"}
+            item = s.scalars(sa.select(DisbursementItem)).one()
+            assert (str(item.amount), str(item.retainage_released)) == ("123456789012.34", "0.10")
+            stored = s.scalar(sa.text("SELECT amount_due FROM invoices WHERE id = 'i-1'"))
+            assert isinstance(stored, int) and stored == 99999999999999  # whole cents, not a float
+        # the migrated company works through the engine: members act, non-members are not found
+        svc = Services(db, clock=lambda: datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc))
+        directory.set_user_active(svc, "u-admin", "c-1", "u-gone", True)
+        directory.add_member(svc, "u-admin", "c-1", "none@gc.example")
+        directory.grant(svc, "u-admin", "c-1", "u-none", PAYMENTS_DISBURSER)
+        with db.sessions() as s:
+            assert permissions.eligible_users(s, "c-1") == {"u-admin", "u-gone", "u-none"}
+    finally:
+        db.dispose()
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_downgrading_0002_restores_the_old_columns(database_url: str) -> None:
+    upgrade(database_url, "0001")
+    _old_rows(database_url)
+    upgrade(database_url)
+    command.downgrade(alembic_config(database_url), "0001")
+    assert current_heads(database_url) == ["0001"]
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            users = {r.id: r.active for r in conn.execute(sa.text("SELECT id, active FROM users"))}
+            assert {k: bool(v) for k, v in users.items()} == {"u-admin": True, "u-gone": False, "u-none": True}
+            due = conn.execute(sa.select(sa.column("amount_due", sa.Numeric(14, 2)))
+                               .select_from(sa.table("invoices")).where(sa.text("id = 'i-2'"))).scalar_one()
+            assert due == Decimal("0.07")
+            assert sa.inspect(conn).has_table("memberships") is False
+    finally:
+        engine.dispose()

@@ -226,6 +226,7 @@ def test_who_may_change_the_account_and_when(svc) -> None:
     w = build_world(svc)
     payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll")
     helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     d = approved(w)
     with pytest.raises(DomainError) as e:

@@ -63,7 +63,8 @@ def occ(w, d: str) -> int:
 def exec_world(svc):
     w = build_world(svc, configure=False)
     execs = [directory.create_user(svc, f"exec{i}@gc.example", f"Exec {i}") for i in range(3)]
-    for u in execs:
+    for i, u in enumerate(execs):
+        directory.add_member(svc, w.admin, w.company, f"exec{i}@gc.example")
         directory.grant(svc, w.admin, w.company, u, PAYMENTS_DISBURSER)
     templates.publish(svc, w.admin, w.company, w.template, load_workflow(EXEC, "exec.flow"))
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,

@@ -92,6 +92,7 @@ def test_configured_needs_manager_and_every_role_resolved(svc) -> None:
     ok, problems = templates.is_configured(svc, w.company, w.template)
     assert problems == ["role `CFO` resolves to no eligible user"]
     outsider = directory.create_user(svc, "out@elsewhere.example", "Out")
+    directory.add_member(svc, w.admin, w.company, "out@elsewhere.example")  # a member without any role
     templates.configure(svc, w.admin, w.company, w.template, manager=outsider,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     ok, problems = templates.is_configured(svc, w.company, w.template)
