@@ -268,13 +268,17 @@ class WorkflowStore(RuleBasedStateMachine):
         """Send one command on ``d``; return whether anything changed."""
         before = self._instances()
         dump = self._dump()
-        self._send(call, dump)
-        changed = self._dump() != dump
+        refused = self._send(call, dump, refused=True)
+        after = self._dump()
+        if isinstance(refused, DomainError) and refused.audited:
+            after = self._without_refusal_entry(after, dump)  # AUD-4: the security log, not a change
+        changed = after != dump
         self._note_new_instance(d, before)
         return changed
 
-    def _send(self, call: Callable[[], Any], dump: Any = None) -> Any:
-        """Run a command; a refusal must be a DomainError that changed nothing at all."""
+    def _send(self, call: Callable[[], Any], dump: Any = None, *, refused: bool = False) -> Any:
+        """Run a command; a refusal must be a DomainError that changed nothing at all (but its
+        AUD-4 entry). With ``refused``, a refusal returns its error instead of None."""
         dump = self._dump() if dump is None else dump
         try:
             result = call()
@@ -284,7 +288,7 @@ class WorkflowStore(RuleBasedStateMachine):
             if exc.audited:
                 now = self._without_refusal_entry(now, dump)
             assert now == dump, f"refused with {exc.code} but the database changed"
-            return None
+            return exc if refused else None
         event("accepted")
         return result
 
