@@ -44,8 +44,8 @@ class _Invoice(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
     amount: str
     amount_due: str | None = None
     retainage_released: str = "0.00"
-    status: _Text
-    approved_by: str
+    status: _Text | None = None
+    approved_by: str | None = None
 
 
 class _Document(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
@@ -75,7 +75,7 @@ _row = attrgetter("retainage_released", "amount_due", "approved_by")
 #: past this many entries.
 _KNOWN_LIMIT = 4096
 
-Row = tuple[str, "str | None", str]
+Row = tuple[str, "str | None", "str | None"]
 
 
 class FastReader:
@@ -135,7 +135,7 @@ class FastReader:
             retainage, due, approver = row
             if _MONEY.fullmatch(retainage) is None or (due is not None and _MONEY.fullmatch(due) is None):
                 return False
-            if approver not in self._emails and not self._learn_email(approver):
+            if approver is not None and approver not in self._emails and not self._learn_email(approver):
                 return False
             if len(self._rows) >= _KNOWN_LIMIT:
                 self._rows.clear()

@@ -7,7 +7,9 @@ any entry breaks every hash after it. :func:`verify` walks the chains and
 reports the first broken entry of each.
 
 Entries are written by the caller's transaction (``session``), so a state
-change and its audit entry commit together or not at all.
+change and its audit entry commit together or not at all. The one exception
+is an audited refusal (AUD-4, :func:`append_refusal`): the refused command
+rolls back, and its entry is written afterwards in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .store.tables import AuditEntry, AuditHead
+from .errors import DomainError
+from .store.tables import AuditEntry, AuditHead, Company
 
 GENESIS = "0" * 64
 
@@ -134,6 +137,39 @@ def append(session: Session, *, chain: str, company_id: str, at: datetime, actor
     append_many(session, chain=chain, company_id=company_id, at=at, records=[Record(
         action, object_type, object_id, actor_id, before, after, reason, rules, version_id, content_hash,
         details)])
+
+
+#: The width of ``audit_entries.object_id`` and ``actor_id``; a longer id (one
+#: a caller made up) goes into the entry's details instead.
+_ID_WIDTH = 32
+
+
+def append_refusal(session: Session, *, at: datetime, error: DomainError) -> bool:
+    """Record an audited refusal (AUD-4) on its company's chain; False if the company does not exist.
+
+    Runs in a fresh transaction after the refused command rolled back, so it
+    takes the company row lock itself (the chain's head is read under it).
+    The entry names the actor, what they attempted, on which object, the
+    code, rule and message, and the missing permission: never the request's
+    values, which may hold secrets.
+    """
+    refusal = error.audit
+    if refusal is None:
+        raise ValueError("not an audited refusal")
+    if session.scalars(select(Company.id).where(Company.id == refusal.company_id).with_for_update()).first() is None:
+        return False
+    details: dict[str, Any] = {"attempted": refusal.attempted, "code": error.code}
+    if error.missing is not None:
+        details["missing_permission"] = error.missing
+    object_id, actor_id = refusal.object_id, refusal.actor_id
+    if len(object_id) > _ID_WIDTH:
+        details["object_id"], object_id = object_id[:200], ""
+    if actor_id is not None and len(actor_id) > _ID_WIDTH:
+        details["actor_id"], actor_id = actor_id[:200], None
+    append(session, chain=company_chain(refusal.company_id), company_id=refusal.company_id, at=at,
+           actor_id=actor_id, action="refused", object_type=refusal.object_type, object_id=object_id,
+           reason=error.message, rules=(error.rule,) if error.rule else (), details=details)
+    return True
 
 
 @dataclass(frozen=True)

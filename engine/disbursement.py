@@ -115,6 +115,10 @@ def _email(value: object) -> str:
     return value
 
 
+def _optional_email(value: object) -> str | None:
+    return None if value is None else _email(value)
+
+
 def _optional_date(value: object) -> date | None:
     if value is None or value == "":  # empty, like every optional project field (COND-9)
         return None
@@ -133,8 +137,10 @@ _MONEY_SCHEMA = {"type": "string", "pattern": MONEY_PATTERN,
                                 "and 15 digits before the point, never a JSON number (GEN-2)"}
 
 Text = Annotated[StrictStr, Field(min_length=1)]
-Email = Annotated[str, PlainValidator(_email),
-                  WithJsonSchema({"type": "string", "format": "email", "pattern": EMAIL_PATTERN})]
+_EMAIL_SCHEMA = {"type": "string", "format": "email", "pattern": EMAIL_PATTERN}
+Email = Annotated[str, PlainValidator(_email), WithJsonSchema(_EMAIL_SCHEMA)]
+OptionalEmail = Annotated[str | None, PlainValidator(_optional_email), WithJsonSchema(
+    {"anyOf": [_EMAIL_SCHEMA, {"type": "null"}]})]
 Money = Annotated[Decimal, PlainValidator(_money), WithJsonSchema(_MONEY_SCHEMA)]
 PositiveMoney = Annotated[Decimal, PlainValidator(_positive_money), WithJsonSchema(
     {**_MONEY_SCHEMA, "pattern": POSITIVE_MONEY_PATTERN,
@@ -189,10 +195,10 @@ class Invoice(BaseModel):
     """the invoice's amount due, when known"""
     retainage_released: Money = Decimal("0.00")
     """retainage released by this payment; "0.00" when none (COND-9)"""
-    status: Text
-    """the invoice's status, such as `Approved`"""
-    approved_by: Email
-    """who last approved the invoice (AUTH-5)"""
+    status: Text | None = None
+    """the invoice's status, such as `Approved`, when known (routing does not read it)"""
+    approved_by: OptionalEmail = None
+    """who last approved the invoice, when known: what segregation of duties reads (AUTH-5)"""
 
 
 class Disbursement(BaseModel):

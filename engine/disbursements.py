@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from . import audit, idempotency, notify
 from .bank_accounts import usable_funding_account
 from .directory import get_company
-from .errors import DomainError
+from .errors import DomainError, Refusal
 from .money import MoneyError, parse_money
 from .permissions import (
-    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, require_any, require_payments_user,
+    DISBURSEMENT_CONTRIBUTOR, LABELS, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, require_any, require_payments_user,
 )
 from .services import Services
 from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
@@ -52,8 +52,24 @@ def _money(value: str, where: str, *, positive: bool) -> Decimal:
     return amount
 
 
+def _contributor_only(mine: set[str], company_id: str, actor: str, target: tuple[str, str]) -> Refusal | None:
+    """ROLE-4: the refusal to record when a Contributor (no Admin or Disburser power) sets an amount."""
+    if mine & {PAYMENTS_ADMIN, PAYMENTS_DISBURSER}:
+        return None
+    return Refusal(company_id, actor, "setting payment amounts", *target)
+
+
+def _refuse_contributor_amount(where: str, what: str, refusal: Refusal) -> DomainError:
+    return DomainError("permission_denied",
+                       f"{where}: a Disbursement Contributor only adds or removes invoices; {what} needs "
+                       f"{LABELS[PAYMENTS_DISBURSER]}",
+                       rule="ROLE-4", missing=LABELS[PAYMENTS_DISBURSER], audit=refusal)
+
+
 def _line_values(s: Session, company_id: str, project_id: str | None, line: PaymentLine, where: str,
-                 own: str | None = None) -> tuple[Invoice, Decimal, Decimal]:
+                 own: str | None = None, contributor: Refusal | None = None) -> tuple[Invoice, Decimal, Decimal]:
+    """Validate one payment line. With ``contributor`` the actor may only pay the amount due
+    and release no retainage (ROLE-4); a refusal is audited (AUD-4), amounts being money."""
     inv = s.scalars(select(Invoice).where(Invoice.id == line.invoice_id).with_for_update()).first()
     if inv is None or inv.company_id != company_id:
         raise DomainError("not_found", f"{where}: no such invoice", rule="GEN-5")
@@ -66,9 +82,13 @@ def _line_values(s: Session, company_id: str, project_id: str | None, line: Paym
     amount = inv.amount_due if line.amount is None else _money(line.amount, f"{where}.amount", positive=True)
     if amount > inv.amount_due:
         raise DomainError("invalid_amount", f"{where}.amount: more than the invoice's amount due", rule="DSB-2")
+    if contributor is not None and amount != inv.amount_due:
+        raise _refuse_contributor_amount(where, "a partial payment", contributor)
     if amount < inv.amount_due and not (line.note and line.note.strip()):
         raise DomainError("note_required", f"{where}: a partial payment needs a note", rule="DSB-3")
     retainage = _money(line.retainage_released, f"{where}.retainage_released", positive=False)
+    if contributor is not None and retainage != 0:
+        raise _refuse_contributor_amount(where, "releasing retainage", contributor)
     return inv, amount, retainage
 
 
@@ -102,7 +122,8 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         if earlier is not None:
             return str(earlier["disbursement"])
         company = get_company(s, company_id)
-        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement")
+        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
+                              audited=True, target=("project", project_id))
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
@@ -119,10 +140,11 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
 
 
 def _add_lines(s: Session, company_id: str, d: Disbursement, payments: Sequence[PaymentLine],
-               start: int = 0) -> list[dict[str, object]]:
+               start: int = 0, contributor: Refusal | None = None) -> list[dict[str, object]]:
     lines: list[dict[str, object]] = []
     for k, line in enumerate(payments):
-        inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"payments[{start + k}]")
+        inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"payments[{start + k}]",
+                                              contributor=contributor)
         inv.reserved_by = d.id  # DSB-5: reserved from the moment it joins, a Draft included
         s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=start + k, amount=amount,
                                retainage_released=retainage, note=line.note))
@@ -160,8 +182,8 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
     """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
     with svc.tx() as s:
         get_company(s, company_id)
-        require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
-                    rule="DSB-6", action="saving a draft disbursement")
+        mine = require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                           rule="DSB-6", action="saving a draft disbursement")
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
@@ -172,7 +194,8 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
                          updated_at=now)
         s.add(d)
         s.flush()
-        lines = _add_lines(s, company_id, d, payments)
+        lines = _add_lines(s, company_id, d, payments,
+                           contributor=_contributor_only(mine, company_id, actor, ("project", project_id)))
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                      action="draft_saved", object_type="disbursement", object_id=d.id,
                      after={"draft": True}, rules=("DSB-6", "DSB-5"), details={"payments": lines})
@@ -192,7 +215,8 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
             return str(earlier["disbursement"])
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, draft_id)
-        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement")
+        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
+                              audited=True, target=("disbursement", d.id))
         if not d.is_draft:
             raise DomainError("state_conflict", "the disbursement was already created from this draft",
                               rule="DSB-6")
@@ -223,7 +247,8 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
-        require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement")
+        require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement",
+                              audited=True, target=("disbursement", d.id))
         if d.canceled_at is not None:
             return  # AUTH-14
         if d.authorized_at is not None:
@@ -250,30 +275,38 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
                   add: Sequence[PaymentLine] = (), remove: Sequence[str] = (),
                   amounts: Mapping[str, PaymentLine] | None = None, reason: str | None = None) -> None:
     """DSB-12: add or remove invoices, change amounts; after a start this needs a reason and
-    restarts the workflow in `defaults` mode, since earlier approvals saw other facts."""
+    restarts the workflow in `defaults` mode, since earlier approvals saw other facts.
+
+    An edit that changes nothing (the same amounts, notes and retainage, nothing added or
+    removed) writes nothing and restarts nothing: re-saving must not wipe approvals."""
     amounts = dict(amounts or {})
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
+        contributor: Refusal | None = None
         if d.is_draft and not amounts:
-            # DSB-6, ROLE-4: Contributors may add or remove invoices on a Draft
-            require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
-                        rule="ROLE-4", action="editing a draft disbursement")
+            # DSB-6, ROLE-4: Contributors may add or remove invoices on a Draft, at their amount due
+            mine = require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                               rule="ROLE-4", action="editing a draft disbursement")
+            contributor = _contributor_only(mine, company_id, actor, ("disbursement", d.id))
         else:
-            # ROLE-2: setting payment amounts is a Disburser power
-            require_payments_user(s, company_id, actor, rule="DSB-12", action="changing payment amounts")
+            # ROLE-2: setting payment amounts is a Disburser power; refusing it is audited (AUD-4)
+            require_payments_user(s, company_id, actor, rule="DSB-12", action="changing payment amounts",
+                                  audited=True, target=("disbursement", d.id))
         if d.canceled_at is not None or d.authorized_at is not None:
             raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
                               rule="AUTH-12")
         started = d.workflow_applies and d.workflow_status not in (None, STATUS_NOT_STARTED)
-        if started and not (reason and reason.strip()):
-            raise DomainError("reason_required", "an edit after the workflow started needs a reason",
-                              rule="DSB-12")
         items = {i.invoice_id: i for i in s.scalars(
             select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
         unknown = [r for r in list(remove) + list(amounts) if r not in items]
         if unknown:
             raise DomainError("not_found", "not in this disbursement: " + ", ".join(unknown), rule="DSB-12")
+        both = [r for r in dict.fromkeys(remove) if r in amounts]
+        if both:
+            raise DomainError("invalid_disbursement",
+                              f"invoice {both[0]} is both removed and given a new amount in one edit; do one",
+                              rule="DSB-12", invoice=both[0])
         remaining = len(items) - len(set(remove)) + len(add)
         if remaining < 1 and not d.is_draft:
             raise DomainError("invalid_disbursement", "removing the last invoice is refused; cancel instead",
@@ -288,17 +321,26 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         for inv_id, line in amounts.items():
             inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"amounts[{inv_id}]", own=d.id)
             item = items[inv_id]
-            changes.append({"invoice": inv_id, "before": item.amount, "after": amount})
+            if (amount, retainage, line.note or None) == (item.amount, item.retainage_released, item.note or None):
+                continue
+            changes.append({"invoice": inv_id, "before": item.amount, "after": amount,
+                            "retainage_before": item.retainage_released, "retainage_after": retainage})
             item.amount, item.retainage_released, item.note = amount, retainage, line.note
         pos = max((i.position for i in items.values()), default=-1) + 1
         for k, line in enumerate(add):
             if line.invoice_id in items:
                 raise DomainError("invalid_disbursement", "the invoice is already in this disbursement", rule="DSB-1")
-            inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"add[{k}]")
+            inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"add[{k}]",
+                                                  contributor=contributor)
             inv.reserved_by = d.id
             s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=pos + k, amount=amount,
                                    retainage_released=retainage, note=line.note))
             changes.append({"added": inv.id, "amount": amount})
+        if not changes:
+            return  # DSB-12: nothing changed, so nothing is written and no approval is lost
+        if started and not (reason and reason.strip()):
+            raise DomainError("reason_required", "an edit after the workflow started needs a reason",
+                              rule="DSB-12")
         d.updated_at = svc.now()
         s.flush()
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),

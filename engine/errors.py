@@ -9,20 +9,46 @@ HTTP layer maps codes to statuses (web/errors.py, later); nothing else does.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Who tried what on which object: what an audited refusal writes to the company's chain (AUD-4).
+
+    Carried by the :class:`DomainError` itself because the command's own
+    transaction rolls back; :meth:`engine.services.Services.tx` writes the
+    entry afterwards, in a transaction of its own.
+    """
+
+    company_id: str
+    actor_id: str | None
+    attempted: str
+    object_type: str
+    object_id: str
+
+
 class DomainError(Exception):
-    """A refused command; raising it means nothing was changed."""
+    """A refused command; raising it means nothing was changed.
+
+    With ``audit`` it is a security refusal (AUD-4): nothing changes, yet the
+    refusal itself is recorded on the company's audit chain.
+    """
 
     def __init__(self, code: str, message: str, *, rule: str | None = None,
-                 missing: str | None = None, **details: Any) -> None:
+                 missing: str | None = None, audit: Refusal | None = None, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.rule = rule
         self.missing = missing
+        self.audit = audit
         self.details = details
+
+    @property
+    def audited(self) -> bool:
+        return self.audit is not None
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message, "rule": self.rule}

@@ -13,7 +13,7 @@ from typing import Iterable
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
-from .errors import DomainError
+from .errors import DomainError, Refusal
 from .store.tables import Grant, Membership
 
 # Payments roles (ROLE-1..ROLE-6)
@@ -87,26 +87,37 @@ def has(session: Session, company_id: str, user_id: str, permission: str) -> boo
 
 
 def require_any(session: Session, company_id: str, user_id: str, permissions: Iterable[str],
-                *, rule: str, action: str) -> set[str]:
-    """Refuse unless the user holds one of ``permissions``; return what they hold."""
+                *, rule: str, action: str, audited: bool = False,
+                target: tuple[str, str] | None = None) -> set[str]:
+    """Refuse unless the user holds one of ``permissions``; return what they hold.
+
+    ``audited`` makes the refusal a security refusal (AUD-4, permission
+    refusals on money actions): it is recorded against ``target``
+    (object type, id; the company when omitted) although nothing changes.
+    """
     wanted = tuple(permissions)
     mine = held(session, company_id, user_id)
     if not mine.intersection(wanted):
         names = " or ".join(LABELS.get(p, p) for p in wanted)
-        raise DomainError("permission_denied", f"{action} needs {names}", rule=rule, missing=names)
+        object_type, object_id = target or ("company", company_id)
+        refusal = Refusal(company_id, user_id, action, object_type, object_id) if audited else None
+        raise DomainError("permission_denied", f"{action} needs {names}", rule=rule, missing=names,
+                          audit=refusal)
     return mine
 
 
 def require(session: Session, company_id: str, user_id: str, permission: str, *, rule: str,
-            action: str) -> set[str]:
-    return require_any(session, company_id, user_id, (permission,), rule=rule, action=action)
+            action: str, audited: bool = False, target: tuple[str, str] | None = None) -> set[str]:
+    return require_any(session, company_id, user_id, (permission,), rule=rule, action=action,
+                       audited=audited, target=target)
 
 
 def require_payments_user(session: Session, company_id: str, user_id: str, *, rule: str,
-                          action: str) -> set[str]:
+                          action: str, audited: bool = False,
+                          target: tuple[str, str] | None = None) -> set[str]:
     """Admin or Disburser (an Admin holds every Disburser power, ROLE-1)."""
     return require_any(session, company_id, user_id, (PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
-                       rule=rule, action=action)
+                       rule=rule, action=action, audited=audited, target=target)
 
 
 def eligible_users(session: Session, company_id: str) -> frozenset[str]:

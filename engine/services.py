@@ -42,10 +42,18 @@ class Services:
     @contextmanager
     def tx(self) -> Iterator[Session]:
         """One state change = one transaction. A unique-constraint or
-        serialization failure means a concurrent request won: ``state_conflict``."""
+        serialization failure means a concurrent request won: ``state_conflict``.
+
+        An audited refusal (AUD-4) rolls the command back like any refusal,
+        then is recorded in a transaction of its own before it is re-raised.
+        """
         try:
             with self.db.transaction() as session:
                 yield session
+        except DomainError as exc:
+            if exc.audit is not None:
+                self._record_refusal(exc)
+            raise
         except (IntegrityError, StaleDataError) as exc:
             raise DomainError("state_conflict",
                               "another request changed this object at the same time; reload and retry",
@@ -57,6 +65,23 @@ class Services:
                                   "another request changed this object at the same time; reload and retry",
                                   rule="GEN-7") from exc
             raise
+
+    def _record_refusal(self, error: DomainError, attempts: int = 3) -> None:
+        """Write ``error``'s refusal entry; retried when a concurrent write took the chain's next seq.
+
+        If every attempt loses, the conflict is raised (with the refusal as its
+        context): a security refusal is never dropped silently.
+        """
+        from . import audit
+
+        for attempt in range(attempts):
+            try:
+                with self.tx() as session:
+                    audit.append_refusal(session, at=self.now(), error=error)
+                return
+            except DomainError as exc:
+                if exc.code != "state_conflict" or attempt == attempts - 1:
+                    raise
 
     def compiled(self, content_hash: str, document: dict[str, Any] | Callable[[], dict[str, Any]]) -> Any:
         """The compiled workflow of a published version, compiled once per process.

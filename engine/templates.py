@@ -27,7 +27,7 @@ from .permissions import (
 )
 from .services import Services
 from .store.tables import (
-    Group, GroupMember, RoleBinding, Template, TemplateVersion, User,
+    Company, Group, GroupMember, RoleBinding, Template, TemplateVersion, User,
 )
 
 
@@ -48,6 +48,13 @@ def _template(s: Session, company_id: str, template_id: str, *, lock: bool = Fal
     if t is None or t.company_id != company_id:
         raise DomainError("not_found", "no such template", rule="GEN-5")
     return t
+
+
+def _guard_default(s: Session, company: Company, t: Template, actor: str, action: str) -> None:
+    """ROLE-1: the company's default template routes every new disbursement, so only an Admin
+    may publish to, configure or rename it; editors work on the other templates and on drafts."""
+    if company.default_template_id == t.id:
+        require(s, company.id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action=f"{action} the default template")
 
 
 def _audit(s: Session, svc: Services, company_id: str, actor: str, action: str, template_id: str,
@@ -150,9 +157,11 @@ def publish(svc: Services, actor: str, company_id: str, template_id: str,
     if engine_errors or source_errors:
         raise PublishRefused(source_errors or engine_errors)
     with svc.tx() as s:
+        company = get_company(s, company_id, lock=True)
         t = _template(s, company_id, template_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="publishing workflow templates")
+        _guard_default(s, company, t, actor, "publishing a new version of")
         if t.archived:
             raise DomainError("template_archived", "an archived template cannot be published", rule="WF-14")
         last = _latest(s, template_id)
@@ -179,12 +188,15 @@ def configure(svc: Services, actor: str, company_id: str, template_id: str, *, m
               groups: Mapping[str, Sequence[str]] | None = None) -> None:
     """WF-6: bind each workflow role to users (``roles``) and/or groups (``groups``), name the manager.
 
-    Affects only instances started afterwards (WF-12).
+    Affects only instances started afterwards (WF-12). The default template must stay
+    Configured (WF-9): a configuration that would leave it Not Configured is refused.
     """
     with svc.tx() as s:
+        company = get_company(s, company_id, lock=True)
         t = _template(s, company_id, template_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="configuring workflow templates")
+        _guard_default(s, company, t, actor, "configuring")
         if manager is not None:
             require_member(s, company_id, manager, what="manager user")
         for role, user_ids in (roles or {}).items():
@@ -208,6 +220,12 @@ def configure(svc: Services, actor: str, company_id: str, template_id: str, *, m
         t.manager_id = manager
         t.lock_version += 1
         s.flush()
+        if company.default_template_id == t.id:
+            problems = configuration_problems(s, t)
+            if problems:
+                raise DomainError("template_not_configured",
+                                  "the default template must stay Configured: " + "; ".join(problems),
+                                  rule="WF-9")
         _audit(s, svc, company_id, actor, "template_configured", t.id, before=before,
                after=_bindings_data(s, t), rules=("WF-6",))
 
@@ -342,11 +360,13 @@ def archive(svc: Services, actor: str, company_id: str, template_id: str) -> Non
 
 
 def rename(svc: Services, actor: str, company_id: str, template_id: str, name: str) -> None:
+    """WF-2; renaming the default template is an Admin action (ROLE-1)."""
     with svc.tx() as s:
-        get_company(s, company_id, lock=True)
+        company = get_company(s, company_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="renaming workflow templates")
         t = _template(s, company_id, template_id, lock=True)
+        _guard_default(s, company, t, actor, "renaming")
         key = _check_name(s, company_id, name, exclude=t.id)
         before = t.name
         t.name, t.name_key = name.strip(), key

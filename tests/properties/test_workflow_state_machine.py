@@ -43,7 +43,7 @@ from engine.model import ConditionStep, EndStep, ResponseStep, WorkflowConfig
 from engine.runtime import ADD_ASSIGNEE_REASONS, InstanceState
 from engine.services import Services
 from engine.store.db import Database
-from engine.store.tables import Base, Disbursement, Instance
+from engine.store.tables import AuditEntry, Base, Disbursement, Instance
 
 pytestmark = pytest.mark.rule("END-1", "RESP-1", "RESP-3", "RESP-4", "STEP-3", "STEP-4", "ST-1", "ST-2", "WF-13",
                               "MGR-6", "AUTH-14", "AUD-3")
@@ -273,20 +273,27 @@ class WorkflowStore(RuleBasedStateMachine):
         """Send one command on ``d``; return whether anything changed."""
         before = self._instances()
         dump = self._dump()
-        self._send(call, dump)
-        changed = self._dump() != dump
+        refused = self._send(call, dump, refused=True)
+        after = self._dump()
+        if isinstance(refused, DomainError) and refused.audited:
+            after = self._without_refusal_entry(after, dump)  # AUD-4: the security log, not a change
+        changed = after != dump
         self._note_new_instance(d, before)
         return changed
 
-    def _send(self, call: Callable[[], Any], dump: Any = None) -> Any:
-        """Run a command; a refusal must be a DomainError that changed nothing at all."""
+    def _send(self, call: Callable[[], Any], dump: Any = None, *, refused: bool = False) -> Any:
+        """Run a command; a refusal must be a DomainError that changed nothing at all (but its
+        AUD-4 entry). With ``refused``, a refusal returns its error instead of None."""
         dump = self._dump() if dump is None else dump
         try:
             result = call()
         except DomainError as exc:
             event(f"refused: {exc.code}")  # shown by --hypothesis-show-statistics
-            assert self._dump() == dump, f"refused with {exc.code} but the database changed"
-            return None
+            now = self._dump()
+            if exc.audited:
+                now = self._without_refusal_entry(now, dump)
+            assert now == dump, f"refused with {exc.code} but the database changed"
+            return exc if refused else None
         event("accepted")
         return result
 
@@ -349,6 +356,21 @@ class WorkflowStore(RuleBasedStateMachine):
                 self.status[d_id] = d.workflow_status
 
     # ------------------------------------------------------------ reading the store
+
+    def _without_refusal_entry(self, now: list[Any], before: list[Any]) -> list[Any]:
+        """AUD-4: an audited refusal's one change is its `refused` entry at the end of the company chain."""
+        tables, old = dict(now), dict(before)
+        cols = list(AuditEntry.__table__.columns.keys())
+        added = tables["audit_entries"][len(old["audit_entries"]):]
+        assert len(added) == 1, "an audited refusal writes exactly one audit entry"
+        entry = dict(zip(cols, added[0]))
+        chain = audit.company_chain(self.company_id)
+        assert (entry["action"], entry["chain"]) == ("refused", chain)
+        heads = [h for h in tables["audit_heads"] if h[0] != chain]
+        assert heads == [h for h in old["audit_heads"] if h[0] != chain]
+        tables["audit_entries"] = tables["audit_entries"][:-1]
+        tables["audit_heads"] = old["audit_heads"]
+        return list(tables.items())
 
     def _dump(self) -> list[Any]:
         """Every row of every table: 'changed nothing' means exactly this is equal."""

@@ -40,8 +40,12 @@ def test_only_admins_and_disbursers_create(svc) -> None:
     helper = directory.create_user(svc, "helper@gc.example", "Helper")
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
-    err = refused(w, PaymentLine(w.invoice("10.00")), actor=helper)
-    assert (err.code, err.rule) == ("permission_denied", "ROLE-3")
+    inv = w.invoice("10.00")
+    made, entries, emails = counts(svc)
+    with pytest.raises(DomainError) as e:
+        create(w, PaymentLine(inv), actor=helper)
+    assert (e.value.code, e.value.rule) == ("permission_denied", "ROLE-3")
+    assert counts(svc) == (made, entries + 1, emails)  # only the refusal's own audit entry (AUD-4)
 
 
 @pytest.mark.rule("GEN-2", "DSB-2")
