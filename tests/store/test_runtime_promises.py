@@ -88,17 +88,18 @@ def test_an_approval_for_the_old_amount_never_counts_after_an_edit(svc) -> None:
                                    amount_due="250000.00")
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account="FA-1",
                             payments=[PaymentLine(inv)])
-    read = view(w, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence, answer="Approve")
-    at_cfo = view(w, d)  # the CFO reads the $250,000.00 disbursement
+    read = view(w, d)  # the controller reads the $250,000.00 disbursement
     disbursements.edit_payments(svc, w.creator, w.company, d, reason="paying part now",
                                 amounts={inv: PaymentLine(inv, amount="150000.00", note="first half")})
-    e = refused(lambda: workflows.respond(svc, w.cfo, w.company, d, occurrence=at_cfo.current_occurrence,
+    e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve"))
     assert (e.code, e.rule) == ("state_conflict", "RESP-2")
     restarted = view(w, d)
-    assert restarted.instance_id != at_cfo.instance_id and restarted.current_step == "Controller Review"
+    assert restarted.instance_id != read.instance_id and restarted.current_step == "Controller Review"
     assert responses_of(svc, restarted.instance_id) == []
+    # answered against the new instance, the approval is for the new amount
+    workflows.respond(svc, w.controller, w.company, d, occurrence=restarted.current_occurrence, answer="Approve")
+    assert view(w, d).current_step == "CFO Review"
 
 
 @pytest.mark.rule("RESP-4", "RESP-2")
