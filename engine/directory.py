@@ -52,6 +52,13 @@ def _audit(session: Session, svc: Services, company_id: str, actor: str | None, 
                  object_id=object_id, **kwargs)
 
 
+def _recheck_workflows(session: Session, svc: Services, company_id: str, user_id: str, actor: str) -> None:
+    """STEP-2: a user who lost eligibility may have been the last one a step waits for."""
+    from .workflows import recheck_eligibility  # lazily: engine.workflows imports this module
+
+    recheck_eligibility(session, svc, company_id, [user_id], actor)
+
+
 def create_user(svc: Services, email: str, name: str) -> str:
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
@@ -231,6 +238,7 @@ def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission:
         s.delete(row)
         _audit(s, svc, company_id, actor, "role_revoked", "user", user_id,
                before={"permission": LABELS[permission]}, rules=("ROLE-11",))
+        _recheck_workflows(s, svc, company_id, user_id, actor)
 
 
 def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> None:
@@ -248,6 +256,7 @@ def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, ac
         member.active = active
         _audit(s, svc, company_id, actor, "user_activated" if active else "user_deactivated",
                "user", user_id, before={"active": before}, after={"active": active}, rules=("ROLE-8", "GEN-5"))
+        _recheck_workflows(s, svc, company_id, user_id, actor)
 
 
 def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:

@@ -25,7 +25,7 @@ from .permissions import (
 from .services import Services
 from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
 from .workflows import (
-    STATUS_CANCELED, STATUS_NOT_STARTED, cancel_instance, email_subject, lock_disbursement,
+    STATUS_CANCELED, STATUS_NOT_STARTED, cancel_instance, email_subject, latest_instance, lock_disbursement,
     restart_for_edit, start_on_template,
 )
 
@@ -255,6 +255,8 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
             raise DomainError("disbursement_authorized", "an authorized disbursement cannot be canceled",
                               rule="AUTH-14")
         before = d.workflow_status
+        latest = latest_instance(s, d.id)
+        ended_manager = latest.snapshot.get("manager") if latest is not None and latest.status == "ended" else None
         cancel_instance(s, svc, company, d, actor, reason.strip())
         now = svc.now()
         d.canceled_at, d.cancel_reason = now, reason.strip()
@@ -269,6 +271,12 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
         if before in (None, STATUS_NOT_STARTED):
             notify.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
                            recipients=[d.created_by], details={"reason": reason.strip()})
+        elif ended_manager is not None:
+            # AUTH-13: an Approved or Rejected workflow has no instance to terminate (whose
+            # emails cover the active case); its manager and the creator still hear of it
+            notify.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
+                           recipients=[ended_manager, d.created_by],
+                           details={"reason": reason.strip()})
 
 
 def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from .calendar import CompanyCalendar
 from .errors import DomainError
@@ -111,6 +111,13 @@ class InstanceState:
     end_step: str | None = None
     outcome: Literal["success", "failure"] | None = None
     blocked: bool = False
+    #: RESP-2: the number of the instance's first occurrence. Numbers continue across the
+    #: instances of a disbursement, so an answer naming an occurrence of an earlier
+    #: instance can never be taken for an answer to the restarted one.
+    first_seq: int = 1
+
+    def occurrence(self, seq: int) -> Occurrence | None:
+        return next((o for o in self.occurrences if o.seq == seq), None)
 
     @property
     def current(self) -> Occurrence | None:
@@ -143,7 +150,10 @@ class Context:
     facts: Mapping[str, Any]
     creator: str | None = None
     calendar: CompanyCalendar = field(default_factory=CompanyCalendar)
-    admins: tuple[str, ...] = ()
+    admins: Sequence[str] = ()
+    #: ROLE-8/MGR-1: whether a user may act as a workflow manager now (eligible and holding
+    #: Can Be Workflow Manager); being named manager in the snapshot is not enough
+    may_manage: Callable[[str], bool] = lambda _user: False
 
 
 # ---------------------------------------------------------------- effects
@@ -234,7 +244,7 @@ def _enter(state: InstanceState, compiled: Any, name: str, ctx: Context,
     config: WorkflowConfig = compiled.config
     for _ in range(len(config.steps) + 1):
         step = _step(config, name)
-        seq = len(state.occurrences) + 1
+        seq = state.occurrences[-1].seq + 1 if state.occurrences else state.first_seq
         if isinstance(step, ResponseStep):
             assignees = resolve_assignees(step, ctx)
             due = ctx.calendar.due_date(ctx.now, step.due.days, step.due.unit) if step.due else None
@@ -290,6 +300,15 @@ def _require_manager(actor: str, ctx: Context) -> None:
         raise DomainError("permission_denied",
                           "only the instance's workflow manager may do this",
                           rule="MGR-1", missing="workflow manager of this instance")
+    if not ctx.may_manage(actor):
+        raise DomainError("permission_denied",
+                          "the workflow manager is no longer an active admin or disburser with "
+                          "can be workflow manager", rule="ROLE-8", missing="eligible workflow manager")
+
+
+def _has_eligible(occ: Occurrence, ctx: Context) -> bool:
+    """STEP-2: someone awaited on ``occ`` can still answer."""
+    return any(u in ctx.eligible for u in occ.awaited)
 
 
 def _require_reason(reason: str | None, rule: str) -> str:
@@ -301,29 +320,46 @@ def _require_reason(reason: str | None, rule: str) -> str:
 # ---------------------------------------------------------------- commands
 
 
-def start(compiled: Any, ctx: Context) -> Transition:
-    """Start an instance at the workflow's first step (MGR-4, DSB-8)."""
+def start(compiled: Any, ctx: Context, *, first_seq: int = 1) -> Transition:
+    """Start an instance at the workflow's first step (MGR-4, DSB-8); its occurrences are
+    numbered from ``first_seq``, after every occurrence of the disbursement's earlier
+    instances (RESP-2)."""
     effects: list[Effect] = [AuditEvent("workflow_started", ("WF-11", "WF-12"), {
         "start": compiled.config.start,
     })]
-    state = _enter(InstanceState(), compiled, compiled.config.start, ctx, effects)
+    state = _enter(InstanceState(first_seq=first_seq), compiled, compiled.config.start, ctx, effects)
     return Transition(state, tuple(effects))
 
 
 def respond(state: InstanceState, compiled: Any, ctx: Context, *, user: str, occurrence: int,
             answer: str, comment: str | None = None) -> Transition:
-    """A user answers the current occurrence (RESP-1..RESP-6, STEP-3, STEP-4)."""
-    _require_active(state)
+    """A user answers the current occurrence (RESP-1..RESP-6, STEP-3, STEP-4).
+
+    RESP-4 is checked first and wins over RESP-2: a user who already answered the named
+    occurrence and sends the identical answer again gets a no-op, also when that answer
+    closed the occurrence or ended the instance (a retried request must not fail because
+    it succeeded); a different answer is refused.
+    """
+    named = state.occurrence(occurrence)
+    previous = named.response_of(user) if named is not None else None
+    if previous is not None:
+        if user not in ctx.eligible:
+            raise DomainError("permission_denied", "you are no longer an active admin or disburser",
+                              rule="RESP-1", missing="assignee of the current step")
+        if previous.answer == answer:
+            return Transition(state)  # RESP-4: identical resubmit is a no-op
+        raise DomainError("already_responded",
+                          f"you already answered `{previous.answer}` on this step", rule="RESP-4")
     current = state.current
     if current is None or current.seq != occurrence:
         raise DomainError("state_conflict", "that step is no longer waiting for an answer",
                           rule="RESP-2")
-    if state.blocked:
-        raise DomainError("instance_blocked", "the workflow is blocked until the manager adds assignees",
-                          rule="STEP-2")
     if user not in current.awaited or user not in ctx.eligible:
         raise DomainError("permission_denied", "you are not an assignee of the current step",
                           rule="RESP-1", missing="assignee of the current step")
+    if state.blocked:
+        raise DomainError("instance_blocked", "the workflow is blocked until the manager adds assignees",
+                          rule="STEP-2")
     step = _step(compiled.config, current.step)
     assert isinstance(step, ResponseStep)
     offered = [a.response for a in step.answers]
@@ -331,12 +367,6 @@ def respond(state: InstanceState, compiled: Any, ctx: Context, *, user: str, occ
         raise DomainError("invalid_answer",
                           f"`{answer}` is not an answer of `{step.name}`; expected one of "
                           + ", ".join(f"`{o}`" for o in offered), rule="RESP-3")
-    previous = current.response_of(user)
-    if previous is not None:
-        if previous.answer == answer:
-            return Transition(state)  # RESP-4: identical resubmit is a no-op
-        raise DomainError("already_responded",
-                          f"you already answered `{previous.answer}` on this step", rule="RESP-4")
     occ = replace(current, responses=current.responses + (Response(user, answer, ctx.now, comment),))
     effects: list[Effect] = [AuditEvent("response_submitted", ("RESP-1", "RESP-3"), {
         "step": step.name, "occurrence": occ.seq, "answer": answer, "comment": comment,
@@ -344,18 +374,30 @@ def respond(state: InstanceState, compiled: Any, ctx: Context, *, user: str, occ
     decided: str | None = None
     if step.requires == "any" or answer != "Approve":
         decided = answer  # STEP-3, and STEP-4's "any other answer decides at once"
-    elif all((r := occ.response_of(u)) is not None and r.answer == "Approve" for u in occ.awaited):
+    elif _all_approved(occ):
         decided = "Approve"
     state = _replace_last(state, occ)
     if decided is None:
         return Transition(state, tuple(effects))
+    state = _decide(state, compiled, ctx, step, occ, decided, effects, ("STEP-3", "STEP-4", "STEP-6"))
+    return Transition(state, tuple(effects))
+
+
+def _all_approved(occ: Occurrence) -> bool:
+    """STEP-4: every awaited assignee of ``occ`` answered Approve."""
+    return bool(occ.awaited) and all(
+        (r := occ.response_of(u)) is not None and r.answer == "Approve" for u in occ.awaited)
+
+
+def _decide(state: InstanceState, compiled: Any, ctx: Context, step: ResponseStep, occ: Occurrence,
+            decided: str, effects: list[Effect], rules: tuple[str, ...]) -> InstanceState:
+    """Close the current occurrence with ``decided`` and follow its route (STEP-6, RESP-8)."""
     target = next(a.target for a in step.answers if a.response == decided)
     state = _replace_last(state, _close(occ, ctx.now, decided))
-    effects.append(AuditEvent("step_decided", ("STEP-3", "STEP-4", "STEP-6"), {
+    effects.append(AuditEvent("step_decided", rules, {
         "step": step.name, "occurrence": occ.seq, "decision": decided, "target": target,
     }))
-    state = _enter(state, compiled, target, ctx, effects)
-    return Transition(state, tuple(effects))
+    return _enter(state, compiled, target, ctx, effects)
 
 
 def return_to(state: InstanceState, compiled: Any, ctx: Context, *, actor: str, step: str,
@@ -415,7 +457,7 @@ def add_assignees(state: InstanceState, compiled: Any, ctx: Context, *, actor: s
     added = tuple(u for u in new if u not in current.assignees)
     occ = replace(current, assignees=current.assignees + added,
                   replaced=_unique((*current.replaced, *replacing)))
-    state = replace(_replace_last(state, occ), blocked=not occ.awaited)
+    state = replace(_replace_last(state, occ), blocked=not _has_eligible(occ, ctx))
     effects: list[Effect] = [
         AuditEvent("assignees_added", ("MGR-7", "MGR-8"), {
             "step": occ.step, "occurrence": occ.seq, "added": list(added),
@@ -427,6 +469,12 @@ def add_assignees(state: InstanceState, compiled: Any, ctx: Context, *, actor: s
                                           *replacing)),
                occ.step, {"action": "add_assignees", "reason": reason}),
     ]
+    step = _step(compiled.config, occ.step)
+    assert isinstance(step, ResponseStep)
+    if step.requires == "all" and replacing and _all_approved(occ):
+        # STEP-4/MGR-8: replacing the last assignee who had not approved completes the step
+        state = _decide(replace(state, blocked=False), compiled, ctx, step, occ, "Approve", effects,
+                        ("STEP-4", "MGR-8"))
     return Transition(state, tuple(effects))
 
 
@@ -460,6 +508,23 @@ def terminate(state: InstanceState, ctx: Context, *, actor: str, reason: str | N
                {"action": cause, "reason": reason}),
     ]
     return Transition(state, tuple(effects))
+
+
+def recheck(state: InstanceState, ctx: Context) -> Transition:
+    """STEP-2: block an active instance whose open occurrence has no awaited assignee who is
+    still eligible (their role was revoked or they were deactivated since the step was
+    entered): nobody could answer it, so the manager and the Admins must hear of it."""
+    current = state.current
+    if current is None or state.blocked or _has_eligible(current, ctx):
+        return Transition(state)
+    state = replace(state, blocked=True)
+    effects: tuple[Effect, ...] = (
+        AuditEvent("instance_blocked", ("STEP-2",), {
+            "step": current.step, "occurrence": current.seq, "ineligible": list(current.awaited),
+        }),
+        Notice("blocked", _unique((ctx.snapshot.manager, *ctx.admins)), current.step),
+    )
+    return Transition(state, effects)
 
 
 # ---------------------------------------------------------------- queries

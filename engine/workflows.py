@@ -17,10 +17,10 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, idempotency, notify, runtime
+from . import audit, idempotency, notify, runtime, segregation
 from .calendar import CompanyCalendar
 from .directory import get_company
 from .errors import DomainError
@@ -29,7 +29,7 @@ from .permissions import admins, can_manage, eligible_users, require_any, PAYMEN
 from .runtime import AuditEvent, InstanceState, Notice, Occurrence, Response, Snapshot
 from .services import Services
 from .store.tables import (
-    Company, Disbursement, DisbursementItem, Instance, OccurrenceRow, Project, ResponseRow, Template,
+    Company, Disbursement, DisbursementItem, Instance, Invoice, OccurrenceRow, Project, ResponseRow, Template,
     TemplateVersion,
 )
 from .templates import configuration
@@ -63,6 +63,14 @@ def latest_instance(s: Session, disbursement_id: str) -> Instance | None:
                      .order_by(Instance.number.desc()).limit(1)).first()
 
 
+def last_occurrence(s: Session, disbursement_id: str) -> int:
+    """RESP-2: the highest occurrence number over every instance of the disbursement (0 if none);
+    a new instance numbers its occurrences after it."""
+    found = s.scalar(select(func.max(OccurrenceRow.seq)).join(Instance, Instance.id == OccurrenceRow.instance_id)
+                     .where(Instance.disbursement_id == disbursement_id))
+    return int(found or 0)
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     from datetime import timezone
 
@@ -89,7 +97,8 @@ def _load(s: Session, inst: Instance) -> tuple[InstanceState, dict[int, int]]:
                    decision=o.decision, evaluation=o.evaluation)
         for o in rows)
     state = InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
-                          outcome=inst.outcome, blocked=inst.blocked)
+                          outcome=inst.outcome, blocked=inst.blocked,
+                          first_seq=occs[0].seq if occs else 1)
     return state, {o.seq: o.id for o in rows}
 
 
@@ -233,7 +242,8 @@ class _Unit:
         return runtime.Context(
             now=self.now, snapshot=Snapshot.from_data(inst.snapshot), eligible=self.eligible,
             facts=_LazyFacts(lambda: self.facts(names)), creator=self.d.created_by,
-            calendar=calendar_of(self.company), admins=_Lazy(lambda: admins(self.s, self.company.id)))
+            calendar=calendar_of(self.company), admins=_Lazy(lambda: admins(self.s, self.company.id)),
+            may_manage=lambda user: can_manage(self.s, self.company.id, user))
 
     def commit(self, inst: Instance, old: InstanceState, ids: dict[int, int], tr: runtime.Transition,
                actor: str | None, reason: str | None = None) -> None:
@@ -244,10 +254,26 @@ class _Unit:
         _save_state(self.s, inst, old, ids, tr.state, self.now)
         self.d.workflow_status = workflow_status(tr.state)
         self.d.updated_at = self.now  # bumps lock_version (optimistic check)
-        self._effects(inst, actor, tr.effects, reason, before)
+        self._effects(inst, actor, tr.effects, reason, before, tr.state)
+
+    def authorize_facts(self, state: InstanceState) -> segregation.AuthorizeFacts:
+        """What AUTH-5..AUTH-7 read about this disbursement, ``state`` being the Approved instance."""
+        approvers: dict[str, list[str]] = {}
+        for invoice_id, approver in self.s.execute(
+                select(Invoice.id, Invoice.approved_by).join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
+                .where(DisbursementItem.disbursement_id == self.d.id, Invoice.approved_by.is_not(None))):
+            approvers.setdefault(approver, []).append(invoice_id)
+        responders: dict[str, list[str]] = {}
+        for occ in state.occurrences:
+            for r in occ.responses:
+                responders.setdefault(r.user, []).append(occ.step)
+        return segregation.AuthorizeFacts(
+            eligible=self.eligible, invoice_approvers={u: tuple(v) for u, v in approvers.items()},
+            responders={u: tuple(v) for u, v in responders.items()}, creator=self.d.created_by,
+            segregation=self.company.segregation or "invoice_approver")
 
     def _effects(self, inst: Instance, actor: str | None, effects: Sequence[runtime.Effect],
-                 reason: str | None, before_status: str | None) -> None:
+                 reason: str | None, before_status: str | None, state: InstanceState) -> None:
         records: list[audit.Record] = []
         messages: list[notify.Message] = []
         for eff in effects:
@@ -262,8 +288,9 @@ class _Unit:
             elif isinstance(eff, Notice):
                 messages.append(notify.Message(eff.event, eff.recipients, eff.step, eff.details))
                 if eff.event == "end_reached" and eff.details.get("outcome") == "success":
-                    # END-4: everyone who may authorize is invited; segregation (AUTH-5..7) filters later
-                    messages.append(notify.Message("approved", sorted(self.eligible)))
+                    # END-4: only those authorize will accept are invited (AUTH-3, AUTH-5..AUTH-7)
+                    messages.append(notify.Message("approved",
+                                                   segregation.authorizers(self.authorize_facts(state))))
         audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
                           at=self.now, records=records)
         notify.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages)
@@ -272,6 +299,14 @@ class _Unit:
 def email_subject(s: Session, company: Company, d: Disbursement) -> notify.Subject:
     """What emails about ``d`` say it is (company, project, amount)."""
     return _Unit(s, company, d, now=None).subject
+
+
+def _require_eligible_manager(s: Session, company_id: str, actor: str) -> None:
+    """ROLE-8/MGR-1: being named manager is not enough; the manager must still be eligible."""
+    if not can_manage(s, company_id, actor):
+        raise DomainError("permission_denied",
+                          "the workflow manager is no longer an active admin or disburser with "
+                          "can be workflow manager", rule="ROLE-8", missing="eligible workflow manager")
 
 
 def _require_open(d: Disbursement) -> None:
@@ -313,7 +348,7 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
                     status="active", blocked=False, started_at=svc.now(), lock_version=0)
     s.add(inst)
     s.flush()
-    tr = runtime.start(compiled, unit.context(inst, compiled))
+    tr = runtime.start(compiled, unit.context(inst, compiled), first_seq=last_occurrence(s, d.id) + 1)
     unit.commit(inst, InstanceState(), {}, tr, actor)
     return inst
 
@@ -337,6 +372,7 @@ def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> s
         if actor != template.manager_id:
             raise DomainError("permission_denied", "only the default template's workflow manager may start it",
                               rule="MGR-1", missing="workflow manager of the default template")
+        _require_eligible_manager(s, company_id, actor)
         inst = start_on_template(s, svc, company, d, actor)
         return inst.id
 
@@ -385,36 +421,89 @@ def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: 
     return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
 
 
+@dataclass(frozen=True)
+class RespondResult:
+    """What a response did: the instance and occurrence it answered, and where the
+    disbursement's workflow stands now (RESP-2: the caller sees which instance took it)."""
+
+    instance_id: str
+    occurrence: int
+    workflow_status: str | None
+    current_step: str | None
+    current_occurrence: int | None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"instance": self.instance_id, "occurrence": self.occurrence,
+                "workflow_status": self.workflow_status, "current_step": self.current_step,
+                "current_occurrence": self.current_occurrence}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], occurrence: int) -> "RespondResult":
+        """The stored first result (GEN-8); records written before this view held only the
+        instance and status, and answered the request's own occurrence."""
+        return cls(str(data["instance"]), int(data.get("occurrence", occurrence)), data.get("workflow_status"),
+                   data.get("current_step"), data.get("current_occurrence"))
+
+
+def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id: str | None) -> Instance:
+    """The instance holding ``occurrence`` (RESP-2: numbers are unique per disbursement).
+
+    An occurrence found nowhere is stale, answered against the active instance (or the
+    latest one) so the refusal is the same as for any other stale answer."""
+    q = (select(Instance).join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
+         .where(Instance.disbursement_id == d.id, OccurrenceRow.seq == occurrence))
+    if instance_id is not None:
+        q = q.where(Instance.id == instance_id)
+    found = list(s.scalars(q))
+    if len(found) > 1:
+        # only rows written before numbers continued across instances can collide
+        raise DomainError("state_conflict", f"occurrence {occurrence} exists in several workflow instances "
+                          "of this disbursement; name the instance", rule="RESP-2")
+    if found:
+        return found[0]
+    latest = latest_instance(s, d.id)
+    if latest is None:
+        raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="END-1")
+    raise DomainError("state_conflict", "that step is no longer waiting for an answer", rule="RESP-2")
+
+
 def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
             answer: str, comment: str | None = None, instance_id: str | None = None,
-            idempotency_key: str | None = None) -> InstanceState:
+            idempotency_key: str | None = None) -> RespondResult:
     """RESP-1..RESP-8: answer the current occurrence; routing, audit and emails commit together.
 
-    With ``idempotency_key`` (GEN-8) a retried identical request changes nothing more.
+    ``occurrence`` names the answer's occurrence, unique across the disbursement's
+    instances (RESP-2), so an answer read before a restart or an edit is refused as
+    stale instead of landing on the new instance; ``instance_id`` may name its instance
+    too. The same user's identical answer again is a no-op (RESP-4), even once that
+    occurrence closed. With ``idempotency_key`` (GEN-8) a retried identical request
+    changes nothing more and gets the first result back.
     """
     body = {"op": "respond", "disbursement": disbursement_id, "occurrence": occurrence, "answer": answer,
             "comment": comment, "instance": instance_id}
     with svc.tx() as s:
-        if idempotency.replay(s, company_id, actor, idempotency_key, body) is not None:
-            inst = latest_instance(s, disbursement_id)
-            return load_state(s, inst) if inst is not None else InstanceState()
-        try:
-            a = _with_instance(s, svc, company_id, disbursement_id)
-        except DomainError as exc:
-            if exc.code == "instance_not_active" and latest_instance(s, disbursement_id) is not None:
-                # RESP-2/RESP-5: the occurrence was closed (here by an answer that ended
-                # the instance, or a terminate): the answer is stale, as for any other move.
-                raise DomainError("state_conflict", "that step is no longer waiting for an answer",
-                                  rule="RESP-2") from None
-            raise
-        if instance_id is not None and instance_id != a.inst.id:
-            raise DomainError("state_conflict", "that workflow instance is no longer active", rule="RESP-2")
-        tr = runtime.respond(a.state, a.compiled, a.context(), user=actor, occurrence=occurrence,
+        earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
+        if earlier is not None:
+            return RespondResult.from_data(earlier, occurrence)
+        company, d = _lock_with_company(s, company_id, disbursement_id)
+        _require_open(d)
+        inst = _answered_instance(s, d, occurrence, instance_id)
+        compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+        state, ids = _load(s, inst)
+        unit = _Unit(s, company, d, svc.now())
+        tr = runtime.respond(state, compiled, unit.context(inst, compiled), user=actor, occurrence=occurrence,
                              answer=answer, comment=comment)
-        a.commit(tr, actor)
-        idempotency.record(s, company_id, actor, idempotency_key, body,
-                           {"instance": a.inst.id, "workflow_status": a.unit.d.workflow_status}, a.unit.now)
-        return tr.state
+        was_active = inst.status == "active"
+        unit.commit(inst, state, ids, tr, actor)
+        if was_active:
+            cur = tr.state.current
+        else:  # a no-op resubmit to an earlier instance (RESP-4): report where the workflow stands
+            active = active_instance(s, d.id)
+            cur = load_state(s, active).current if active is not None else None
+        result = RespondResult(inst.id, occurrence, d.workflow_status, cur.step if cur else None,
+                               cur.seq if cur else None)
+        idempotency.record(s, company_id, actor, idempotency_key, body, result.to_data(), unit.now)
+        return result
 
 
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
@@ -462,6 +551,15 @@ def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         if actor != snap.manager:
             raise DomainError("permission_denied", "only the instance's workflow manager may restart it",
                               rule="MGR-1", missing="workflow manager of this instance")
+        _require_eligible_manager(s, company_id, actor)
+        if inst.status == "terminated":
+            raise DomainError("instance_not_active", "the workflow was terminated; start it again from "
+                              "not started instead", rule="MGR-5")
+        if mode == "current":
+            template = s.get(Template, inst.template_id)
+            if template is None or template.archived:
+                raise DomainError("template_archived", "the instance's template is archived; restart in "
+                                  "mode `defaults`", rule="WF-14")
         return _restart_in(s, svc, company, d, inst, actor, reason.strip(), mode).id
 
 
@@ -512,7 +610,8 @@ def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement
 
 def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                      manager: str, reason: str) -> None:
-    """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one."""
+    """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
+    an active instance, or an ended (Approved or Rejected) one, which only its manager can restart."""
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-2")
     with svc.tx() as s:
@@ -520,9 +619,11 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
         require_any(s, company_id, actor, (PAYMENTS_ADMIN,), rule="MGR-2", action="reassigning a workflow manager")
         d = lock_disbursement(s, company_id, disbursement_id)
         _require_open(d)
-        inst = active_instance(s, d.id)
-        if inst is None:
-            raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="MGR-2")
+        inst = latest_instance(s, d.id)
+        if inst is None or inst.status == "terminated":
+            # an ended instance's new manager restarts it; a terminated one is started again (MGR-4)
+            raise DomainError("instance_not_active", "the disbursement has no active or ended workflow",
+                              rule="MGR-2")
         old = inst.snapshot.get("manager")
         if old and can_manage(s, company_id, old):
             raise DomainError("manager_still_eligible", "the current manager is still eligible", rule="MGR-2")
@@ -539,6 +640,48 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                      details={"instance": inst.id})
 
 
+def recheck_eligibility(s: Session, svc: Services, company: Company | str, user_ids: Sequence[str],
+                        actor: str | None) -> list[str]:
+    """STEP-2, inside the caller's transaction (a role revoked, a user deactivated): block every
+    active instance of the company whose current step has no eligible awaited assignee left,
+    audited and emailed to the manager and the Admins as a step entered with nobody to answer.
+    Returns the disbursements blocked.
+
+    Each disbursement is row-locked before its instance is read, as every workflow command
+    does, so a response racing the revoke is serialised with it.
+    """
+    company_id = company.id if isinstance(company, Company) else company
+    s.flush()  # the caller's grant or user change must be visible to the eligibility queries
+    eligible = eligible_users(s, company_id)
+    gone = {u for u in user_ids if u not in eligible}
+    if not gone:
+        return []
+    # columns, not entities: the instances are read again, fresh, once their disbursement is locked
+    candidates = sorted({d_id for d_id, assignees, replaced in s.execute(
+        select(Instance.disbursement_id, OccurrenceRow.assignees, OccurrenceRow.replaced)
+        .join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
+        .where(Instance.company_id == company_id, Instance.status == "active", Instance.blocked.is_(False),
+               OccurrenceRow.closed_at.is_(None), OccurrenceRow.kind == "response"))
+        if gone.intersection(set(assignees or ()) - set(replaced or ()))})
+    if not candidates:
+        return []
+    company_row = company if isinstance(company, Company) else get_company(s, company_id)
+    blocked: list[str] = []
+    for d_id in candidates:
+        d = lock_disbursement(s, company_id, d_id)
+        inst = active_instance(s, d.id)
+        if inst is None or d.canceled_at is not None or d.authorized_at is not None:
+            continue
+        compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+        state, ids = _load(s, inst)
+        unit = _Unit(s, company_row, d, svc.now())
+        tr = runtime.recheck(state, unit.context(inst, compiled))
+        if tr.changed:
+            unit.commit(inst, state, ids, tr, actor)
+            blocked.append(d.id)
+    return blocked
+
+
 # ---------------------------------------------------------------- queries
 
 
@@ -549,10 +692,19 @@ class InstanceView:
     workflow_status: str | None
     current_step: str | None
     current_occurrence: int | None
+    #: STEP-5 and ROLE-8: awaited assignees of the current occurrence who are still eligible
     awaited: tuple[str, ...]
     blocked: bool
     path: tuple[str, ...]
     overdue_steps: tuple[str, ...]
+    #: STEP-7/END-2: the current response step's status text, or the end step's once ended
+    status_text: str | None = None
+
+
+def _status_text(compiled: Any, state: InstanceState) -> str | None:
+    name = state.current.step if state.current is not None else state.end_step if state.status == "ended" else None
+    step = compiled.config.step_named(name) if name is not None else None
+    return getattr(step, "status", None)
 
 
 def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView | None:
@@ -568,6 +720,11 @@ def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView |
         state = load_state(s, inst)
         cur = state.current
         late = runtime.overdue(state, calendar_of(company), svc.now())
+        awaited: tuple[str, ...] = ()
+        if cur is not None:
+            eligible = eligible_users(s, company_id)
+            awaited = tuple(u for u in cur.awaited if u in eligible)
+        compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
         return InstanceView(inst.id, state.status, d.workflow_status, cur.step if cur else None,
-                            cur.seq if cur else None, cur.awaited if cur else (), state.blocked,
-                            tuple(state.path), tuple(o.step for o in late))
+                            cur.seq if cur else None, awaited, state.blocked,
+                            tuple(state.path), tuple(o.step for o in late), _status_text(compiled, state))

@@ -324,10 +324,16 @@ class WorkflowStore(RuleBasedStateMachine):
 
     @invariant()
     def paths_are_ones_the_workflow_allows(self) -> None:
+        seen: dict[str, set[int]] = {}
         with self.db.sessions() as s:
-            for inst in s.scalars(select(Instance)):
+            for inst in s.scalars(select(Instance).order_by(Instance.number)):
                 state = workflows.load_state(s, inst)
                 _check_path(state, self.amount[inst.disbursement_id])
+                numbers = seen.setdefault(inst.disbursement_id, set())
+                mine = {o.seq for o in state.occurrences}
+                assert not numbers & mine, "RESP-2: occurrence numbers repeat across a disbursement's instances"
+                assert not numbers or min(mine) > max(numbers), "RESP-2: a new instance numbers on"
+                numbers |= mine
 
     @invariant()
     def workflow_status_matches_the_newest_instance(self) -> None:
@@ -418,7 +424,8 @@ def _check_path(state: InstanceState, amount: Decimal) -> None:
     occs = state.occurrences
     assert occs, "an instance without occurrences"
     assert occs[0].step == CONFIG.start
-    assert [o.seq for o in occs] == list(range(1, len(occs) + 1))
+    # RESP-2: numbered on from the disbursement's earlier instances, without gaps inside one
+    assert [o.seq for o in occs] == list(range(occs[0].seq, occs[0].seq + len(occs)))
     for i, occ in enumerate(occs):
         step = STEP[occ.step]
         assert occ.kind == step.kind

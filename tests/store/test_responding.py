@@ -86,9 +86,10 @@ def test_only_awaited_assignees_respond(svc) -> None:
     assert audit_count(svc) == before
 
 
-@pytest.mark.rule("RESP-3")
+@pytest.mark.rule("RESP-3", "RESP-2", "RESP-4")
 def test_unknown_answer_and_stale_occurrence_are_refused(svc) -> None:
-    """RESP-3, RESP-2."""
+    """RESP-3, RESP-2; RESP-4 wins over RESP-2 for the same user's identical answer (issue 7:
+    the controller's identical resubmit is now a no-op, no longer refused as stale)."""
     w = build_world(svc, )
     d = new(w, "200000.00")
     first = occ(w, d)
@@ -96,8 +97,14 @@ def test_unknown_answer_and_stale_occurrence_are_refused(svc) -> None:
         workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approved")
     assert e.value.rule == "RESP-3" and "`Approve`" in e.value.message
     workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")
+    n = audit_count(svc)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")  # RESP-4 no-op
+    assert audit_count(svc) == n
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")
+        workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Reject")
+    assert (e.value.code, e.value.rule) == ("already_responded", "RESP-4")
+    with pytest.raises(DomainError) as e:
+        workflows.respond(svc, w.cfo, w.company, d, occurrence=first, answer="Approve")
     assert (e.value.code, e.value.rule) == ("state_conflict", "RESP-2")
 
 

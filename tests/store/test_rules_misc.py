@@ -120,9 +120,11 @@ def test_a_payee_company_is_its_own_world(svc) -> None:
     directory.create_project(svc, sub_admin, payee, directory.ProjectInfo(name="Acme yard"))
 
 
-@pytest.mark.rule("ROLE-8", "RESP-1")
+@pytest.mark.rule("ROLE-8", "RESP-1", "STEP-2")
 def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
-    """ROLE-8, RESP-1: only active Admins and Disbursers are eligible."""
+    """ROLE-8, RESP-1: only active Admins and Disbursers are eligible. STEP-2 (issue 7): the
+    controller was the step's only awaited assignee, so the instance is Blocked until the
+    manager adds an assignee, even once the controller is active again."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
@@ -132,4 +134,9 @@ def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
         workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert e.value.rule == "RESP-1"
     directory.set_user_active(svc, w.admin, w.company, w.controller, True)
+    with pytest.raises(DomainError) as e:
+        workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert (e.value.code, e.value.rule) == ("instance_blocked", "STEP-2")
+    workflows.add_assignees(svc, w.manager, w.company, d, users=[w.controller], reason="other",
+                            comment="back from leave")
     workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
