@@ -32,6 +32,8 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     _compiled: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the transaction open in this thread, which a nested :meth:`tx` joins
+    _open: threading.local = field(default_factory=threading.local)
 
     def now(self) -> datetime:
         moment = self.clock()
@@ -46,10 +48,22 @@ class Services:
 
         An audited refusal (AUD-4) rolls the command back like any refusal,
         then is recorded in a transaction of its own before it is re-raised.
+
+        A ``tx()`` opened while one is open in the same thread joins it: a
+        command run by another (an idempotent wrapper) commits or rolls back
+        with it, as one state change; the outermost one records refusals.
         """
+        joined = getattr(self._open, "session", None)
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.db.transaction() as session:
-                yield session
+                self._open.session = session
+                try:
+                    yield session
+                finally:
+                    self._open.session = None
         except DomainError as exc:
             if exc.audit is not None:
                 self._record_refusal(exc)
