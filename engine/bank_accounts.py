@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from . import audit
 from .directory import get_company
 from .errors import DomainError
-from .permissions import PAYMENTS_ADMIN, require
+from .idempotency import idempotent
+from .permissions import PAYMENTS_ADMIN, require, standing
 from .services import Services
 from .store.tables import BankAccount
 
@@ -29,6 +30,8 @@ KINDS = (FUNDING, DEPOSIT, BENEFICIARY)
 MAX_NICKNAME = 100
 
 
+@idempotent("add_funding_account", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLE-1", action="adding funding accounts"))
 def add_funding_account(svc: Services, actor: str, company_id: str, nickname: str) -> str:
     """BANK-7: an Admin adds a funding account whose nickname is unique in the company, ignoring case.
 

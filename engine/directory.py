@@ -28,8 +28,9 @@ from . import audit
 from .errors import DomainError
 from .money import MoneyError, parse_money
 from .permissions import (
-    ALL_PERMISSIONS, PAYMENTS_ADMIN, LABELS, admins, membership, require, require_member,
+    ALL_PERMISSIONS, PAYMENTS_ADMIN, LABELS, admins, membership, require, require_member, standing,
 )
+from .idempotency import idempotent
 from .services import Services
 from .store.tables import Company, Grant, Group, GroupMember, Invoice, Membership, Project, User
 
@@ -165,6 +166,8 @@ def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str
         return company.id
 
 
+@idempotent("update_settings", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings"))
 def update_settings(svc: Services, actor: str, company_id: str, **settings: Any) -> None:
     """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation`` (AUTH-6)."""
     settings = validate_settings(settings)
@@ -178,6 +181,7 @@ def update_settings(svc: Services, actor: str, company_id: str, **settings: Any)
                before=before, after=settings, rules=("WF-10", "GEN-6"))
 
 
+@idempotent("add_member", standing=standing(PAYMENTS_ADMIN, rule="GEN-5", action="adding members"))
 def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
     """GEN-5: an Admin makes an existing person (``create_user`` first) a member of the company.
 
@@ -206,6 +210,7 @@ def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: st
                           rule="ROLE-11")
 
 
+@idempotent("grant", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles"))
 def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
     """ROLE-11: an Admin grants a role or workflow permission (idempotent)."""
     if permission not in ALL_PERMISSIONS:
@@ -223,6 +228,7 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
                after={"permission": LABELS[permission]}, rules=("ROLE-11",))
 
 
+@idempotent("revoke", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles"))
 def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
     """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count)."""
     with svc.tx() as s:
@@ -241,6 +247,7 @@ def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission:
         _recheck_workflows(s, svc, company_id, user_id, actor)
 
 
+@idempotent("set_user_active", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="deactivating users"))
 def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> None:
     """ROLE-8, GEN-5: (de)activate a member in this company only; their other companies are untouched.
 
@@ -259,6 +266,7 @@ def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, ac
         _recheck_workflows(s, svc, company_id, user_id, actor)
 
 
+@idempotent("create_group", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups"))
 def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
@@ -286,6 +294,7 @@ class ProjectInfo:
     payment_workflows_enabled: bool = True
 
 
+@idempotent("create_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects"))
 def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo) -> str:
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
@@ -300,6 +309,8 @@ def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo
         return project.id
 
 
+@idempotent("set_project_workflows", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payment workflows"))
 def set_project_workflows(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
     """ROLL-1/ROLL-2: affects disbursements created afterwards only."""
     with svc.tx() as s:
@@ -314,6 +325,7 @@ def set_project_workflows(svc: Services, actor: str, company_id: str, project_id
                before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
 
 
+@idempotent("create_invoice", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="registering invoices"))
 def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, *, payee: str,
                    number: str, amount_due: str, approved_by: str | None = None) -> str:
     """Register an Unpaid invoice (the Invoicing tool's side, reduced to what payments need).

@@ -7,20 +7,22 @@ Not Started (DSB-9) or there is none (DSB-10).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, idempotency, notify
+from . import audit, notify
 from .bank_accounts import usable_funding_account
 from .directory import get_company
 from .errors import DomainError, Refusal
+from .idempotency import idempotent
 from .money import MoneyError, parse_money
 from .permissions import (
     DISBURSEMENT_CONTRIBUTOR, LABELS, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, require_any, require_payments_user,
+    standing,
 )
 from .services import Services
 from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
@@ -101,9 +103,10 @@ def _check_count(n: int) -> None:
                           f"a disbursement holds at most {MAX_INVOICES} invoice payments", rule="DSB-1")
 
 
+@idempotent("create_disbursement", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
 def create_disbursement(svc: Services, actor: str, company_id: str, *, project_id: str,
-                        funding_account: str, payments: Sequence[PaymentLine],
-                        idempotency_key: str | None = None) -> str:
+                        funding_account: str, payments: Sequence[PaymentLine]) -> str:
     """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow.
 
     ``funding_account`` is the id of an active funding account of the company (DSB-7,
@@ -115,12 +118,7 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         raise DomainError("invalid_disbursement", "each invoice can be paid once per disbursement", rule="DSB-1")
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
-    body = {"op": "create_disbursement", "project": project_id, "funding_account": funding_account,
-            "payments": [asdict(p) for p in payments]}
     with svc.tx() as s:
-        earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
-        if earlier is not None:
-            return str(earlier["disbursement"])
         company = get_company(s, company_id)
         require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
                               audited=True, target=("project", project_id))
@@ -135,7 +133,6 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         s.flush()
         lines = _add_lines(s, company_id, d, payments)
         _finish_creation(s, svc, company, project, d, actor, lines)
-        idempotency.record(s, company_id, actor, idempotency_key, body, {"disbursement": d.id}, now)
         return d.id
 
 
@@ -177,6 +174,8 @@ def _finish_creation(s: Session, svc: Services, company: Company, project: Proje
         _not_started(s, svc, d, actor, "no default workflow template")
 
 
+@idempotent("create_draft", standing=standing(
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="DSB-6", action="saving a draft disbursement"))
 def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
                  payments: Sequence[PaymentLine] = ()) -> str:
     """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
@@ -202,17 +201,14 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
         return d.id
 
 
-def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *, funding_account: str,
-                      idempotency_key: str | None = None) -> str:
+@idempotent("create_from_draft", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
+def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *, funding_account: str) -> str:
     """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding
     account (the id of an active funding account of the company, DSB-7)."""
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
-    body = {"op": "create_from_draft", "draft": draft_id, "funding_account": funding_account}
     with svc.tx() as s:
-        earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
-        if earlier is not None:
-            return str(earlier["disbursement"])
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, draft_id)
         require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
@@ -229,7 +225,6 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         s.flush()
         lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
         _finish_creation(s, svc, company, s.get(Project, d.project_id), d, actor, lines)
-        idempotency.record(s, company_id, actor, idempotency_key, body, {"disbursement": d.id}, now)
         return d.id
 
 
@@ -240,6 +235,8 @@ def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: st
                  after={"workflow_status": STATUS_NOT_STARTED}, rules=("DSB-9",), details={"why": why})
 
 
+@idempotent("cancel", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="AUTH-13", action="canceling a disbursement", audited=True))
 def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
     """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op."""
     if not reason or not reason.strip():
@@ -279,6 +276,8 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
                            details={"reason": reason.strip()})
 
 
+@idempotent("edit_payments", standing=standing(
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"))
 def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   add: Sequence[PaymentLine] = (), remove: Sequence[str] = (),
                   amounts: Mapping[str, PaymentLine] | None = None, reason: str | None = None) -> None:
@@ -358,9 +357,10 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
             restart_for_edit(s, svc, company, d, actor, reason.strip())
 
 
+@idempotent("change_funding_account", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-2", action="changing the funding account", audited=True))
 def change_funding_account(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
-                           funding_account: str, reason: str | None = None,
-                           idempotency_key: str | None = None) -> None:
+                           funding_account: str, reason: str | None = None) -> None:
     """DSB-12: an Admin or Disburser changes the funding account before authorization.
 
     Once the workflow has started this needs a reason and restarts it in `defaults` mode,
@@ -369,14 +369,10 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
     """
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
-    body = {"op": "change_funding_account", "disbursement": disbursement_id, "funding_account": funding_account,
-            "reason": reason}
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
         require_payments_user(s, company_id, actor, rule="ROLE-2", action="changing the funding account")
-        if idempotency.replay(s, company_id, actor, idempotency_key, body) is not None:
-            return
         if d.is_draft:
             raise DomainError("invalid_disbursement",
                               "a draft has no funding account; choose one when creating it from the draft",
@@ -401,4 +397,3 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
                          reason=reason.strip() if reason else None, rules=("DSB-12", "DSB-7"))
             if started:
                 restart_for_edit(s, svc, company, d, actor, reason.strip())
-        idempotency.record(s, company_id, actor, idempotency_key, body, {"disbursement": d.id}, now)

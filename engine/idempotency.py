@@ -57,6 +57,10 @@ def request_hash(body: Mapping[str, Any]) -> str:
 
 def _jsonable(value: Any) -> Any:
     """Arguments as JSON data: dataclasses (payment lines) as dicts, sets sorted, mappings as dicts."""
+    if all(hasattr(value, a) for a in ("text", "kind", "config", "diagnostics")):
+        # a rule file or JSON config as a front end loaded it (templates.WorkflowSource):
+        # what was asked is its text; the model and diagnostics are derived from it
+        return {"kind": value.kind, "text": value.text}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
@@ -170,8 +174,10 @@ def idempotent(op: str, *, standing: Standing) -> Callable[[F], F]:
 
         params = list(signature.parameters.values())
         if "idempotency_key" not in signature.parameters:
-            params.append(inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY,
-                                            default=None, annotation="str | None"))
+            key = inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                    annotation="str | None")
+            at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params))
+            params.insert(at, key)
         command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
         command.idempotent_op = op  # type: ignore[attr-defined]
         return typing.cast(F, command)

@@ -8,7 +8,7 @@ page or an API client can never be the only check (GEN-4). A refusal is a
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
@@ -140,3 +140,16 @@ def admins(session: Session, company_id: str) -> tuple[str, ...]:
         select(Grant.user_id).join(Membership, _active_member(company_id)).where(
             Grant.company_id == company_id, Grant.permission == PAYMENTS_ADMIN).order_by(Grant.user_id))
     return tuple(rows)
+
+
+def standing(*permissions: str, rule: str, action: str,
+             audited: bool = False) -> Callable[[Session, str, str], set[str]]:
+    """The check an idempotent command makes before it replays a stored result (GEN-8):
+    the actor must still hold one of ``permissions`` in the company, so a retried key
+    never hands a result to someone who could not run the command now."""
+
+    def check(session: Session, company_id: str, user_id: str) -> set[str]:
+        return require_any(session, company_id, user_id, permissions, rule=rule, action=action,
+                           audited=audited)
+
+    return check

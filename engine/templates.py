@@ -23,13 +23,18 @@ from .export import config_to_document, content_hash
 from .model import ResponseStep, WorkflowConfig
 from .permissions import (
     EDIT_TEMPLATES, PAYMENTS_ADMIN, VIEW_TEMPLATES, can_manage, eligible_users, require,
-    require_any, require_member,
+    require_any, require_member, standing,
 )
+from .idempotency import idempotent
 from .services import Services
 from .store.tables import (
     Company, Group, GroupMember, RoleBinding, Template, TemplateVersion, User,
 )
 
+
+#: GEN-8: the standing a template command needs before a stored result is replayed
+_EDITOR = standing(EDIT_TEMPLATES, PAYMENTS_ADMIN, rule="ROLE-7", action="editing workflow templates")
+_ADMIN = standing(PAYMENTS_ADMIN, rule="ROLE-1", action="choosing the default template")
 
 class WorkflowSource(Protocol):
     """What a front end produced from a rule file or JSON config (dsl.load.LoadedWorkflow)."""
@@ -77,6 +82,7 @@ def _check_name(s: Session, company_id: str, name: str, exclude: str | None = No
     return key
 
 
+@idempotent("create_template", standing=_EDITOR)
 def create_template(svc: Services, actor: str, company_id: str, name: str) -> str:
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
@@ -112,6 +118,7 @@ def _info(v: TemplateVersion) -> VersionInfo:
     return VersionInfo(v.id, f"{v.major}.{v.minor}", v.state, v.content_hash)
 
 
+@idempotent("save_draft", standing=_EDITOR)
 def save_draft(svc: Services, actor: str, company_id: str, template_id: str,
                source: WorkflowSource) -> VersionInfo:
     """WF-3: a draft is a minor version; it may fail its checks."""
@@ -144,6 +151,7 @@ class PublishRefused(DomainError):
         self.diagnostics = list(errors)
 
 
+@idempotent("publish", standing=_EDITOR)
 def publish(svc: Services, actor: str, company_id: str, template_id: str,
             source: WorkflowSource) -> VersionInfo:
     """WF-4/WF-5: the next major version, immutable with its content hash."""
@@ -183,6 +191,7 @@ def publish(svc: Services, actor: str, company_id: str, template_id: str,
         return _info(v)
 
 
+@idempotent("configure", standing=_EDITOR)
 def configure(svc: Services, actor: str, company_id: str, template_id: str, *, manager: str | None,
               roles: Mapping[str, Sequence[str]] | None = None,
               groups: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -328,6 +337,7 @@ def is_configured(svc: Services, company_id: str, template_id: str) -> tuple[boo
         return (not problems, problems)
 
 
+@idempotent("set_default", standing=_ADMIN)
 def set_default(svc: Services, actor: str, company_id: str, template_id: str) -> None:
     """WF-9: only a Configured template; the old default is cleared in the same transaction."""
     with svc.tx() as s:
@@ -346,6 +356,7 @@ def set_default(svc: Services, actor: str, company_id: str, template_id: str) ->
                before={"default": before}, after={"default": t.id}, rules=("WF-9",))
 
 
+@idempotent("archive", standing=_EDITOR)
 def archive(svc: Services, actor: str, company_id: str, template_id: str) -> None:
     """WF-14: the default cannot be archived; running instances continue."""
     with svc.tx() as s:
@@ -359,6 +370,7 @@ def archive(svc: Services, actor: str, company_id: str, template_id: str) -> Non
         _audit(s, svc, company_id, actor, "template_archived", t.id, rules=("WF-14",))
 
 
+@idempotent("rename", standing=_EDITOR)
 def rename(svc: Services, actor: str, company_id: str, template_id: str, name: str) -> None:
     """WF-2; renaming the default template is an Admin action (ROLE-1)."""
     with svc.tx() as s:
