@@ -20,12 +20,13 @@ from typing import Any, Literal
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, idempotency, notify, runtime, segregation
+from . import audit, notify, runtime, segregation
 from .calendar import CompanyCalendar
 from .directory import get_company
 from .errors import DomainError
 from .facts import raw_fact_plan
-from .permissions import admins, can_manage, eligible_users, require_any, PAYMENTS_ADMIN
+from .idempotency import idempotent
+from .permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER, admins, can_manage, eligible_users, require_any, standing
 from .runtime import AuditEvent, InstanceState, Notice, Occurrence, Response, Snapshot
 from .services import Services
 from .store.tables import (
@@ -309,6 +310,18 @@ def _require_eligible_manager(s: Session, company_id: str, actor: str) -> None:
                           "can be workflow manager", rule="ROLE-8", missing="eligible workflow manager")
 
 
+
+def _manager_standing(s: Session, company_id: str, actor: str) -> None:
+    """GEN-8: before a manager action's stored result is replayed, the actor must still be
+    one who could be a workflow manager at all (ROLE-8); which instance they manage is
+    the command's own check."""
+    _require_eligible_manager(s, company_id, actor)
+
+
+_MANAGER = _manager_standing
+_PARTICIPANT = standing(PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="RESP-1", action="responding to a workflow step")
+_ADMIN = standing(PAYMENTS_ADMIN, rule="MGR-2", action="reassigning a workflow manager")
+
 def _require_open(d: Disbursement) -> None:
     if d.canceled_at is not None:
         raise DomainError("disbursement_canceled", "the disbursement is canceled", rule="AUTH-12")
@@ -353,6 +366,7 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
     return inst
 
 
+@idempotent("start", standing=_MANAGER)
 def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> str:
     """MGR-4: the default template's manager starts a Not Started workflow."""
     with svc.tx() as s:
@@ -432,17 +446,22 @@ class RespondResult:
     current_step: str | None
     current_occurrence: int | None
 
-    def to_data(self) -> dict[str, Any]:
-        return {"instance": self.instance_id, "occurrence": self.occurrence,
-                "workflow_status": self.workflow_status, "current_step": self.current_step,
-                "current_occurrence": self.current_occurrence}
 
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any], occurrence: int) -> "RespondResult":
-        """The stored first result (GEN-8); records written before this view held only the
-        instance and status, and answered the request's own occurrence."""
-        return cls(str(data["instance"]), int(data.get("occurrence", occurrence)), data.get("workflow_status"),
-                   data.get("current_step"), data.get("current_occurrence"))
+@dataclass(frozen=True)
+class Position:
+    """Where a manager action left the workflow: the instance, its status, the step waiting."""
+
+    instance_id: str
+    workflow_status: str | None
+    current_step: str | None
+    current_occurrence: int | None
+    blocked: bool
+
+
+def _position(a: "_Active", state: InstanceState) -> Position:
+    cur = state.current
+    return Position(a.inst.id, a.unit.d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
+                    state.blocked)
 
 
 def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id: str | None) -> Instance:
@@ -467,9 +486,9 @@ def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id
     raise DomainError("state_conflict", "that step is no longer waiting for an answer", rule="RESP-2")
 
 
+@idempotent("respond", standing=_PARTICIPANT)
 def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
-            answer: str, comment: str | None = None, instance_id: str | None = None,
-            idempotency_key: str | None = None) -> RespondResult:
+            answer: str, comment: str | None = None, instance_id: str | None = None) -> RespondResult:
     """RESP-1..RESP-8: answer the current occurrence; routing, audit and emails commit together.
 
     ``occurrence`` names the answer's occurrence, unique across the disbursement's
@@ -479,12 +498,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     occurrence closed. With ``idempotency_key`` (GEN-8) a retried identical request
     changes nothing more and gets the first result back.
     """
-    body = {"op": "respond", "disbursement": disbursement_id, "occurrence": occurrence, "answer": answer,
-            "comment": comment, "instance": instance_id}
     with svc.tx() as s:
-        earlier = idempotency.replay(s, company_id, actor, idempotency_key, body)
-        if earlier is not None:
-            return RespondResult.from_data(earlier, occurrence)
         company, d = _lock_with_company(s, company_id, disbursement_id)
         _require_open(d)
         inst = _answered_instance(s, d, occurrence, instance_id)
@@ -500,32 +514,33 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         else:  # a no-op resubmit to an earlier instance (RESP-4): report where the workflow stands
             active = active_instance(s, d.id)
             cur = load_state(s, active).current if active is not None else None
-        result = RespondResult(inst.id, occurrence, d.workflow_status, cur.step if cur else None,
-                               cur.seq if cur else None)
-        idempotency.record(s, company_id, actor, idempotency_key, body, result.to_data(), unit.now)
-        return result
+        return RespondResult(inst.id, occurrence, d.workflow_status, cur.step if cur else None,
+                             cur.seq if cur else None)
 
 
+@idempotent("return_to", standing=_MANAGER)
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
-              reason: str) -> InstanceState:
+              reason: str) -> Position:
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = runtime.return_to(a.state, a.compiled, a.context(), actor=actor, step=step, reason=reason)
         a.commit(tr, actor, reason)
-        return tr.state
+        return _position(a, tr.state)
 
 
+@idempotent("add_assignees", standing=_MANAGER)
 def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   users: Sequence[str], reason: str, comment: str | None = None,
-                  replacing: Sequence[str] = (), message: str | None = None) -> InstanceState:
+                  replacing: Sequence[str] = (), message: str | None = None) -> Position:
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = runtime.add_assignees(a.state, a.compiled, a.context(), actor=actor, users=users, reason=reason,
                                    comment=comment, replacing=replacing, message=message)
         a.commit(tr, actor, reason)
-        return tr.state
+        return _position(a, tr.state)
 
 
+@idempotent("terminate", standing=_MANAGER)
 def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
@@ -533,6 +548,7 @@ def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, 
         a.commit(tr, actor, reason)
 
 
+@idempotent("restart", standing=_MANAGER)
 def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
             mode: RestartMode = "defaults") -> str:
     """MGR-5: end the active (or look at the ended) instance and start afresh."""
@@ -608,6 +624,7 @@ def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement
         _terminate_in(s, svc, company, d, inst, actor, reason, "cancel")
 
 
+@idempotent("reassign_manager", standing=_ADMIN)
 def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                      manager: str, reason: str) -> None:
     """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
