@@ -303,69 +303,71 @@ class _Walk:
 _COLUMNS = AuditEntry.__table__.c
 
 
-def _verify_chain(chain: str, entries: Iterable[Any], head: Any | None, key: keys.Key,
-                  expected: tuple[int, str] | None, checkpoint_at: str) -> tuple[Break | None, tuple[int, str] | None, int]:
-    """The first break of one chain (or None), its verified (seq, hash) head, and how many entries it has."""
-    prev = GENESIS
-    expected_seq = 1
-    last: Any | None = None
-    at_checkpoint: str | None = None
-    n = 0
-    found: Break | None = None
-    for entry in entries:
-        n += 1
-        if found is not None:
-            continue  # keep counting
-        last = entry
-        if entry.seq > expected_seq:
-            found = Break(chain, expected_seq, None, f"entry {expected_seq} is missing (deleted)", "missing_entry")
-        elif entry.seq < expected_seq:
-            found = Break(chain, entry.seq, entry.id, "entries are duplicated or out of order", "out_of_order")
-        elif entry.prev_hash != prev:
-            found = Break(chain, entry.seq, entry.id, "its link to the previous entry is broken "
-                          "(an entry before it was altered, deleted or reordered)", "broken_link")
-        elif entry_hash(entry, prev) != entry.hash:
-            found = Break(chain, entry.seq, entry.id, "its content was altered after it was written", "altered")
-        elif entry.mac is None:
-            found = Break(chain, entry.seq, entry.id, "it carries no MAC (written without the audit key, "
-                          "or its MAC was removed)", "no_mac")
-        elif not hmac.compare_digest(entry.mac, entry_mac(key, entry.hash)):
-            found = Break(chain, entry.seq, entry.id, "its MAC does not verify (the entry was rewritten and "
-                          "its hashes recomputed, or the log was written with another key)", "bad_mac")
-        else:
-            prev = entry.hash
-            if expected is not None and entry.seq == expected[0]:
-                at_checkpoint = entry.hash
-            expected_seq += 1
-    if found is not None:
-        return found, None, n
-    last_seq = last.seq if last is not None else 0
+def _entry_break(chain: str, entry: Any, seq: int, prev: str, key: keys.Key) -> Break | None:
+    """Why ``entry``, expected at ``seq`` after hash ``prev``, does not verify (None if it does)."""
+    if entry.seq > seq:
+        return Break(chain, seq, None, f"entry {seq} is missing (deleted)", "missing_entry")
+    if entry.seq < seq:
+        return Break(chain, entry.seq, entry.id, "entries are duplicated or out of order", "out_of_order")
+    if entry.prev_hash != prev:
+        return Break(chain, entry.seq, entry.id, "its link to the previous entry is broken "
+                     "(an entry before it was altered, deleted or reordered)", "broken_link")
+    if entry_hash(entry, prev) != entry.hash:
+        return Break(chain, entry.seq, entry.id, "its content was altered after it was written", "altered")
+    if entry.mac is None:
+        return Break(chain, entry.seq, entry.id, "it carries no MAC (written without the audit key, "
+                     "or its MAC was removed)", "no_mac")
+    if not hmac.compare_digest(entry.mac, entry_mac(key, entry.hash)):
+        return Break(chain, entry.seq, entry.id, "its MAC does not verify (the entry was rewritten and "
+                     "its hashes recomputed, or the log was written with another key)", "bad_mac")
+    return None
+
+
+def _head_break(chain: str, head: Any | None, last: tuple[int, str] | None, key: keys.Key) -> Break | None:
+    """Why the head does not match the chain's verified newest entry ``last`` (None if it does)."""
+    last_seq = last[0] if last is not None else 0
     if head is None:
-        if last is None:
-            found = Break(chain, expected[0] if expected else 1, None,
-                          f"the chain is missing: the checkpoint of {checkpoint_at} has {expected[0] if expected else 0} "
-                          "entries", "checkpoint_missing")
-        else:
-            found = Break(chain, last_seq, None, "its head row is missing (deleted)", "no_head")
-    elif head.seq < last_seq:
-        found = Break(chain, head.seq + 1, None, f"its head was rewound to entry {head.seq} "
-                      f"(its entries run to {last_seq})", "head_rewound")
-    elif head.seq != last_seq or head.hash != (last.hash if last is not None else None):
-        found = Break(chain, last_seq + 1, None, f"entries from {last_seq + 1} to {head.seq} were deleted",
-                      "tail_deleted")
-    elif head.mac is None or not hmac.compare_digest(head.mac, head_mac(key, chain, head.seq, head.hash)):
-        found = Break(chain, head.seq, None, "its head does not verify (rewound to an older entry with the "
-                      "newest entries deleted, or rewritten)", "bad_head")
-    elif expected is not None and last_seq < expected[0]:
-        found = Break(chain, last_seq + 1, None, f"it has {last_seq} entries, fewer than the {expected[0]} of the "
-                      f"checkpoint of {checkpoint_at} (the newest entries were deleted and its head rewound)",
-                      "checkpoint_shorter")
-    elif expected is not None and at_checkpoint != expected[1]:
-        found = Break(chain, expected[0], None, f"entry {expected[0]} differs from the checkpoint of "
-                      f"{checkpoint_at} (the chain was rewritten)", "checkpoint_differs")
-    if found is not None:
-        return found, None, n
-    return None, ((last_seq, last.hash) if last is not None else None), n
+        return Break(chain, last_seq, None, "its head row is missing (deleted)", "no_head")
+    if head.seq < last_seq:
+        return Break(chain, head.seq + 1, None, f"its head was rewound to entry {head.seq} "
+                     f"(its entries run to {last_seq})", "head_rewound")
+    if last is None or (head.seq, head.hash) != last:
+        return Break(chain, last_seq + 1, None, f"entries from {last_seq + 1} to {head.seq} were deleted",
+                     "tail_deleted")
+    if head.mac is None or not hmac.compare_digest(head.mac, head_mac(key, chain, head.seq, head.hash)):
+        return Break(chain, head.seq, None, "its head does not verify (rewound to an older entry with the "
+                     "newest entries deleted, or rewritten)", "bad_head")
+    return None
+
+
+def _verify_chain(chain: str, entries: Iterable[Any], head: Any | None, key: keys.Key,
+                  expected: tuple[int, str] | None, checkpoint_at: str) -> tuple[Break | None, int]:
+    """The first break of one chain (or None) and, if none, how many entries it has.
+
+    ``expected`` is the chain's (seq, hash) in a checkpoint taken at ``checkpoint_at``.
+    """
+    prev, seq, n = GENESIS, 1, 0
+    at_checkpoint: str | None = None
+    for entry in entries:
+        found = _entry_break(chain, entry, seq, prev, key)
+        if found is not None:
+            return found, 0
+        prev, seq, n = entry.hash, seq + 1, n + 1
+        if expected is not None and entry.seq == expected[0]:
+            at_checkpoint = entry.hash
+    if expected is not None and n == 0 and head is None:
+        return Break(chain, expected[0], None, f"the chain is missing: the checkpoint of {checkpoint_at} has "
+                     f"{expected[0]} entries", "checkpoint_missing"), 0
+    found = _head_break(chain, head, (n, prev) if n else None, key)
+    if found is None and expected is not None:
+        if n < expected[0]:
+            found = Break(chain, n + 1, None, f"it has {n} entries, fewer than the {expected[0]} of the checkpoint "
+                          f"of {checkpoint_at} (the newest entries were deleted and its head rewound)",
+                          "checkpoint_shorter")
+        elif at_checkpoint != expected[1]:
+            found = Break(chain, expected[0], None, f"entry {expected[0]} differs from the checkpoint of "
+                          f"{checkpoint_at} (the chain was rewritten)", "checkpoint_differs")
+    return found, n
 
 
 def _walk(session: Session, chain: str | None, key: keys.Key, against: Checkpoint | None) -> _Walk:
@@ -382,12 +384,13 @@ def _walk(session: Session, chain: str | None, key: keys.Key, against: Checkpoin
     out = _Walk([], {}, 0)
 
     def one(name: str, rows: Iterable[Any]) -> None:
-        found, verified, n = _verify_chain(name, rows, heads.get(name), key, expected.get(name), at)
+        head = heads.get(name)
+        found, n = _verify_chain(name, rows, head, key, expected.get(name), at)
         out.entries += n
         if found is not None:
             out.breaks.append(found)
-        elif verified is not None:
-            out.heads[name] = verified
+        else:
+            out.heads[name] = (head.seq, head.hash)
 
     seen: set[str] = set()
     for name, rows in itertools.groupby(session.execute(q.execution_options(yield_per=2000)), key=lambda r: r.chain):
