@@ -409,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="also profile one client's transitions")
     p.add_argument("--quick", action="store_true", help="small smoke run")
     args = p.parse_args(argv)
+    # A throwaway schema: the INSECURE built-in audit key unless a real one is set (engine/keys.py).
+    os.environ.setdefault("PAYROUTE_INSECURE_DEVELOPMENT_KEY", "1")
     clients = [int(c) for c in args.clients.split(",")]
     per_client = args.per_client or (10 if args.quick else 60)
     floor_n = 200 if args.quick else args.floor

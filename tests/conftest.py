@@ -32,6 +32,15 @@ def _private_check_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     monkeypatch.setenv("PAYROUTE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "payroute-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _development_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The INSECURE built-in audit key (engine/keys.py), asked for explicitly as the demo and
+    benchmarks do; a test about key handling sets or removes the variables itself."""
+    monkeypatch.setenv("PAYROUTE_INSECURE_DEVELOPMENT_KEY", "1")
+    monkeypatch.delenv("PAYROUTE_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("PAYROUTE_AUDIT_KEY_FILE", raising=False)
+
+
 @dataclass
 class Golden:
     update: bool

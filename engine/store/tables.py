@@ -362,6 +362,9 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of ``hash`` under the audit key (kept outside the database); NULL only for an
+    #: entry written before revision 0004 whose chain did not verify then (engine/audit.py)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OutboxEmail(Base):
@@ -393,6 +396,9 @@ class AuditHead(Base):
     chain: Mapped[str] = mapped_column(String(80), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of (chain, seq, hash) under the audit key: a head rewound to an older entry
+    #: does not verify unless its old MAC was kept (then only a checkpoint shows it)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IdempotencyRecord(Base):
