@@ -325,7 +325,7 @@ def _audit(s: Session, company_id: str, now: datetime, *, action: str, outbox_id
 # ---------------------------------------------------------------- operators: status and requeue
 
 
-_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"'*][^\s<>()\[\],;:\"']*@[^\s<>()\[\],;:\"']+")
 
 
 def mask_address(address: str) -> str:
