@@ -66,6 +66,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import DomainError, scrub_credentials
+from .notify import header_text
 from .services import Services
 from .store.tables import Company, OutboxEmail
 
@@ -310,6 +311,12 @@ def mark_dead(svc: Services, item: Claimed, error: str, *, permanent: bool) -> b
     return True
 
 
+def _entry_text(value: str) -> str:
+    """Audit text from a row nobody vouches for: one line, bounded, encodable (a lone surrogate
+    would make the entry's hash fail, and with it every round that reaches the row)."""
+    return header_text(value)[:500]
+
+
 def _audit(s: Session, company_id: str, now: datetime, *, action: str, outbox_id: str, reason: str | None,
            details: dict[str, Any]) -> None:
     """An entry on the company's chain, under the company row's lock (the chain head is read under
@@ -317,9 +324,11 @@ def _audit(s: Session, company_id: str, now: datetime, *, action: str, outbox_id
     if s.scalars(select(Company.id).where(Company.id == company_id).with_for_update()).first() is None:
         log.warning("outbox %s: %s not audited: no company %r", outbox_id, action, company_id)
         return
+    details = {k: ([_entry_text(x) for x in v] if isinstance(v, list) else _entry_text(v) if isinstance(v, str)
+                   else v) for k, v in details.items()}
     audit.append(s, chain=audit.company_chain(company_id), company_id=company_id, at=now, actor_id=None,
-                 action=action, object_type="email", object_id=outbox_id, reason=reason, rules=("AUD-5",),
-                 details=details)
+                 action=action, object_type="email", object_id=outbox_id,
+                 reason=_entry_text(reason) if reason else None, rules=("AUD-5",), details=details)
 
 
 # ---------------------------------------------------------------- operators: status and requeue
@@ -533,11 +542,18 @@ def send_pending(svc: Services, smtp_url: str | SmtpSettings, *, batch: int = 50
         report.error = error
         bound = permanent_attempts if permanent else max_attempts
         if unbuildable or item.tries >= min(bound, max_attempts):
-            if mark_dead(svc, item, error, permanent=permanent or unbuildable):
-                report.dead += 1
-                log.warning("worker %s: outbox %s dead-lettered after %d attempt(s): %s", worker_id, item.id,
-                            item.tries, error)
-            return
+            try:
+                dead = mark_dead(svc, item, error, permanent=permanent or unbuildable)
+            except Exception as exc:  # noqa: BLE001 — the dead letter and its entry rolled back together
+                # Never let one row's bookkeeping abort the round: it backs off and is tried again.
+                log.error("worker %s: outbox %s could not be dead-lettered (%s: %s); retried later", worker_id,
+                          item.id, type(exc).__name__, _error_text(str(exc), settings)[:200])
+            else:
+                if dead:
+                    report.dead += 1
+                    log.warning("worker %s: outbox %s dead-lettered after %d attempt(s): %s", worker_id,
+                                item.id, item.tries, error)
+                return
         mark_failed(svc, item, error)
         log.warning("worker %s: outbox %s not sent (attempt %d): %s", worker_id, item.id, item.tries, error)
 

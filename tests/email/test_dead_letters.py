@@ -169,8 +169,9 @@ def test_a_cr_subject_fails_alone_and_every_company_s_healthy_emails_go_out(
 @pytest.mark.rule("AUD-5")
 def test_rows_that_cannot_be_built_are_each_dead_lettered_with_their_reason(svc, smtp_server) -> None:
     """AUD-5: whatever a hand-written row holds — a line or paragraph separator or an escape
-    sequence in the subject, a recipient with a CR or a second address, no recipient, recipients
-    that are not a list — that row alone fails with its reason; the others are sent."""
+    sequence in the subject, a recipient with a CR, a lone surrogate or a second address, no
+    recipient, recipients that are not a list — that row alone fails with its reason (and its
+    audit entry still hashes); the others are sent."""
     w = build_world(svc)
     _start(w)
     cases = {
@@ -184,18 +185,22 @@ def test_rows_that_cannot_be_built_are_each_dead_lettered_with_their_reason(svc,
             "a recipient address holds the control character U+000D",
         _raw_row(svc, w.company, recipients=("cfo@gc.example, thief@evil.example",)):
             "a recipient address is not one plain address",
+        _raw_row(svc, w.company, recipients=("cfo@gc\ud800.example\x1b",)):
+            "a recipient address holds the control character U+D800",
         _raw_row(svc, w.company, recipients=()): "no recipient address",
         _raw_row(svc, w.company, recipients={"to": "cfo@gc.example"}): "no recipient address",
     }
     report = send_pending(svc, smtp_server.url)
-    assert (report.claimed, report.sent, report.failed, report.dead) == (10, 3, 7, 7)
+    assert (report.claimed, report.sent, report.failed, report.dead) == (11, 3, 8, 8)
     assert not report.unreachable
     for row_id, reason in cases.items():
         row = _row(svc, row_id)
         assert (row.status, row.last_error) == ("dead", f"cannot build the message: {reason}")
     assert len(smtp_server.messages) == 3
     assert not any(b"thief" in m.raw for m in smtp_server.messages)
-    assert len(_audited(svc, w.company, "email_dead_lettered")) == 7
+    assert len(_audited(svc, w.company, "email_dead_lettered")) == 8
+    with svc.db.sessions() as s:
+        assert audit.verify(s) == []
 
 
 @pytest.mark.rule("AUD-5", "AUD-6", "STEP-11")
