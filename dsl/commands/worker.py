@@ -55,9 +55,10 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-attempts", type=int, default=MAX_ATTEMPTS, metavar="N",
                    help="dead-letter an email after N failed attempts (default: %(default)s)")
     p.add_argument("--max-permanent-attempts", type=int, default=PERMANENT_ATTEMPTS, metavar="N",
-                   choices=range(1, 4), help="... or after N permanent (5xx) refusals, 1 to 3 "
-                                             "(default: %(default)s)")
-    sub = p.add_subparsers(dest="worker_action", metavar="ACTION")
+                   choices=range(1, 4), help="dead-letter an email the server refuses for good (5xx) "
+                                             "after N tries, 1 to 3 (default: %(default)s)")
+    sub = p.add_subparsers(dest="worker_action", metavar="[ACTION]",
+                           help="without one, the worker runs (see --once)")
     status = sub.add_parser("status", help="count the outbox by status and list the dead letters")
     _database_option(status)
     status.add_argument("--limit", type=int, default=100, metavar="N",
