@@ -62,12 +62,20 @@ class DomainError(Exception):
         return f"DomainError({self.code!r}, {self.message!r}, rule={self.rule!r})"
 
 
-_URL_CREDENTIALS = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+#: ``://user:`` then the password up to the *last* ``@`` before the URL's query,
+#: fragment or end: a password may hold unencoded ``@``, ``:`` or ``/`` (parsers
+#: such as urlsplit split the authority at its last ``@`` too), so stopping at
+#: the first ``@`` would leave the password's tail in the text. A user name may
+#: hold an unencoded ``@`` as well (``relay@gc.example``).
+_URL_CREDENTIALS = re.compile(r"(://[^:/\s]*:)[^\s?#]*@")
 
 
 def scrub_credentials(text: str) -> str:
     """``text`` without the password of any URL in it (``scheme://user:***@host``):
-    database and SMTP errors quote their URL, and secrets never reach a user or a log."""
+    database and SMTP errors quote their URL, and secrets never reach a user or a log.
+
+    It errs towards hiding: in ``scheme://host:port/path@x`` the port and path
+    are hidden too, never a password."""
     return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 

@@ -8,6 +8,8 @@ amounts only.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,12 +45,57 @@ _SUBJECTS: dict[str, str] = {
 }
 
 
+#: the width of ``outbox.subject``
+SUBJECT_WIDTH = 300
+_SPACES = re.compile(r"\s+")
+
+
+def header_text(value: str) -> str:
+    """``value`` safe in a header: one line, encodable. A CR or LF in a header value would
+    let text (a step name, a status) start a header of its own (``Bcc:``); Python's email
+    package refuses such a value, so one bad subject would also make its email unsendable.
+    Every control, line- or paragraph-separator character becomes a space (runs collapse),
+    and a lone surrogate becomes U+FFFD, which UTF-8 cannot carry."""
+    out = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            out.append(" ")
+        elif category == "Cs":
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return _SPACES.sub(" ", "".join(out)).strip()
+
+
+def body_text(value: str) -> str:
+    """``value`` safe in a plain-text body: line breaks kept as LF, other control characters
+    dropped, lone surrogates as U+FFFD — so rendering never writes a message that cannot be sent."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            out.append("\ufffd")
+        elif category in ("Zl", "Zp"):
+            out.append("\n")
+        elif category == "Cc" and ch not in "\n\t":
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _subject_line(event: str, step: str | None, details: Mapping[str, Any], subject: Subject) -> str:
     template = _SUBJECTS.get(event, event.replace("_", " ").capitalize())
     action = str(details.get("action", "changed")).replace("_", " ")
     status = details.get("status") or ("approved" if details.get("outcome") == "success" else "rejected")
-    head = template.format(step=step or "", action=action, status=status)
-    return f"[payroute] {head} — disbursement {subject.disbursement_id[:8]} ({format_money(subject.amount)})"
+    head = header_text(template.format(step=step or "", action=action, status=status))
+    tail = f" — disbursement {subject.disbursement_id[:8]} ({format_money(subject.amount)})"
+    room = SUBJECT_WIDTH - len("[payroute] ") - len(tail)
+    if len(head) > room:  # a long step name must not make the state change fail on the column width
+        head = head[:room - 1].rstrip() + "…"
+    return f"[payroute] {head}{tail}"
 
 
 def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Subject, name: str) -> str:
@@ -115,7 +162,7 @@ def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages:
             rows.append({
                 "id": new_id(), "company_id": subject.company_id, "created_at": now, "event": m.event,
                 "recipients": [email], "subject": _subject_line(m.event, m.step, details, subject),
-                "body": _body(m.event, m.step, details, subject, name),
+                "body": body_text(_body(m.event, m.step, details, subject, name)),
                 "dedupe_key": f"{m.dedupe_key}:{uid}" if m.dedupe_key else None,
                 "status": "pending", "attempts": 0, "next_attempt_at": now,
             })

@@ -18,13 +18,27 @@ DEFAULT_INSTANCE_DIR = Path("instance")
 DEFAULT_SQLITE_NAME = "payroute.sqlite3"
 
 
+def _encode_password_at(url: str) -> str:
+    """A password's unencoded ``@`` as ``%40``. SQLAlchemy splits the authority at
+    its *first* ``@``, so ``user:p@ss@host`` would connect to the host ``ss@host``
+    and the driver's "cannot resolve host" error would print the password's tail;
+    like urlsplit (and the SMTP URLs) the credentials end at the *last* ``@``
+    before the query."""
+    scheme, sep, rest = url.partition("://")
+    head, q, query = rest.partition("?")
+    if not sep or head.count("@") < 2:
+        return url
+    userinfo, _, where = head.rpartition("@")
+    return f"{scheme}://{userinfo.replace('@', '%40')}@{where}{q}{query}"
+
+
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs that name no driver."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+    return _encode_password_at(url)
 
 
 def default_url(instance_dir: Path | None = None) -> str:

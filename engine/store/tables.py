@@ -381,11 +381,17 @@ class OutboxEmail(Base):
     body: Mapped[str] = mapped_column(Text)
     #: makes "once" enforceable for emails a job may try to write twice (reminders)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | sending | sent
+    #: pending | sending | sent | dead (a dead letter: never retried until an operator requeues it)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: when the worker gave up on it (status ``dead``)
+    dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: ``attempts`` at the last requeue: the retry bounds count the attempts after it, while
+    #: ``attempts`` itself only grows (it fences a claim whose lease ran out)
+    requeued_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditHead(Base):

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0002b'  # TEMPORARY on branch i8-auditlog: the coordinator chains it after 0003 (outbox)
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
