@@ -151,7 +151,8 @@ def due_days_invalid(config: WorkflowConfig) -> Iterable[Diagnostic]:
         if isinstance(step, ResponseStep) and step.due is not None and step.due.days <= 0:
             yield make(
                 "due_days_invalid",
-                f"a due period of `{step.due.days}` days is not positive",
+                f"a due period of `{step.due.days}` days is not positive" if step.due.days > -10 ** 15
+                else "a negative due period is not positive",
                 path=("steps", i, "due", "days"),
                 hint="write a positive whole number of days, such as `5` (STEP-8)",
             )
