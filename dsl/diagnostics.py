@@ -11,6 +11,7 @@ last character), so a caret run is ``end_column - column`` wide.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -132,10 +133,21 @@ class Diagnostic:
         return (0, 0, self.pointer or "")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _writable(text: str) -> str:
+    """``text`` with lone surrogates (from a JSON escape such as ``"\\ud800"``) spelt as
+    escapes: no output can encode them, so a message quoting one must not hold it."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def make(code: str, message: str, **kwargs: object) -> Diagnostic:
     """Build a diagnostic whose severity comes from the registry."""
     info = CODES[code]
-    return Diagnostic(code=code, message=message, severity=info.severity, **kwargs)  # type: ignore[arg-type]
+    hint = kwargs.pop("hint", None)
+    return Diagnostic(code=code, message=_writable(message), severity=info.severity,  # type: ignore[arg-type]
+                      hint=_writable(hint) if isinstance(hint, str) else None, **kwargs)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
@@ -154,7 +166,7 @@ def path_to_pointer(path: Path) -> str:
     if not path:
         return ""
     parts = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "/" + "/".join(parts)
+    return _writable("/" + "/".join(parts))
 
 
 def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -158,6 +158,20 @@ def due_days_invalid(config: WorkflowConfig) -> Iterable[Diagnostic]:
             )
 
 
+def notify_listed_twice(config: WorkflowConfig) -> Iterable[Diagnostic]:
+    """A recipient listed twice in `notify:` (the `.flow` front end reports it as it
+    reads the line; a JSON config's list reaches the model as written)."""
+    for i, step in enumerate(config.steps):
+        seen: set[str] = set()
+        for j, recipient in enumerate(getattr(step, "notify", None) or ()):
+            if recipient in seen:
+                yield make(
+                    "field_duplicate", f"`{recipient}` is listed twice in `notify:`",
+                    path=("steps", i, "notify", j), hint="list each recipient once",
+                )
+            seen.add(recipient)
+
+
 CHECKS = (
     workflow_missing_start,
     workflow_missing_manager,
@@ -168,4 +182,5 @@ CHECKS = (
     response_all_without_approve,
     condition_missing_otherwise,
     due_days_invalid,
+    notify_listed_twice,
 )

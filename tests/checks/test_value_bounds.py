@@ -171,3 +171,14 @@ def test_invalid_utf8_is_refused_alike_from_a_file_and_from_stdin(cli, tmp_path,
     reason = "not a UTF-8 text file (invalid start byte 0xff at line 1, column 14)"
     assert (from_file.code, from_file.err) == (2, f"payroute check: {path}: {reason}\n")
     assert (from_stdin.code, from_stdin.err) == (2, f"payroute check: <stdin>: {reason}\n")
+
+
+@pytest.mark.rule("WF-5", "STEP-11")
+def test_a_json_config_listing_a_recipient_twice_gets_the_flow_files_error() -> None:
+    """Found by the fuzzer: the `.flow` front end refused `notify: creator, creator`, a JSON
+    config passed, and its `payroute fmt` output then failed to check."""
+    doc = as_json(REFERENCE)
+    doc["steps"][0]["notify"] = ["creator", "assignees", "creator"]
+    assert errors(json.dumps(doc, indent=2), "w.json") == [("field_duplicate", 26, "/steps/0/notify/2")]
+    flow_text = REFERENCE.replace("notify: assignees, manager, creator", "notify: creator, assignees, creator", 1)
+    assert [code for code, _l, _p in errors(flow_text, "w.flow")] == ["field_duplicate"]
