@@ -70,6 +70,32 @@ def _texts(node: object, path: tuple[object, ...]) -> Iterator[tuple[tuple[objec
                          for f in reversed(dataclasses.fields(value)))
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) \
+            if dataclasses.is_dataclass(cls) else ()
+    return names
+
+
+def _all_clean(config: WorkflowConfig) -> bool:
+    """The common case, fast (this runs on every check and publish): every text is fine."""
+    stack: list[object] = [config]
+    while stack:
+        value = stack.pop()
+        if type(value) is str:
+            if len(value) > MAX_TEXT_LENGTH or _BAD_CHAR.search(value) is not None:
+                return False
+        elif type(value) is tuple:
+            stack.extend(value)
+        else:
+            stack.extend(getattr(value, name) for name in _field_names(type(value)))
+    return True
+
+
 def _what(path: tuple[object, ...]) -> str:
     keys = [p for p in path if isinstance(p, str)]
     key = keys[-1] if keys else "name"
@@ -84,6 +110,8 @@ def _what(path: tuple[object, ...]) -> str:
 
 def text_invalid(config: WorkflowConfig) -> Iterable[Diagnostic]:
     """Both ``text_invalid`` and ``text_too_long``, in model order."""
+    if _all_clean(config):
+        return
     for path, text in _texts(config, ()):
         what = _what(path)
         bad = _BAD_CHAR.search(text)
