@@ -11,7 +11,6 @@ last character), so a caret run is ``end_column - column`` wide.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -133,13 +132,14 @@ class Diagnostic:
         return (0, 0, self.pointer or "")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _writable(text: str) -> str:
     """``text`` with lone surrogates (from a JSON escape such as ``"\\ud800"``) spelt as
     escapes: no output can encode them, so a message quoting one must not hold it."""
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if text.isascii():
+        return text
+    import re
+
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def make(code: str, message: str, **kwargs: object) -> Diagnostic:

@@ -16,20 +16,43 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from dsl.diagnostics import (
     MAX_DUE_DAYS, MAX_INTEGER_DIGITS, MAX_TEXT_LENGTH, Diagnostic, make,
 )
 
-from ..disbursement_rules import MAX_MONEY_DIGITS
 from ..model import IntLit, MoneyLit, ResponseStep, WorkflowConfig
 from .expressions import condition_expressions, money_well_formed, walk
 
-#: C0 and C1 controls and DEL, lone surrogates, the line and paragraph
-#: separators, and the bidirectional embeddings, overrides and isolates (which
-#: make text read differently from what it holds).
-_BAD_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: :data:`engine.disbursement_rules.MAX_MONEY_DIGITS` (a test holds them equal;
+#: importing that module here would slow every `payroute check` start).
+MAX_MONEY_DIGITS = 15
+
+
+class _BadChars:
+    """C0 and C1 controls and DEL, lone surrogates, the line and paragraph
+    separators, and the bidirectional embeddings, overrides and isolates (which
+    make text read differently from what it holds). The pattern is compiled on
+    first use: most texts are ASCII, judged without it."""
+
+    _pattern: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if text.isascii() and text.isprintable():
+            return None
+        if self._pattern is None:
+            type(self)._pattern = re.compile(
+                "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+        return self._pattern.search(text)  # type: ignore[union-attr]
+
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str) -> str:
+        if self.search(text) is None:
+            return text
+        return self._pattern.sub(repl, text)  # type: ignore[union-attr]
+
+
+_BAD_CHAR = _BadChars()
 _NAMED = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\x1b": "an escape character",
           "\x00": "a NUL character", "\u2028": "a line separator", "\u2029": "a paragraph separator"}
 _MAX_QUOTED = 40

@@ -182,3 +182,10 @@ def test_a_json_config_listing_a_recipient_twice_gets_the_flow_files_error() -> 
     assert errors(json.dumps(doc, indent=2), "w.json") == [("field_duplicate", 26, "/steps/0/notify/2")]
     flow_text = REFERENCE.replace("notify: assignees, manager, creator", "notify: creator, assignees, creator", 1)
     assert [code for code, _l, _p in errors(flow_text, "w.flow")] == ["field_duplicate"]
+
+
+def test_the_money_bound_is_the_engines() -> None:
+    from engine.checks import values
+    from engine.disbursement_rules import MAX_MONEY_DIGITS
+
+    assert values.MAX_MONEY_DIGITS == MAX_MONEY_DIGITS
