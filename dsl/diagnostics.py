@@ -63,6 +63,7 @@ CODES: dict[str, CodeInfo] = {
     ),
     "condition_missing_otherwise": CodeInfo("error", "a condition step has no `otherwise` route"),
     "due_days_invalid": CodeInfo("error", "a due period is not a positive whole number of days"),
+    "due_days_too_large": CodeInfo("error", "a due period is longer than 3650 days (ten years)"),
     # graph
     "graph_no_end_reachable": CodeInfo("error", "no end step can be reached from a step"),
     "graph_condition_loop": CodeInfo("error", "condition steps route to each other in a loop"),
@@ -77,12 +78,32 @@ CODES: dict[str, CodeInfo] = {
     "money_precision": CodeInfo("error", "a money amount has more than two decimals"),
     "literal_invalid": CodeInfo("error", "a date that does not exist, or money that is not a decimal amount"),
     "nesting_too_deep": CodeInfo("error", "an expression or JSON document is nested deeper than payroute reads"),
+    "number_too_large": CodeInfo(
+        "error", "money has more than 15 digits before the point, or a whole number more than 15 digits"
+    ),
+    "text_invalid": CodeInfo(
+        "error", "a name or text holds a control character (such as a line break) or invalid Unicode"
+    ),
+    "text_too_long": CodeInfo("error", "a name or text is longer than 200 characters"),
 }
 
 #: Deepest `and`/`or`/`not`/parenthesis nesting of one `when` expression.
 MAX_EXPRESSION_DEPTH = 64
 #: Deepest nesting of objects and arrays in a JSON config.
 MAX_JSON_DEPTH = 160
+#: Longest due period, in days (STEP-8 says positive; ten years is the sane top:
+#: a longer one is a typo, and the calendar must be able to count it).
+MAX_DUE_DAYS = 3650
+#: Most digits of a whole number in a condition (`invoice_count` is at most 100).
+MAX_INTEGER_DIGITS = 15
+#: Longest name or text (step, answer, status, party, workflow, string values):
+#: they are stored in 200-character columns and go into email subjects.
+MAX_TEXT_LENGTH = 200
+#: Digits a front end converts to a whole number; longer numbers are read as
+#: ``±TOO_LARGE`` (Python refuses to convert more than 4,300 digits, and the
+#: checks report anything of this size anyway, without printing it).
+MAX_READ_DIGITS = 30
+TOO_LARGE = 10 ** MAX_READ_DIGITS
 
 
 @dataclass(frozen=True)
@@ -111,10 +132,22 @@ class Diagnostic:
         return (0, 0, self.pointer or "")
 
 
+def _writable(text: str) -> str:
+    """``text`` with lone surrogates (from a JSON escape such as ``"\\ud800"``) spelt as
+    escapes: no output can encode them, so a message quoting one must not hold it."""
+    if text.isascii():
+        return text
+    import re
+
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def make(code: str, message: str, **kwargs: object) -> Diagnostic:
     """Build a diagnostic whose severity comes from the registry."""
     info = CODES[code]
-    return Diagnostic(code=code, message=message, severity=info.severity, **kwargs)  # type: ignore[arg-type]
+    hint = kwargs.pop("hint", None)
+    return Diagnostic(code=code, message=_writable(message), severity=info.severity,  # type: ignore[arg-type]
+                      hint=_writable(hint) if isinstance(hint, str) else None, **kwargs)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
@@ -133,7 +166,7 @@ def path_to_pointer(path: Path) -> str:
     if not path:
         return ""
     parts = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "/" + "/".join(parts)
+    return _writable("/" + "/".join(parts))
 
 
 def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -142,3 +175,15 @@ def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def has_errors(diags: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diags)
+
+
+def read_int(text: str) -> int:
+    """A whole number written in decimal digits (with an optional sign), never refused
+    for its length: past :data:`MAX_READ_DIGITS` significant digits it is read as
+    ``±TOO_LARGE``, which every bound of the checks refuses. ``int()`` of a long
+    string is slow and, past 4,300 digits, raises."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > MAX_READ_DIGITS:
+        return sign * TOO_LARGE
+    return sign * int(digits or "0")

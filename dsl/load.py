@@ -64,8 +64,10 @@ def flow_span(source_map: SourceMap, path: Path) -> Span | None:
 
 def load_workflow(text: str, filename: str = "<input>", *, kind: SourceKind | None = None) -> LoadedWorkflow:
     """Parse, lower and check ``text``; never raises for a user's mistake."""
-    from engine.checks import run_checks
+    from engine.checks import BOUND_CODES, run_checks
 
+    if text.startswith("\ufeff"):  # a byte-order mark, as editors write it, is not text
+        text = text[1:]
     kind = kind or detect_kind(text, filename)
     if kind == "json":
         from engine.loader import load_json_config
@@ -91,6 +93,10 @@ def load_workflow(text: str, filename: str = "<input>", *, kind: SourceKind | No
                 for d in run_checks(doc.config)
             ]
     loaded.diagnostics = sort_diagnostics(_dedupe(loaded.diagnostics))
+    if any(d.code in BOUND_CODES for d in loaded.diagnostics):
+        # A value out of bounds (a lone surrogate, a 5,000-digit number) cannot be
+        # written back as text: tools that rewrite the file must not run.
+        loaded.front_end_failed = True
     return loaded
 
 

@@ -20,7 +20,7 @@ from engine.model import (
     ListLit, Logical, MoneyLit, Not, Party, ResponseStep, StringLit, WorkflowConfig,
 )
 
-from .diagnostics import MAX_EXPRESSION_DEPTH, Diagnostic, Path, Span, make
+from .diagnostics import MAX_EXPRESSION_DEPTH, Diagnostic, Path, Span, make, read_int
 
 SourceMap = dict[Path, Span]
 
@@ -187,7 +187,7 @@ class _Lowerer:
                 span=self.tok_span(number), hint="write a positive whole number, such as `5`",
             ))
             return None
-        return Due(days=int(text), unit=str(unit))
+        return Due(days=read_int(text), unit=str(unit))
 
     def condition(self, tree: Tree, path: Path) -> ConditionStep:
         name, items = self._header(tree, path)
@@ -282,7 +282,7 @@ class _Lowerer:
         if kind == "string":
             return StringLit(string=_unquote(tok))
         if kind == "integer":
-            return IntLit(integer=int(text))
+            return IntLit(integer=read_int(text))
         if kind == "date":
             return DateLit(date=text)
         raise AssertionError(kind)  # pragma: no cover

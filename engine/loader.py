@@ -9,12 +9,16 @@ map of the text, by line and column; nothing here raises for bad input.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from dsl.diagnostics import MAX_EXPRESSION_DEPTH, MAX_JSON_DEPTH, Diagnostic, Path, Span, did_you_mean, make, path_to_pointer
+from dsl.diagnostics import (
+    MAX_EXPRESSION_DEPTH, MAX_JSON_DEPTH, Diagnostic, Path, Span, did_you_mean, make, path_to_pointer, read_int,
+    TOO_LARGE,
+)
 
 from .model import WorkflowConfig
 
@@ -33,7 +37,7 @@ class JsonDocument:
             from json_source_map import calculate  # only JSON input pays for it
 
             try:
-                self._positions = calculate(self.text)
+                self._positions = calculate(_short_numbers(self.text))
             except Exception:  # noqa: BLE001 - positions are a nicety, never fatal
                 self._positions = {}
         probe = pointer
@@ -55,6 +59,23 @@ class JsonDocument:
 
         pointer = diag.pointer if diag.pointer is not None else path_to_pointer(diag.path or ())
         return replace(diag, pointer=pointer, span=diag.span or self.span_of(pointer))
+
+
+_NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]{29,}')
+
+
+def _short_numbers(text: str) -> str:
+    """``text`` with every number of 30 characters or more replaced by a float of the
+    same length (``1e00…01``): the source-map library parses numbers with ``int()``,
+    which refuses 4,300 digits, and the positions of everything stay the same."""
+    def short(m: re.Match[str]) -> str:
+        token = m.group()
+        if token.startswith('"'):
+            return token
+        sign = "-" if token.startswith("-") else ""
+        return sign + "1e" + "0" * (len(token) - len(sign) - 3) + "1"
+
+    return _NUMBER_OR_STRING.sub(short, text)
 
 
 _ADAPTER_LOCK = threading.Lock()
@@ -142,8 +163,9 @@ def _schema_message(error: Any) -> tuple[str, str | None, tuple[Any, ...]]:
             return f"unknown key `{extra[0]}`", hint, (extra[0],)
     if key == "money" and v in ("type", "pattern"):
         if v == "type" and isinstance(inst, (int, float)) and not isinstance(inst, bool):
+            shown = f'"{inst}"' if abs(inst) < TOO_LARGE else "the amount"
             return (f"money must be {_MONEY_FORM}, not a JSON number (GEN-2)",
-                    f'write "{inst}" with quotes: a JSON number may already have been through a float', ())
+                    f'write {shown} with quotes: a JSON number may already have been through a float', ())
         return f"{_found(inst)} is not an amount: money is {_MONEY_FORM}", None, ()
     if key == "date" and v == "pattern":
         return f"{_found(inst)} is not a date: write it as YYYY-MM-DD, such as \"2025-01-31\"", None, ()
@@ -273,11 +295,31 @@ def _too_deep(data: Any) -> Path | None:
     return None
 
 
+def _whole_floats(data: Any) -> None:
+    """Whole numbers written as floats (``5.0``, ``1e300``) in ``days`` and ``integer``
+    become ints, as the schema and the model read them; past ``TOO_LARGE`` they are
+    ``±TOO_LARGE``, which the checks refuse (the model's validator would refuse the
+    float with a message per step kind)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key in ("days", "integer"):
+                number = value.get(key)
+                if isinstance(number, float) and number.is_integer():
+                    value[key] = int(number) if abs(number) < TOO_LARGE else (TOO_LARGE if number > 0 else -TOO_LARGE)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def load_json_config(text: str, filename: str) -> JsonDocument:
     """Parse and validate a JSON workflow config; problems come back as diagnostics."""
     doc = JsonDocument(filename, text, None)
     try:
-        data = json.loads(text)
+        # Whole numbers of any length are read (past 4,300 digits ``int()`` raises):
+        # the checks refuse them, located, like any other out-of-bounds value.
+        data = json.loads(text, parse_int=read_int)
     except RecursionError:
         doc.diagnostics.append(make("nesting_too_deep", "the document is nested too deeply to read",
                                     span=Span(filename, 1, 1, 1, 2)))
@@ -286,6 +328,7 @@ def load_json_config(text: str, filename: str) -> JsonDocument:
         span = Span(filename, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         doc.diagnostics.append(make("json_invalid", f"not valid JSON: {exc.msg.lower()}", span=span))
         return doc
+    _whole_floats(data)
     for find, what in ((_too_deep, f"the document is nested more than {MAX_JSON_DEPTH} levels deep"),
                        (_deep_expression, f"this expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep")):
         deep = find(data)

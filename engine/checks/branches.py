@@ -25,17 +25,20 @@ are reported already, and reasoning about their values would be guesswork.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Iterable
 
 from dsl.diagnostics import Diagnostic, make
 
 from ..facts import FACTS, fact_type
-from ..model import Compare, ConditionStep, DateLit, FactRef, InList, IntLit, Logical, MoneyLit, Not, StringLit
+from ..model import (
+    Compare, ConditionStep, DateLit, FactRef, InList, IntLit, Logical, MoneyLit, Not, StringLit,
+)
 from ..model import WorkflowConfig
-from .expressions import date_value, facts_in, render
+from .expressions import date_value, facts_in, render, walk
 from .types import expression_is_clean
 from .valuesets import (
-    FLIPPED, Intervals, Strings, ValueSet, compare_set, domain_of, empty_like, money_code,
+    FLIPPED, INF, Intervals, Strings, ValueSet, compare_set, domain_of, empty_like, money_code,
 )
 
 COND2 = "`when` lines are tried in order and the first true one wins (COND-2)"
@@ -169,40 +172,10 @@ def never_true(expr: object) -> str | None:
 
 def shadowing(earlier: list[object], expr: object) -> tuple[str, list[int]] | None:
     """Why ``expr`` can never win after ``earlier`` (all clean): a reason and the culprits."""
-    for j, other in enumerate(earlier):
-        if other == expr:
-            return "same", [j]
-    for j, other in enumerate(earlier):
-        if always_true(other):
-            return "always", [j]
-    for f in facts_in(expr):
-        n = need(expr, f)
-        if n is None:
-            continue
-        covers = [guarantee(other, f) for other in earlier]
-        union = empty_like(_domain(f))
-        for c in covers:
-            union = union.union(c)  # type: ignore[arg-type]
-        if n.subset_of(union):  # type: ignore[arg-type]
-            return "covered", _fewest(n, covers)
-    return None
-
-
-def _fewest(n: ValueSet, covers: list[ValueSet]) -> list[int]:
-    """Earlier lines that together cover ``n``, dropping any the others make redundant."""
-    keep = [j for j, c in enumerate(covers) if not c.intersect(n).empty]  # type: ignore[arg-type]
-    for j in reversed(list(keep)):
-        rest = [k for k in keep if k != j]
-        union = empty_like(n)
-        for k in rest:
-            union = union.union(covers[k])  # type: ignore[arg-type]
-        if rest and n.subset_of(union):  # type: ignore[arg-type]
-            keep = rest
-    return keep
-
-
-def _quote(exprs: list[object]) -> str:
-    return ", ".join(f"`{render(e)}`" for e in exprs)
+    sweep = _Sweep(earlier + [expr])
+    for other in earlier:
+        sweep.add(other)
+    return sweep.shadowing(expr)
 
 
 def branch_shadowed(config: WorkflowConfig) -> Iterable[Diagnostic]:
@@ -210,11 +183,9 @@ def branch_shadowed(config: WorkflowConfig) -> Iterable[Diagnostic]:
     for i, step in enumerate(config.steps):
         if not isinstance(step, ConditionStep):
             continue
-        clean: list[object] = []
-        for k, branch in enumerate(step.branches):
-            expr = branch.when
-            if not expression_is_clean(expr):
-                continue
+        clean = [(k, b.when) for k, b in enumerate(step.branches) if expression_is_clean(b.when)]
+        sweep = _Sweep([expr for _k, expr in clean])
+        for k, expr in clean:
             path = ("steps", i, "branches", k, "when")
             dead_fact = never_true(expr)
             if dead_fact is not None:
@@ -225,10 +196,171 @@ def branch_shadowed(config: WorkflowConfig) -> Iterable[Diagnostic]:
                     hint=_never_true_hint(expr, dead_fact),
                 )
             else:
-                found = shadowing(clean, expr)
+                found = sweep.shadowing(expr)
                 if found is not None:
-                    yield _shadowed(found[0], [clean[j] for j in found[1]], path)
-            clean.append(expr)
+                    yield _shadowed(found[0], [sweep.lines[j] for j in found[1]], path)
+            sweep.add(expr)
+
+
+# ---------------------------------------------------------------- the sweep
+#
+# Lines are added one at a time, in order; each is first asked about against
+# the lines before it. Everything a later question needs is kept up to date
+# as lines are added, so a step of n lines costs about n log n (it cost ~n^3
+# when each line recomputed the earlier lines' sets and unions):
+#
+# - the first index of each condition (``same``) and of the first always-true
+#   line (``always``);
+# - per fact, the union of the earlier lines' guarantees, and which line was
+#   the *first* to cover each part of it (its owner).
+#
+# Which earlier lines are named (the culprits) is what a greedy pass gave:
+# starting from every earlier line that meets the need N, drop lines from the
+# last to the first while the others still cover N. A line j survives exactly
+# when some value of N has j as its owner and no surviving later line covers
+# it; so the culprits come from the owners of N, visited from the last.
+#
+# String sets are finite or co-finite over the strings the step mentions; each
+# such string gets a number in sorted order and every other string the number
+# after the last, so string sets become integer intervals as well.
+
+
+class _Union:
+    """A union of disjoint closed integer intervals, adjacent ones merged, kept sorted."""
+
+    __slots__ = ("los", "his")
+
+    def __init__(self) -> None:
+        self.los: list[float] = []
+        self.his: list[float] = []
+
+    def add(self, lo: float, hi: float) -> list[tuple[float, float]]:
+        """Add ``[lo, hi]``; return the parts of it that were not covered before."""
+        los, his = self.los, self.his
+        i = bisect_left(his, lo - 1)
+        j = bisect_right(los, hi + 1)
+        gaps: list[tuple[float, float]] = []
+        cursor = lo
+        for a, b in zip(los[i:j], his[i:j]):
+            if a > cursor:
+                gaps.append((cursor, min(a - 1, hi)))
+            if b + 1 > cursor:
+                cursor = b + 1
+        if cursor <= hi and cursor != INF:  # past an unbounded interval nothing is left
+            gaps.append((cursor, hi))
+        if i < j:
+            lo, hi = min(lo, los[i]), max(hi, his[j - 1])
+        los[i:j] = [lo]
+        his[i:j] = [hi]
+        return gaps
+
+    def holds(self, lo: float, hi: float) -> bool:
+        k = bisect_right(self.los, lo) - 1
+        return k >= 0 and self.his[k] >= hi
+
+
+class _FactCover:
+    """The earlier lines' guarantees for one fact: their union and the owner of each part."""
+
+    __slots__ = ("union", "los", "his", "owners", "sets")
+
+    def __init__(self) -> None:
+        self.union = _Union()
+        self.los: list[float] = []
+        self.his: list[float] = []
+        self.owners: list[int] = []
+        self.sets: dict[int, tuple[tuple[float, float], ...]] = {}
+
+    def add(self, line: int, parts: tuple[tuple[float, float], ...]) -> None:
+        self.sets[line] = parts
+        for lo, hi in parts:
+            for a, b in self.union.add(lo, hi):
+                k = bisect_left(self.los, a)
+                self.los.insert(k, a)
+                self.his.insert(k, b)
+                self.owners.insert(k, line)
+
+    def holds(self, parts: tuple[tuple[float, float], ...]) -> bool:
+        return all(self.union.holds(lo, hi) for lo, hi in parts)
+
+    def culprits(self, parts: tuple[tuple[float, float], ...]) -> list[int]:
+        owned: dict[int, list[tuple[float, float]]] = {}
+        for lo, hi in parts:
+            k = bisect_left(self.his, lo)
+            while k < len(self.los) and self.los[k] <= hi:
+                owned.setdefault(self.owners[k], []).append((max(lo, self.los[k]), min(hi, self.his[k])))
+                k += 1
+        kept: list[int] = []
+        taken = _Union()
+        for line in sorted(owned, reverse=True):
+            if not all(taken.holds(a, b) for a, b in owned[line]):
+                kept.append(line)
+                for a, b in self.sets[line]:
+                    taken.add(a, b)
+        return kept[::-1]
+
+
+class _Sweep:
+    """The lines of one condition step seen so far, ready for :meth:`shadowing`."""
+
+    def __init__(self, exprs: list[object]) -> None:
+        texts: set[str] = set()
+        for expr in exprs:
+            for node, _ in walk(expr, ()):
+                if isinstance(node, StringLit):
+                    texts.add(node.string)
+                elif isinstance(node, InList):
+                    texts.update(node.right.list)
+        self.codes = {text: n for n, text in enumerate(sorted(texts))}
+        self.lines: list[object] = []
+        self.first: dict[object, int] = {}
+        self.always: int | None = None
+        self.covers: dict[str, _FactCover] = {}
+
+    def parts(self, values: ValueSet) -> tuple[tuple[float, float], ...]:
+        if isinstance(values, Intervals):
+            return values.parts
+        other = len(self.codes)  # every string the step does not mention
+        codes = sorted(self.codes[s] for s in values.items)
+        if not values.cofinite:
+            return tuple((c, c) for c in codes)
+        gaps, cursor = [], 0
+        for c in codes + [other + 1]:
+            if c > cursor:
+                gaps.append((cursor, c - 1))
+            cursor = c + 1
+        return tuple(gaps)
+
+    def add(self, expr: object) -> None:
+        line = len(self.lines)
+        self.lines.append(expr)
+        self.first.setdefault(expr, line)
+        if self.always is None and always_true(expr):
+            self.always = line
+        for f in facts_in(expr):
+            parts = self.parts(guarantee(expr, f))
+            if parts:
+                self.covers.setdefault(f, _FactCover()).add(line, parts)
+
+    def shadowing(self, expr: object) -> tuple[str, list[int]] | None:
+        """Why ``expr`` can never win after the lines added so far, and the culprits."""
+        if expr in self.first:
+            return "same", [self.first[expr]]
+        if self.always is not None:
+            return "always", [self.always]
+        for f in facts_in(expr):
+            n = need(expr, f)
+            cover = self.covers.get(f)
+            if n is None or cover is None:
+                continue
+            parts = self.parts(n)
+            if cover.holds(parts):
+                return "covered", cover.culprits(parts)
+        return None
+
+
+def _quote(exprs: list[object]) -> str:
+    return ", ".join(f"`{render(e)}`" for e in exprs)
 
 
 def _below_zero(expr: object, fact: str) -> bool:

@@ -151,10 +151,25 @@ def due_days_invalid(config: WorkflowConfig) -> Iterable[Diagnostic]:
         if isinstance(step, ResponseStep) and step.due is not None and step.due.days <= 0:
             yield make(
                 "due_days_invalid",
-                f"a due period of `{step.due.days}` days is not positive",
+                f"a due period of `{step.due.days}` days is not positive" if step.due.days > -10 ** 15
+                else "a negative due period is not positive",
                 path=("steps", i, "due", "days"),
                 hint="write a positive whole number of days, such as `5` (STEP-8)",
             )
+
+
+def notify_listed_twice(config: WorkflowConfig) -> Iterable[Diagnostic]:
+    """A recipient listed twice in `notify:` (the `.flow` front end reports it as it
+    reads the line; a JSON config's list reaches the model as written)."""
+    for i, step in enumerate(config.steps):
+        seen: set[str] = set()
+        for j, recipient in enumerate(getattr(step, "notify", None) or ()):
+            if recipient in seen:
+                yield make(
+                    "field_duplicate", f"`{recipient}` is listed twice in `notify:`",
+                    path=("steps", i, "notify", j), hint="list each recipient once",
+                )
+            seen.add(recipient)
 
 
 CHECKS = (
@@ -167,4 +182,5 @@ CHECKS = (
     response_all_without_approve,
     condition_missing_otherwise,
     due_days_invalid,
+    notify_listed_twice,
 )

@@ -40,6 +40,11 @@ golden cases in `tests/golden/diagnostics/`; regenerate it with
 Every error of a file is reported, sorted by position, but a check stays
 quiet when its complaint would only repeat one already made:
 
+- a value out of bounds (`text_invalid`, `text_too_long`,
+  `due_days_too_large`, `number_too_large`) is reported alone: every other
+  check quotes names and computes with values, and would repeat it or
+  stumble on it; `payroute fmt` does not rewrite such a file;
+
 - a comparison that reads an unknown fact is not type-checked, and a `when`
   line with an unknown fact, a bad literal or a type error is not analysed
   for shadowing;

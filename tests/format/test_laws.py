@@ -29,8 +29,11 @@ REFERENCE = Path(__file__).with_name("reference.flow").read_text(encoding="utf-8
 
 # ---------------------------------------------------------------- strategies
 
-# Any text a quoted name can hold: quotes, backslashes and `#` included, no line breaks.
-names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=12)
+# Any text a quoted name can hold: quotes, backslashes and `#` included; no control or
+# bidirectional-control characters, which the checks refuse (issue 8, `text_invalid`).
+names = st.text(st.characters(blacklist_categories=("Cs", "Cc"),
+                              blacklist_characters="\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+                                                   "\u2066\u2067\u2068\u2069"), max_size=12)
 identifiers = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
 facts = st.one_of(
     st.sampled_from(sorted(FACTS)),
