@@ -14,6 +14,8 @@ byte for byte ``json.dumps({"id", "path", "end", "outcome"})``.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections import Counter
 from typing import Any, Mapping, TextIO
 
@@ -111,32 +113,81 @@ class TextWriter(_Writer):
         super().finish()
 
 
+class _Spool:
+    """The items of one JSON array, serialised as they come, kept until the document can be written.
+
+    In memory up to :attr:`JsonWriter.SPOOL_BYTES`, then in an unnamed
+    temporary file (gone when closed): memory stays flat however many items.
+    Each item is laid out as ``json.dumps(body, indent=2)`` lays out an array
+    element at depth 2, so the document is byte for byte what one
+    ``json.dumps`` of everything would print.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        # surrogatepass: a lone surrogate in a refused value must not stop the
+        # run here; the CLI's output stream escapes it (dsl.safe_text).
+        self.file = tempfile.SpooledTemporaryFile(max_size=max_size, mode="w+", encoding="utf-8",
+                                                  errors="surrogatepass", newline="")
+        self.count = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        self.file.write(("\n    " if self.count == 0 else ",\n    ") + text)
+        self.count += 1
+
+    def write_to(self, out: TextIO) -> None:
+        """Write the array (``[]`` when empty) and drop the spool."""
+        if self.count == 0:
+            out.write("[]")
+        else:
+            out.write("[")
+            self.file.seek(0)
+            shutil.copyfileobj(self.file, out, 1 << 16)
+            out.write("\n  ]")
+        self.file.close()
+
+
 class JsonWriter(_Writer):
-    """One document: the workflow, every route with its visits and reasons, every refused line."""
+    """One document: the workflow, every route with its visits and reasons, every refused line.
+
+    The document opens with its ``result``, known only once every line is
+    read, so routes and refusals are serialised as they come into spools
+    (see :class:`_Spool`) and the document is written at the end: a run of
+    a million lines takes as little memory as one of ten.
+    """
+
+    #: Serialised routes (and refusals) kept in memory before spilling to an unnamed temporary file.
+    SPOOL_BYTES = 1 << 20
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._results: list[dict[str, Any]] = []
-        self._errors: list[dict[str, Any]] = []
+        self._results = _Spool(self.SPOOL_BYTES)
+        self._errors = _Spool(self.SPOOL_BYTES)
+        self._stopped = False
 
     def route(self, record: Record) -> str | None:
         route = self.evaluate(record)
-        self._results.append({"id": record.id, "line": record.line, **route.to_data()})
+        self._results.add({"id": record.id, "line": record.line, **route.to_data()})
+        if route.stopped:
+            self._stopped = True
         return route.stopped
 
     def refused(self, record: Record) -> None:
         super().refused(record)
-        self._errors.append({"line": record.line, "problems": list(record.problems)})
+        self._errors.add({"line": record.line, "problems": list(record.problems)})
 
     def finish(self) -> None:
-        failed = bool(self._errors) or any(r["stopped"] for r in self._results)
-        body = {
+        failed = self._errors.count > 0 or self._stopped
+        head = json.dumps({
             "result": "error" if failed else "ok",
             "workflow": {"name": self.compiled.name, "content_hash": self.compiled.content_hash},
             "answers": self.answers,
             "default_answer": self.default_answer,
-            "results": self._results,
-            "errors": self._errors,
-        }
-        self.out.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        }, indent=2, ensure_ascii=False)
+        assert head.endswith("\n}")
+        self.out.write(head[:-2] + ',\n  "results": ')
+        self._results.write_to(self.out)
+        self.out.write(',\n  "errors": ')
+        self._errors.write_to(self.out)
+        self.out.write("\n}\n")
         super().finish()
