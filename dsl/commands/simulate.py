@@ -17,8 +17,13 @@ Outputs (stdout):
 
 A refused line is reported on stderr as ``line 17: invoices[2].amount: ...``
 and the run goes on; the exit code is then 1, as it is when a route stops
-before an end. A workflow with errors is not simulated (its diagnostics are
-printed, exit 1). Nothing is written anywhere but stdout and stderr.
+before an end. Whatever a line holds (bytes that are not UTF-8, nesting
+deeper than the parser goes, an integer of thousands of digits) it is that
+line's refusal, never the run's end. A UTF-8 byte order mark at the start of
+the input is skipped. A workflow with errors is not simulated (its
+diagnostics are printed, exit 1). Nothing is written anywhere but stdout and
+stderr (``--format json`` keeps the routes of a long run in an unnamed
+temporary file, gone when the run ends, so its memory stays flat).
 """
 
 from __future__ import annotations
@@ -136,7 +141,10 @@ def _progress(size: int | None) -> tuple[Any, Any]:
         return None, None
     from tqdm import tqdm  # only a terminal user with a big file pays for the import
 
-    bar = tqdm(total=size, unit="B", unit_scale=True, file=sys.stderr, desc="simulating", leave=False)
+    from ..safe_text import unwrap
+
+    # The bar's own carriage returns must reach the terminal unescaped.
+    bar = tqdm(total=size, unit="B", unit_scale=True, file=unwrap(sys.stderr), desc="simulating", leave=False)
     return bar.update, bar
 
 
