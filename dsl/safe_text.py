@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, TextIO
 
-__all__ = ["UNSAFE", "escape", "SafeStream", "unwrap"]
+__all__ = ["UNSAFE", "escape", "one_line", "SafeStream", "unwrap"]
 
 #: The characters escaped (see the module docstring).
 UNSAFE = re.compile(
@@ -37,6 +37,12 @@ def escape(text: str) -> str:
     if UNSAFE.search(text) is None:
         return text
     return UNSAFE.sub(_escaped, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` escaped, its newlines too: for a value (an id, a name, a refusal) printed
+    inside a line of output, where a newline would forge the lines after it."""
+    return escape(text).replace("\n", "\\u000a")
 
 
 class SafeStream:

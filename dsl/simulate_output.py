@@ -22,6 +22,7 @@ from typing import Any, Mapping, TextIO
 from engine.compiler import CompiledWorkflow
 from engine.evaluator import Route, Router, evaluate
 
+from .safe_text import one_line
 from .simulate_input import Record
 
 __all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
@@ -98,7 +99,7 @@ class TextWriter(_Writer):
         route = self.evaluate(record)
         where = f" (line {record.line})" if record.line is not None else ""
         verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
-        lines = [f"{record.id}{where}: {verdict}"]
+        lines = [f"{one_line(record.id or '')}{where}: {verdict}"]
         for visit in route.visits:
             lines += [f"  {line}" for line in visit.lines()]
         if route.stopped:

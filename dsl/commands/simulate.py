@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     answers = parse_answers(args.answer, compiled)
 
+    from ..safe_text import one_line
     from ..simulate_output import JsonlWriter, JsonWriter, TextWriter
     from ..simulate_input import read_records
 
@@ -172,14 +173,14 @@ def run(args: argparse.Namespace) -> int:
             if record.problems:
                 problems += 1
                 prefix = f"line {record.line}: " if record.line is not None else f"{label}: "
-                sys.stderr.write("".join(f"{prefix}{p}\n" for p in record.problems))
+                sys.stderr.write("".join(f"{prefix}{one_line(p)}\n" for p in record.problems))
                 writer.refused(record)
                 continue
             stopped = writer.route(record)
             if stopped is not None:
                 problems += 1
                 where = f"line {record.line}: " if record.line is not None else ""
-                sys.stderr.write(f"{where}{record.id}: the route stopped: {stopped}\n")
+                sys.stderr.write(f"{where}{one_line(record.id or '')}: the route stopped: {stopped}\n")
     finally:
         if bar is not None:
             bar.close()

@@ -159,3 +159,15 @@ def test_python_dash_m_reports_usage_errors_as_usage_errors(tmp_path: Path) -> N
     run = subprocess.run([sys.executable, "-m", "dsl.cli", "simulate", FLOW, str(src), "--answer", "Nope=Approve"],
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 2 and run.stderr.startswith('payroute simulate: --answer "Nope=Approve"')
+
+
+def test_a_newline_in_an_echoed_value_cannot_forge_a_line(cli, tmp_path: Path) -> None:
+    """Found by the simulate fuzzer: an unknown key holding a newline split the refusal in two."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"\\nline 2: ok": null}\n' + hostile_line(id="a\nb"), encoding="utf-8")
+    result = cli("simulate", FLOW, str(src))
+    assert result.code == 1
+    assert ("line 1: \\u000aline 2: ok: unknown field; the fields are id, project, created_by, funding_account, "
+            "invoices") in result.err.splitlines()
+    assert all(text.startswith("line 1: ") for text in result.err.splitlines())
+    assert result.out.startswith("a\\u000ab (line 2): Approved (success)\n")
