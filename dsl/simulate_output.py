@@ -101,7 +101,7 @@ class TextWriter(_Writer):
         verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
         lines = [f"{one_line(record.id or '')}{where}: {verdict}"]
         for visit in route.visits:
-            lines += [f"  {line}" for line in visit.lines()]
+            lines += [f"  {one_line(line)}" for line in visit.lines()]  # a fact value may hold a newline
         if route.stopped:
             lines.append(f"  stopped: {route.stopped}")
         self.out.write("\n".join(lines) + "\n\n")

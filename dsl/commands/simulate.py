@@ -129,7 +129,8 @@ def _open_input(name: str) -> tuple[Any, int | None]:
     if name == "-":
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # a text-only stdin (tests, embedding)
-            return io.BytesIO(sys.stdin.read().encode("utf-8")), None
+            # surrogatepass: a lone surrogate becomes bytes that are not UTF-8, refused on its line
+            return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogatepass")), None
         return buffer, None
     stream = open(name, "rb")  # noqa: SIM115 - closed by run()
     return stream, os.fstat(stream.fileno()).st_size

@@ -195,7 +195,7 @@ def _print_text(results: list[dict[str, Any]], problems: list[Any], broken: list
             out.write("          route taken:\n")
             for visit in c["route"].visits:
                 for line in visit.lines():
-                    out.write(f"            {line}\n")
+                    out.write(f"            {one_line(line)}\n")
         cov = r["coverage"]
         out.write(f"  coverage: {cov.text()}\n")
         if cov.missed:

@@ -171,3 +171,16 @@ def test_a_newline_in_an_echoed_value_cannot_forge_a_line(cli, tmp_path: Path) -
             "invoices") in result.err.splitlines()
     assert all(text.startswith("line 1: ") for text in result.err.splitlines())
     assert result.out.startswith("a\\u000ab (line 2): Approved (success)\n")
+
+
+def test_a_fact_value_holding_a_newline_stays_on_its_line(cli, tmp_path: Path) -> None:
+    """COND-13's reasons quote the fact values: a value's newline and escape sequence are shown escaped."""
+    doc = json.loads(hostile_line(id="D-1"))
+    doc["project"]["office"] = "Den\nver\x1b[2J"
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+    result = cli("simulate", str(EXAMPLES / "office_routing" / "workflow.flow"), str(src))
+    assert result.code == 0 and raw_controls(result.out) == []
+    reasons = [text for text in result.out.splitlines() if "project.office" in text]
+    assert len(reasons) == 3
+    assert all('project.office "Den\\u000aver\\u001b[2J"' in text for text in reasons)

@@ -40,7 +40,6 @@ def ids(out: str) -> list[str]:
     return [json.loads(text)["id"] for text in out.splitlines()]
 
 
-@pytest.mark.rule("GEN-2")
 def test_a_line_that_is_not_utf8_is_refused_alone(cli, tmp_path: Path) -> None:
     src = write(tmp_path, line("ok-1"), b'{"id": "D-\xff\xfe"}\n', line("ok-2"))
     result = cli("simulate", FLOW, src, "--format", "jsonl")
@@ -49,7 +48,6 @@ def test_a_line_that_is_not_utf8_is_refused_alone(cli, tmp_path: Path) -> None:
     assert len(result.err.splitlines()) == 1
 
 
-@pytest.mark.rule("GEN-2")
 def test_a_deeply_nested_first_line_is_refused_alone(cli, tmp_path: Path) -> None:
     src = write(tmp_path, b"[" * 100_000 + b"]" * 100_000 + b"\n", line("ok-1"), line("ok-2"))
     result = cli("simulate", FLOW, src, "--format", "jsonl")
