@@ -20,12 +20,29 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, TextIO
 
-__all__ = ["UNSAFE", "escape", "one_line", "SafeStream", "unwrap"]
+__all__ = ["UNSAFE", "unsafe_pattern", "escape", "one_line", "SafeStream", "unwrap"]
 
-#: The characters escaped (see the module docstring).
-UNSAFE = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+#: The characters escaped (see the module docstring). Compiled on first use
+#: (a class with the surrogate range takes a millisecond to compile, and most
+#: runs only ever print ASCII): use :func:`unsafe_pattern`, or ``UNSAFE``.
+_UNSAFE_CLASS = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+#: The same, for text known to be ASCII (``str.isascii`` is free): C0 but the newline, and DEL.
+_ASCII_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
+_unsafe: re.Pattern[str] | None = None
+
+
+def unsafe_pattern() -> re.Pattern[str]:
+    """The compiled character class of every character :func:`escape` escapes."""
+    global _unsafe
+    if _unsafe is None:
+        _unsafe = re.compile(_UNSAFE_CLASS)
+    return _unsafe
+
+
+def __getattr__(name: str) -> Any:
+    if name == "UNSAFE":
+        return unsafe_pattern()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -34,9 +51,10 @@ def _escaped(match: re.Match[str]) -> str:
 
 def escape(text: str) -> str:
     """``text`` with every unsafe character written as ``\\uXXXX``; the same object when there is none."""
-    if UNSAFE.search(text) is None:
+    pattern = _ASCII_UNSAFE if text.isascii() else unsafe_pattern()
+    if pattern.search(text) is None:
         return text
-    return UNSAFE.sub(_escaped, text)
+    return pattern.sub(_escaped, text)
 
 
 def one_line(text: str) -> str:

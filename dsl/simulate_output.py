@@ -8,27 +8,33 @@ The JSON Lines writer is the bulk path: it routes with
 :class:`engine.evaluator.Router` (no reasons are built) and, since a workflow
 has few distinct routes, serialises each route's ``path``/``end``/``outcome``
 once and reuses the text; only the ``id`` is encoded per line. Its output is
-byte for byte ``json.dumps({"id", "path", "end", "outcome"})``.
+byte for byte ``json.dumps({"id", "path", "end", "outcome"})``, but for DEL,
+written ``\u007f`` like every other control character (dsl.safe_text). That
+text is already safe for a terminal, so it skips the CLI's escaping stream.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections import Counter
 from typing import Any, Mapping, TextIO
 
 from engine.compiler import CompiledWorkflow
 from engine.evaluator import Route, Router, evaluate
 
-from .safe_text import one_line
+from .safe_text import one_line, unwrap
 from .simulate_input import Record
 
 __all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
 
 #: What ``json.dumps`` does to a ``str`` (with its default ``ensure_ascii``), minus the dispatch.
 _json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _safe_json_string(text: str) -> str:
+    """``_json_string``, with DEL escaped too: the one control character ``ensure_ascii`` leaves raw."""
+    out = _json_string(text)
+    return out.replace("\x7f", "\\u007f") if "\x7f" in out else out
 
 
 class _Writer:
@@ -68,6 +74,9 @@ class JsonlWriter(_Writer):
         self._router = Router(self.compiled, self.answers, self.default_answer)
         self._routes: dict[tuple[int, ...], tuple[str, str | None]] = {}
         self._buffer: list[str] = []
+        # Every character is ASCII and every control one escaped (below): no need
+        # to pay for the CLI's escaping stream on the bulk path.
+        self._write = unwrap(self.out).write
 
     def route(self, record: Record) -> str | None:
         assert record.facts is not None
@@ -77,17 +86,17 @@ class JsonlWriter(_Writer):
             full = evaluate(self.compiled, record.facts, self.answers, self.default_answer)
             names, end, outcome = self._router.summary(key)
             assert tuple(names) == full.path and end == full.end  # one semantics, two walkers
-            tail = json.dumps({"path": names, "end": end, "outcome": outcome})
+            tail = json.dumps({"path": names, "end": end, "outcome": outcome}).replace("\x7f", "\\u007f")
             known = self._routes[key] = (", " + tail[1:] + "\n", full.stopped)
-        self._buffer.append('{"id": ' + _json_string(record.id) + known[0])
+        self._buffer.append('{"id": ' + _safe_json_string(record.id) + known[0])
         self.count += 1
         if len(self._buffer) >= self.FLUSH_EVERY:
-            self.out.write("".join(self._buffer))
+            self._write("".join(self._buffer))
             self._buffer.clear()
         return known[1]
 
     def finish(self) -> None:
-        self.out.write("".join(self._buffer))
+        self._write("".join(self._buffer))
         self._buffer.clear()
         super().finish()
 
@@ -125,6 +134,8 @@ class _Spool:
     """
 
     def __init__(self, max_size: int) -> None:
+        import tempfile  # only --format json pays for the import
+
         # surrogatepass: a lone surrogate in a refused value must not stop the
         # run here; the CLI's output stream escapes it (dsl.safe_text).
         self.file = tempfile.SpooledTemporaryFile(max_size=max_size, mode="w+", encoding="utf-8",
@@ -142,6 +153,8 @@ class _Spool:
             out.write("[]")
         else:
             out.write("[")
+            import shutil
+
             self.file.seek(0)
             shutil.copyfileobj(self.file, out, 1 << 16)
             out.write("\n  ]")
