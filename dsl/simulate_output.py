@@ -37,6 +37,10 @@ def _safe_json_string(text: str) -> str:
     return out.replace("\x7f", "\\u007f") if "\x7f" in out else out
 
 
+def _no_newline(text: str) -> str:
+    return one_line(text) if "\n" in text else text
+
+
 class _Writer:
     def __init__(self, compiled: CompiledWorkflow, answers: Mapping[str, str], default_answer: str,
                  out: TextIO) -> None:
@@ -108,9 +112,11 @@ class TextWriter(_Writer):
         route = self.evaluate(record)
         where = f" (line {record.line})" if record.line is not None else ""
         verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
-        lines = [f"{one_line(record.id or '')}{where}: {verdict}"]
+        # An id or a fact value may hold a newline, which must not start a line
+        # of its own; the CLI's stream escapes every other control character.
+        lines = [f"{_no_newline(record.id or '')}{where}: {verdict}"]
         for visit in route.visits:
-            lines += [f"  {one_line(line)}" for line in visit.lines()]  # a fact value may hold a newline
+            lines += ["  " + _no_newline(line) for line in visit.lines()]
         if route.stopped:
             lines.append(f"  stopped: {route.stopped}")
         self.out.write("\n".join(lines) + "\n\n")
