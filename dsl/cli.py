@@ -6,19 +6,32 @@ verb is added by adding its module. Verb modules import their heavy
 dependencies inside ``run`` so ``payroute check`` starts fast.
 
 Exit codes everywhere: 0 ok (warnings allowed), 1 the input has errors (or
-``fmt --check`` would change, or a ``test`` case failed), 2 usage or I/O error.
+``fmt --check`` would change, or a ``test`` case failed), 2 usage or I/O error,
+70 (``EX_SOFTWARE``) an internal error: a bug in payroute, reported as one line
+on stderr (``PAYROUTE_DEBUG=1`` adds the traceback), so a pipeline never takes
+a crash for "the input has errors".
+
+Everything a verb writes to stdout and stderr goes through
+:class:`dsl.safe_text.SafeStream`: control characters in echoed ids, values
+and names are escaped, never sent to the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from types import ModuleType
 from typing import Sequence
 
+from .safe_text import SafeStream
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+#: An internal error (sysexits.h ``EX_SOFTWARE``).
+EXIT_SOFTWARE = 70
 
 
 class UsageError(Exception):
@@ -72,7 +85,13 @@ def database_url(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    with redirect_stdout(out if isinstance(out, SafeStream) else SafeStream(out)), \
+            redirect_stderr(err if isinstance(err, SafeStream) else SafeStream(err)):
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(argv: list[str]) -> int:
     names = _verb_names()
     verb = argv[0] if argv and argv[0] in names else None
     if argv and verb is None and not argv[0].startswith("-"):
@@ -82,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"payroute: unknown verb `{argv[0]}`" + (f"; {hint}" if hint else "")
               + f" (verbs: {', '.join(sorted(names))})", file=sys.stderr)
         return EXIT_USAGE
-    parser = build_parser(verb)
+    try:
+        parser = build_parser(verb)
+    except Exception as exc:  # noqa: BLE001 - a verb that cannot even load is a bug
+        return internal_error(verb or "", exc)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args))
@@ -92,8 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from
         # complaining when it flushes stdout at exit.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:
@@ -102,6 +122,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug, and must not look like exit 1
+        return internal_error(args.verb, exc)
+
+
+def internal_error(verb: str, exc: BaseException) -> int:
+    """Report an unexpected exception as one line (the traceback with ``PAYROUTE_DEBUG=1``): exit 70."""
+    debug = os.environ.get("PAYROUTE_DEBUG", "") not in ("", "0")
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    detail = str(exc).strip().split("\n", 1)[0][:200]
+    try:
+        from engine.errors import scrub_credentials
+
+        detail = scrub_credentials(detail)
+    except Exception:  # noqa: BLE001 - the report must not fail in turn
+        detail = ""
+    what = type(exc).__name__ + (f": {detail}" if detail else "")
+    print(f"payroute{' ' if verb else ''}{verb}: internal error ({what}); this is a bug in payroute, please report it "
+          "with the command that caused it" + ("" if debug else " (PAYROUTE_DEBUG=1 shows the traceback)"),
+          file=sys.stderr)
+    return EXIT_SOFTWARE
 
 
 def run() -> None:
@@ -110,4 +153,8 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    # ``python -m dsl.cli``: run the package's module, whose UsageError is the
+    # one the verbs raise (this file as ``__main__`` has a class of its own).
+    from dsl.cli import run as _run
+
+    _run()

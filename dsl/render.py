@@ -17,6 +17,12 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .diagnostics import Diagnostic
+from .safe_text import escape
+
+
+def _extra_width(text: str) -> int:
+    """How many more columns ``text`` takes once escaped."""
+    return len(escape(text)) - len(text)
 
 
 def render_text(diag: Diagnostic, sources: Mapping[str, str]) -> str:
@@ -39,9 +45,14 @@ def render_text(diag: Diagnostic, sources: Mapping[str, str]) -> str:
                 width = max(1, span.end_column - span.column)
             else:
                 width = max(1, len(src) - span.column + 1)
+            # Control characters are shown escaped (dsl.safe_text), wider than
+            # one column: the caret moves and widens by what they add.
+            lead = span.column - 1
+            shift = _extra_width(src[:lead])
+            width += _extra_width(src[lead:lead + width])
             lines.append(f"{pad} |")
-            lines.append(f"{span.line} | {src}".rstrip())
-            lines.append(f"{pad} | " + " " * (span.column - 1) + "^" * width)
+            lines.append(f"{span.line} | {escape(src)}".rstrip())
+            lines.append(f"{pad} | " + " " * (lead + shift) + "^" * width)
         hint_pad = pad
     elif diag.pointer is not None:
         lines.append(f" --> {diag.pointer or '/'}")

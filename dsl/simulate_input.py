@@ -71,6 +71,11 @@ _amount = attrgetter("amount")
 #: one file repeat the same few (retainage, amount due, approver) rows.
 _row = attrgetter("retainage_released", "amount_due", "approved_by")
 
+#: What decoding a line can raise besides msgspec's DecodeError (a ValueError):
+#: invalid UTF-8 (UnicodeDecodeError, also a ValueError), nesting past the
+#: recursion limit. Either sends the line to the full path, which words it.
+_UNREADABLE = (ValueError, RecursionError)
+
 #: Values already matched are remembered; each memory is dropped when it grows
 #: past this many entries.
 _KNOWN_LIMIT = 4096
@@ -97,7 +102,7 @@ class FastReader:
         """``(id, facts)`` of a valid document; None sends it to the full path (which has the last word)."""
         try:
             doc = self._decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _UNREADABLE:
             return None
         invoices = doc.invoices
         amounts = list(map(_amount, invoices))
@@ -195,9 +200,17 @@ def _record(line: int | None, raw: bytes, fast: FastReader, names: frozenset[str
 def _parses_alone(raw: bytes) -> bool:
     try:
         msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         return False
     return True
+
+
+#: A UTF-8 byte order mark, as editors write it: skipped at the start of the input.
+_BOM = b"\xef\xbb\xbf"
+
+#: How many non-blank lines after a broken first one are read before deciding
+#: that the input is one pretty-printed document.
+LOOKAHEAD = 5
 
 
 def read_records(stream: BinaryIO, fact_names: Iterable[str],
@@ -205,41 +218,68 @@ def read_records(stream: BinaryIO, fact_names: Iterable[str],
     """Every disbursement of ``stream``, in order, as soon as it is read.
 
     JSON Lines when the first non-blank line is a JSON value by itself (or,
-    if that line is broken, when one of the next few is); otherwise the whole
-    input is one document, pretty-printed over several lines. ``progress``,
-    when given, is called with the number of bytes consumed.
+    if that line is broken, when one of the next :data:`LOOKAHEAD` non-blank
+    lines is); otherwise the whole input is one document, pretty-printed over
+    several lines. Deciding reads at most those lines, so JSON Lines stream
+    whatever their first line holds. A UTF-8 byte order mark at the start is
+    skipped. ``progress``, when given, is called with the number of bytes
+    consumed.
     """
     names = frozenset(fact_names)
     fast = FastReader(names)
     lines = iter(stream)
-    head: list[bytes] = []
-    first = None
+    # The non-blank lines read to decide, with their 1-based numbers: blank
+    # lines are only counted, so a run of them costs no memory.
+    head: list[tuple[int, bytes]] = []
+    number = consumed = 0
     for raw in lines:
-        head.append(raw)
+        number += 1
+        consumed += len(raw)
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
         if raw and not raw.isspace():
-            first = raw
+            head.append((number, raw))
             break
-    if first is None:
+    if not head:
+        if progress is not None and consumed:
+            progress(consumed)
         return
-    if not _parses_alone(first):
+    if not _parses_alone(head[0][1]):
         # A pretty-printed document, or JSON Lines whose first line is broken.
-        rest = list(lines)
-        others = [r for r in rest if r and not r.isspace()][:5]
-        if not any(_parses_alone(r) for r in others):
-            text = b"".join(head + rest)
+        jsonl = False
+        for raw in lines:
+            number += 1
+            consumed += len(raw)
+            if raw and not raw.isspace():
+                head.append((number, raw))
+                if _parses_alone(raw):
+                    jsonl = True
+                    break
+                if len(head) > LOOKAHEAD:
+                    break
+        if not jsonl:
+            rest = b"".join(lines)
             if progress is not None:
-                progress(len(text))
-            yield _record(None, text, fast, names)
+                progress(consumed + len(rest))
+            yield _record(None, _rebuild(head) + rest, fast, names)
             return
-        lines = iter(rest)
-    number = 0
-    for number, raw in enumerate(head, 1):
-        if raw and not raw.isspace():
-            yield _record(number, raw, fast, names)
+    for at, raw in head:
+        yield _record(at, raw, fast, names)
     if progress is not None:
-        progress(sum(map(len, head)))
+        progress(consumed)
     for number, raw in enumerate(lines, number + 1):
         if progress is not None:
             progress(len(raw))
         if raw and not raw.isspace():
             yield _record(number, raw, fast, names)
+
+
+def _rebuild(head: list[tuple[int, bytes]]) -> bytes:
+    """The text of the lines read so far, a blank line standing for each one skipped (line numbers hold)."""
+    parts: list[bytes] = []
+    last = 0
+    for at, raw in head:
+        parts.append(b"\n" * (at - last - 1))
+        parts.append(raw)
+        last = at
+    return b"".join(parts)

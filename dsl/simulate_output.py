@@ -8,7 +8,9 @@ The JSON Lines writer is the bulk path: it routes with
 :class:`engine.evaluator.Router` (no reasons are built) and, since a workflow
 has few distinct routes, serialises each route's ``path``/``end``/``outcome``
 once and reuses the text; only the ``id`` is encoded per line. Its output is
-byte for byte ``json.dumps({"id", "path", "end", "outcome"})``.
+byte for byte ``json.dumps({"id", "path", "end", "outcome"})``, but for DEL,
+written ``\u007f`` like every other control character (dsl.safe_text). That
+text is already safe for a terminal, so it skips the CLI's escaping stream.
 """
 
 from __future__ import annotations
@@ -20,12 +22,23 @@ from typing import Any, Mapping, TextIO
 from engine.compiler import CompiledWorkflow
 from engine.evaluator import Route, Router, evaluate
 
+from .safe_text import one_line, unwrap
 from .simulate_input import Record
 
 __all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
 
 #: What ``json.dumps`` does to a ``str`` (with its default ``ensure_ascii``), minus the dispatch.
 _json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _safe_json_string(text: str) -> str:
+    """``_json_string``, with DEL escaped too: the one control character ``ensure_ascii`` leaves raw."""
+    out = _json_string(text)
+    return out.replace("\x7f", "\\u007f") if "\x7f" in out else out
+
+
+def _no_newline(text: str) -> str:
+    return one_line(text) if "\n" in text else text
 
 
 class _Writer:
@@ -65,6 +78,9 @@ class JsonlWriter(_Writer):
         self._router = Router(self.compiled, self.answers, self.default_answer)
         self._routes: dict[tuple[int, ...], tuple[str, str | None]] = {}
         self._buffer: list[str] = []
+        # Every character is ASCII and every control one escaped (below): no need
+        # to pay for the CLI's escaping stream on the bulk path.
+        self._write = unwrap(self.out).write
 
     def route(self, record: Record) -> str | None:
         assert record.facts is not None
@@ -74,17 +90,17 @@ class JsonlWriter(_Writer):
             full = evaluate(self.compiled, record.facts, self.answers, self.default_answer)
             names, end, outcome = self._router.summary(key)
             assert tuple(names) == full.path and end == full.end  # one semantics, two walkers
-            tail = json.dumps({"path": names, "end": end, "outcome": outcome})
+            tail = json.dumps({"path": names, "end": end, "outcome": outcome}).replace("\x7f", "\\u007f")
             known = self._routes[key] = (", " + tail[1:] + "\n", full.stopped)
-        self._buffer.append('{"id": ' + _json_string(record.id) + known[0])
+        self._buffer.append('{"id": ' + _safe_json_string(record.id) + known[0])
         self.count += 1
         if len(self._buffer) >= self.FLUSH_EVERY:
-            self.out.write("".join(self._buffer))
+            self._write("".join(self._buffer))
             self._buffer.clear()
         return known[1]
 
     def finish(self) -> None:
-        self.out.write("".join(self._buffer))
+        self._write("".join(self._buffer))
         self._buffer.clear()
         super().finish()
 
@@ -96,9 +112,11 @@ class TextWriter(_Writer):
         route = self.evaluate(record)
         where = f" (line {record.line})" if record.line is not None else ""
         verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
-        lines = [f"{record.id}{where}: {verdict}"]
+        # An id or a fact value may hold a newline, which must not start a line
+        # of its own; the CLI's stream escapes every other control character.
+        lines = [f"{_no_newline(record.id or '')}{where}: {verdict}"]
         for visit in route.visits:
-            lines += [f"  {line}" for line in visit.lines()]
+            lines += ["  " + _no_newline(line) for line in visit.lines()]
         if route.stopped:
             lines.append(f"  stopped: {route.stopped}")
         self.out.write("\n".join(lines) + "\n\n")
@@ -111,32 +129,85 @@ class TextWriter(_Writer):
         super().finish()
 
 
+class _Spool:
+    """The items of one JSON array, serialised as they come, kept until the document can be written.
+
+    In memory up to :attr:`JsonWriter.SPOOL_BYTES`, then in an unnamed
+    temporary file (gone when closed): memory stays flat however many items.
+    Each item is laid out as ``json.dumps(body, indent=2)`` lays out an array
+    element at depth 2, so the document is byte for byte what one
+    ``json.dumps`` of everything would print.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        import tempfile  # only --format json pays for the import
+
+        # surrogatepass: a lone surrogate in a refused value must not stop the
+        # run here; the CLI's output stream escapes it (dsl.safe_text).
+        self.file = tempfile.SpooledTemporaryFile(max_size=max_size, mode="w+", encoding="utf-8",
+                                                  errors="surrogatepass", newline="")
+        self.count = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        self.file.write(("\n    " if self.count == 0 else ",\n    ") + text)
+        self.count += 1
+
+    def write_to(self, out: TextIO) -> None:
+        """Write the array (``[]`` when empty) and drop the spool."""
+        if self.count == 0:
+            out.write("[]")
+        else:
+            out.write("[")
+            import shutil
+
+            self.file.seek(0)
+            shutil.copyfileobj(self.file, out, 1 << 16)
+            out.write("\n  ]")
+        self.file.close()
+
+
 class JsonWriter(_Writer):
-    """One document: the workflow, every route with its visits and reasons, every refused line."""
+    """One document: the workflow, every route with its visits and reasons, every refused line.
+
+    The document opens with its ``result``, known only once every line is
+    read, so routes and refusals are serialised as they come into spools
+    (see :class:`_Spool`) and the document is written at the end: a run of
+    a million lines takes as little memory as one of ten.
+    """
+
+    #: Serialised routes (and refusals) kept in memory before spilling to an unnamed temporary file.
+    SPOOL_BYTES = 1 << 20
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._results: list[dict[str, Any]] = []
-        self._errors: list[dict[str, Any]] = []
+        self._results = _Spool(self.SPOOL_BYTES)
+        self._errors = _Spool(self.SPOOL_BYTES)
+        self._stopped = False
 
     def route(self, record: Record) -> str | None:
         route = self.evaluate(record)
-        self._results.append({"id": record.id, "line": record.line, **route.to_data()})
+        self._results.add({"id": record.id, "line": record.line, **route.to_data()})
+        if route.stopped:
+            self._stopped = True
         return route.stopped
 
     def refused(self, record: Record) -> None:
         super().refused(record)
-        self._errors.append({"line": record.line, "problems": list(record.problems)})
+        self._errors.add({"line": record.line, "problems": list(record.problems)})
 
     def finish(self) -> None:
-        failed = bool(self._errors) or any(r["stopped"] for r in self._results)
-        body = {
+        failed = self._errors.count > 0 or self._stopped
+        head = json.dumps({
             "result": "error" if failed else "ok",
             "workflow": {"name": self.compiled.name, "content_hash": self.compiled.content_hash},
             "answers": self.answers,
             "default_answer": self.default_answer,
-            "results": self._results,
-            "errors": self._errors,
-        }
-        self.out.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        }, indent=2, ensure_ascii=False)
+        assert head.endswith("\n}")
+        self.out.write(head[:-2] + ',\n  "results": ')
+        self._results.write_to(self.out)
+        self.out.write(',\n  "errors": ')
+        self._errors.write_to(self.out)
+        self.out.write("\n}\n")
         super().finish()

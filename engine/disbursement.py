@@ -289,10 +289,21 @@ def parse_disbursement(data: object) -> Disbursement:
 def parse_disbursement_json(text: str | bytes) -> Disbursement:
     """Decode JSON text and validate it; invalid JSON is a :class:`DisbursementError` too."""
     try:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise
+        except ValueError:
+            # An integer past int()'s digit limit (sys.get_int_max_str_digits()).
+            # No field of a disbursement is a number, so its value does not
+            # matter: read as a float, it is refused where it stands ("not a
+            # JSON number"), located like any other.
+            data = json.loads(text, parse_int=float)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}" if "\n" in exc.doc else f"column {exc.colno}"
         raise DisbursementError([("", f"invalid JSON: {exc.msg} at {where}")]) from None
-    except (UnicodeDecodeError, RecursionError) as exc:
-        raise DisbursementError([("", f"invalid JSON: {exc.__class__.__name__}")]) from None
+    except UnicodeDecodeError as exc:
+        raise DisbursementError([("", f"not UTF-8 text (byte {exc.start})")]) from None
+    except RecursionError:
+        raise DisbursementError([("", "invalid JSON: nested too deeply")]) from None
     return parse_disbursement(data)

@@ -98,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
                 if not as_json:
                     sys.stdout.write(f"{label}\n")
         elif to_stdout:
-            sys.stdout.write(new)
+            from ..safe_text import unwrap
+
+            unwrap(sys.stdout).write(new)  # the file's text, byte for byte, as if written to the file
         elif differs:
             Path(name).write_text(new, encoding="utf-8")
             changed.append(label)

@@ -17,8 +17,13 @@ Outputs (stdout):
 
 A refused line is reported on stderr as ``line 17: invoices[2].amount: ...``
 and the run goes on; the exit code is then 1, as it is when a route stops
-before an end. A workflow with errors is not simulated (its diagnostics are
-printed, exit 1). Nothing is written anywhere but stdout and stderr.
+before an end. Whatever a line holds (bytes that are not UTF-8, nesting
+deeper than the parser goes, an integer of thousands of digits) it is that
+line's refusal, never the run's end. A UTF-8 byte order mark at the start of
+the input is skipped. A workflow with errors is not simulated (its
+diagnostics are printed, exit 1). Nothing is written anywhere but stdout and
+stderr (``--format json`` keeps the routes of a long run in an unnamed
+temporary file, gone when the run ends, so its memory stays flat).
 """
 
 from __future__ import annotations
@@ -124,7 +129,8 @@ def _open_input(name: str) -> tuple[Any, int | None]:
     if name == "-":
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # a text-only stdin (tests, embedding)
-            return io.BytesIO(sys.stdin.read().encode("utf-8")), None
+            # surrogatepass: a lone surrogate becomes bytes that are not UTF-8, refused on its line
+            return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogatepass")), None
         return buffer, None
     stream = open(name, "rb")  # noqa: SIM115 - closed by run()
     return stream, os.fstat(stream.fileno()).st_size
@@ -136,7 +142,10 @@ def _progress(size: int | None) -> tuple[Any, Any]:
         return None, None
     from tqdm import tqdm  # only a terminal user with a big file pays for the import
 
-    bar = tqdm(total=size, unit="B", unit_scale=True, file=sys.stderr, desc="simulating", leave=False)
+    from ..safe_text import unwrap
+
+    # The bar's own carriage returns must reach the terminal unescaped.
+    bar = tqdm(total=size, unit="B", unit_scale=True, file=unwrap(sys.stderr), desc="simulating", leave=False)
     return bar.update, bar
 
 
@@ -150,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     answers = parse_answers(args.answer, compiled)
 
+    from ..safe_text import one_line
     from ..simulate_output import JsonlWriter, JsonWriter, TextWriter
     from ..simulate_input import read_records
 
@@ -164,14 +174,14 @@ def run(args: argparse.Namespace) -> int:
             if record.problems:
                 problems += 1
                 prefix = f"line {record.line}: " if record.line is not None else f"{label}: "
-                sys.stderr.write("".join(f"{prefix}{p}\n" for p in record.problems))
+                sys.stderr.write("".join(f"{prefix}{one_line(p)}\n" for p in record.problems))
                 writer.refused(record)
                 continue
             stopped = writer.route(record)
             if stopped is not None:
                 problems += 1
                 where = f"line {record.line}: " if record.line is not None else ""
-                sys.stderr.write(f"{where}{record.id}: the route stopped: {stopped}\n")
+                sys.stderr.write(f"{where}{one_line(record.id or '')}: the route stopped: {stopped}\n")
     finally:
         if bar is not None:
             bar.close()

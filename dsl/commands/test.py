@@ -170,6 +170,7 @@ def _problem(path: Path, message: str) -> Any:
 def _print_text(results: list[dict[str, Any]], problems: list[Any], broken: list[Any], total: Any,
                 threshold: Decimal | None, failed: int, count: int, below: bool) -> None:
     from ..render import render_text
+    from ..safe_text import one_line
 
     out, err = sys.stdout, sys.stderr
     for exc, _path in problems:
@@ -185,16 +186,16 @@ def _print_text(results: list[dict[str, Any]], problems: list[Any], broken: list
         for c in r["cases"]:
             case = c["case"]
             if not c["mismatches"]:
-                out.write(f"  ok    {case.name}\n")
+                out.write(f"  ok    {one_line(case.name)}\n")
                 continue
             where = f"{case_file.cases_path}:{case.line}" if case.line else str(case_file.cases_path)
-            out.write(f"  FAIL  {case.name}  ({where})\n")
+            out.write(f"  FAIL  {one_line(case.name)}  ({where})\n")
             for line in c["mismatches"]:
                 out.write(f"          {line}\n")
             out.write("          route taken:\n")
             for visit in c["route"].visits:
                 for line in visit.lines():
-                    out.write(f"            {line}\n")
+                    out.write(f"            {one_line(line)}\n")
         cov = r["coverage"]
         out.write(f"  coverage: {cov.text()}\n")
         if cov.missed:
