@@ -60,10 +60,18 @@ def _recheck_workflows(session: Session, svc: Services, company_id: str, user_id
     recheck_eligibility(session, svc, company_id, [user_id], actor)
 
 
+#: one address, as the outbox will put it in a To: header
+_EMAIL = re.compile(r"[^@\s,;<>\"\x00-\x1f\x7f]+@[^@\s,;<>\"\x00-\x1f\x7f]+\.[^@\s,;<>\"\x00-\x1f\x7f]+")
+
+
 def create_user(svc: Services, email: str, name: str) -> str:
-    email = email.strip().lower()
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise DomainError("invalid_email", f"`{email}` is not an email address")
+    email = email.strip().lower() if isinstance(email, str) else ""
+    # the address becomes an email header (AUD-5): no line breaks, commas or other controls
+    if len(email) > 320 or not _EMAIL.fullmatch(email):
+        shown = email.encode("unicode_escape").decode("ascii")[:80]
+        raise DomainError("invalid_email", f"`{shown}` is not an email address")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
+        raise DomainError("invalid_name", "a user's name is 1 to 200 printable characters")
     with svc.tx() as s:
         if s.scalar(select(func.count(User.id)).where(User.email == email)):
             raise DomainError("duplicate_user", f"a user with email `{email}` exists")
@@ -292,6 +300,8 @@ class ProjectInfo:
     start_date: date | None = None
     attributes: dict[str, str] | None = None
     payment_workflows_enabled: bool = True
+    #: ROLL-1: Payments itself, apart from payment workflows (a phased rollout enables both)
+    payments_enabled: bool = True
 
 
 @idempotent("create_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects"))
@@ -301,11 +311,13 @@ def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects")
         project = Project(company_id=company_id, name=info.name, office=info.office, sector=info.sector,
                           start_date=info.start_date, attributes=dict(info.attributes or {}),
-                          payment_workflows_enabled=info.payment_workflows_enabled)
+                          payment_workflows_enabled=info.payment_workflows_enabled,
+                          payments_enabled=info.payments_enabled)
         s.add(project)
         s.flush()
         _audit(s, svc, company_id, actor, "project_created", "project", project.id,
-               after={"name": info.name, "payment_workflows_enabled": info.payment_workflows_enabled})
+               after={"name": info.name, "payments_enabled": info.payments_enabled,
+                      "payment_workflows_enabled": info.payment_workflows_enabled})
         return project.id
 
 
@@ -322,6 +334,26 @@ def set_project_workflows(svc: Services, actor: str, company_id: str, project_id
         before = project.payment_workflows_enabled
         project.payment_workflows_enabled = enabled
         _audit(s, svc, company_id, actor, "project_workflows_changed", "project", project_id,
+               before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
+
+
+@idempotent("set_project_payments", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payments"))
+def set_project_payments(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
+    """ROLL-1: Payments on a project; only disbursements created afterwards are affected (ROLL-2)."""
+    if not isinstance(enabled, bool):
+        raise DomainError("invalid_setting", "payments enabled is true or false", rule="ROLL-1")
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payments")
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        before = project.payments_enabled
+        if before == enabled:
+            return
+        project.payments_enabled = enabled
+        _audit(s, svc, company_id, actor, "project_payments_changed", "project", project_id,
                before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
 
 

@@ -94,6 +94,13 @@ def _line_values(s: Session, company_id: str, project_id: str | None, line: Paym
     return inv, amount, retainage
 
 
+
+def _require_payments(project: Project) -> None:
+    """ROLL-1: a disbursement (a Draft included) is made only on a project with Payments enabled."""
+    if not project.payments_enabled:
+        raise DomainError("payments_not_enabled", f"payments are not enabled on project `{project.name}`",
+                          rule="ROLL-1")
+
 def _check_count(n: int) -> None:
     if n < 1:
         raise DomainError("invalid_disbursement", "a disbursement holds at least one invoice payment",
@@ -125,6 +132,7 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
+        _require_payments(project)
         account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
         now = svc.now()
         d = Disbursement(company_id=company_id, project_id=project_id, is_draft=False, created_by=actor,
@@ -186,6 +194,7 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
+        _require_payments(project)
         if len(payments) > MAX_INVOICES:
             _check_count(len(payments))
         now = svc.now()
@@ -224,7 +233,9 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         d.funding_account_id, d.updated_at = account.id, now
         s.flush()
         lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
-        _finish_creation(s, svc, company, s.get(Project, d.project_id), d, actor, lines)
+        project = s.get(Project, d.project_id)
+        _require_payments(project)
+        _finish_creation(s, svc, company, project, d, actor, lines)
         return d.id
 
 

@@ -184,6 +184,14 @@ def publish(svc: Services, actor: str, company_id: str, template_id: str,
                             created_at=svc.now())
         s.add(v)
         s.flush()
+        if company.default_template_id == t.id:
+            # WF-9: a new active version may name roles or groups the configuration does not
+            # fill; publishing it to the default would leave every new disbursement unstartable
+            problems = configuration_problems(s, t)
+            if problems:
+                raise DomainError("template_not_configured",
+                                  "the default template must stay Configured: " + "; ".join(problems),
+                                  rule="WF-9")
         _audit(s, svc, company_id, actor, "version_published", t.id,
                before={"active": f"{previous.major}.{previous.minor}"} if previous else None,
                after={"active": f"{major}.0"}, rules=("WF-4", "WF-5"), version_id=v.id,

@@ -207,6 +207,8 @@ class Project(Base):
     sector: Mapped[str | None] = mapped_column(String(200), nullable=True)
     start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: ROLL-1: disbursements can be created on this project
+    payments_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     payment_workflows_enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # ROLL-1
 
 

@@ -138,6 +138,41 @@ def test_project_enablement_decides_if_a_workflow_applies(svc) -> None:
     assert workflows.view(svc, w.company, running).workflow_status == "Approved"
 
 
+@pytest.mark.rule("ROLL-1", "ROLL-2")
+def test_a_disbursement_is_made_only_on_a_project_with_payments_enabled(svc) -> None:
+    """ROLL-1: not created, not drafted, not created from a draft saved before; ROLL-2: what
+    already exists keeps going; enabling is an audited Admin action."""
+    w = build_world(svc)
+    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    directory.add_member(svc, w.admin, w.company, "helper@gc.example")
+    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    running = create(w, PaymentLine(w.invoice("10.00")))
+    draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project,
+                                       payments=[PaymentLine(w.invoice("20.00"))])
+    with pytest.raises(DomainError) as e:
+        directory.set_project_payments(svc, w.creator, w.company, w.project, False)
+    assert e.value.code == "permission_denied"
+    directory.set_project_payments(svc, w.admin, w.company, w.project, False)
+    before = counts(svc)
+    attempts = [
+        lambda: create(w, PaymentLine(w.invoice("30.00"))),
+        lambda: disbursements.create_draft(svc, helper, w.company, project_id=w.project),
+        lambda: disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DomainError) as e:
+            attempt()
+        assert (e.value.code, e.value.rule) == ("payments_not_enabled", "ROLL-1")
+        assert "Tower A" in e.value.message
+    assert counts(svc)[0] == before[0]
+    assert workflows.view(svc, w.company, running).workflow_status == "Under Review"  # ROLL-2
+    directory.set_project_payments(svc, w.admin, w.company, w.project, True)
+    assert disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding) == draft
+    with svc.db.sessions() as s:
+        actions = [e.action for e in audit.entries(s, audit.company_chain(w.company))]
+    assert actions.count("project_payments_changed") == 2
+
+
 @pytest.mark.rule("WF-10")
 def test_company_setting_turns_workflows_off(svc) -> None:
     """WF-10."""

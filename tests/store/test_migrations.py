@@ -25,7 +25,7 @@ from engine.store.tables import BankAccount, Base, Company, Disbursement, Disbur
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
     upgrade(database_url)
-    assert current_heads(database_url) == ["0004"]
+    assert current_heads(database_url) == ["0005"]
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -38,7 +38,7 @@ def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> Non
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0004"]
+    assert current_heads(database_url) == ["0005"]
 
 
 def _seed_0001(url: str) -> dict[str, str]:
@@ -95,7 +95,7 @@ def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(databas
     upgrade(database_url, "0001")
     ids = _seed_0001(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0004"]
+    assert current_heads(database_url) == ["0005"]
     db = Database(database_url)
     try:
         with db.sessions() as s:
@@ -206,7 +206,7 @@ def test_upgrading_a_0001_database_keeps_members_and_exact_amounts(database_url:
     upgrade(database_url, "0001")
     _old_rows(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0004"]
+    assert current_heads(database_url) == ["0005"]
     db = Database(database_url)
     try:
         with db.sessions() as s:
