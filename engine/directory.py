@@ -324,36 +324,35 @@ def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo
 @idempotent("set_project_workflows", standing=standing(
     PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payment workflows"))
 def set_project_workflows(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
-    """ROLL-1/ROLL-2: affects disbursements created afterwards only."""
-    with svc.tx() as s:
-        get_company(s, company_id, lock=True)
-        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payment workflows")
-        project = s.get(Project, project_id)
-        if project is None or project.company_id != company_id:
-            raise DomainError("not_found", "no such project", rule="GEN-5")
-        before = project.payment_workflows_enabled
-        project.payment_workflows_enabled = enabled
-        _audit(s, svc, company_id, actor, "project_workflows_changed", "project", project_id,
-               before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
+    """ROLL-1/ROLL-2: payment workflows on a project; affects disbursements created afterwards only."""
+    _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled", enabled,
+                      action="enabling payment workflows", event="project_workflows_changed")
 
 
 @idempotent("set_project_payments", standing=standing(
     PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payments"))
 def set_project_payments(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
     """ROLL-1: Payments on a project; only disbursements created afterwards are affected (ROLL-2)."""
+    _set_project_flag(svc, actor, company_id, project_id, "payments_enabled", enabled,
+                      action="enabling payments", event="project_payments_changed")
+
+
+def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: str, flag: str, enabled: bool,
+                      *, action: str, event: str) -> None:
+    """An Admin turns a rollout switch of a project on or off (ROLL-1), audited; the same value is a no-op."""
     if not isinstance(enabled, bool):
-        raise DomainError("invalid_setting", "payments enabled is true or false", rule="ROLL-1")
+        raise DomainError("invalid_setting", f"{flag} is true or false", rule="ROLL-1")
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
-        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payments")
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action=action)
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
-        before = project.payments_enabled
+        before = getattr(project, flag)
         if before == enabled:
             return
-        project.payments_enabled = enabled
-        _audit(s, svc, company_id, actor, "project_payments_changed", "project", project_id,
+        setattr(project, flag, enabled)
+        _audit(s, svc, company_id, actor, event, "project", project_id,
                before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
 
 

@@ -62,6 +62,17 @@ def _guard_default(s: Session, company: Company, t: Template, actor: str, action
         require(s, company.id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action=f"{action} the default template")
 
 
+
+def _keep_default_configured(s: Session, company: Company, t: Template) -> None:
+    """WF-9, after a change is flushed: the default template starts every new disbursement,
+    so a new version naming a role nobody fills, or a configuration that leaves one empty,
+    is refused on it (the caller's transaction rolls the change back)."""
+    if company.default_template_id == t.id:
+        problems = configuration_problems(s, t)
+        if problems:
+            raise DomainError("template_not_configured",
+                              "the default template must stay Configured: " + "; ".join(problems), rule="WF-9")
+
 def _audit(s: Session, svc: Services, company_id: str, actor: str, action: str, template_id: str,
            **kw: Any) -> None:
     audit.append(s, chain=audit.company_chain(company_id), company_id=company_id, at=svc.now(),
@@ -184,14 +195,7 @@ def publish(svc: Services, actor: str, company_id: str, template_id: str,
                             created_at=svc.now())
         s.add(v)
         s.flush()
-        if company.default_template_id == t.id:
-            # WF-9: a new active version may name roles or groups the configuration does not
-            # fill; publishing it to the default would leave every new disbursement unstartable
-            problems = configuration_problems(s, t)
-            if problems:
-                raise DomainError("template_not_configured",
-                                  "the default template must stay Configured: " + "; ".join(problems),
-                                  rule="WF-9")
+        _keep_default_configured(s, company, t)
         _audit(s, svc, company_id, actor, "version_published", t.id,
                before={"active": f"{previous.major}.{previous.minor}"} if previous else None,
                after={"active": f"{major}.0"}, rules=("WF-4", "WF-5"), version_id=v.id,
@@ -237,12 +241,7 @@ def configure(svc: Services, actor: str, company_id: str, template_id: str, *, m
         t.manager_id = manager
         t.lock_version += 1
         s.flush()
-        if company.default_template_id == t.id:
-            problems = configuration_problems(s, t)
-            if problems:
-                raise DomainError("template_not_configured",
-                                  "the default template must stay Configured: " + "; ".join(problems),
-                                  rule="WF-9")
+        _keep_default_configured(s, company, t)
         _audit(s, svc, company_id, actor, "template_configured", t.id, before=before,
                after=_bindings_data(s, t), rules=("WF-6",))
 
