@@ -80,10 +80,7 @@ DEFAULT_LEASE = timedelta(minutes=5)
 DEFAULT_SENDER = "payroute@localhost"
 DEFAULT_TIMEOUT = 30.0
 
-#: a transient failure (4xx, connection, timeout) is retried with backoff this many times in all
-MAX_ATTEMPTS = 10
-#: a permanent refusal (5xx) is tried this many times: once more, in case the 5xx was misused
-PERMANENT_ATTEMPTS = 2
+from .retry_policy import MAX_ATTEMPTS, PERMANENT_ATTEMPTS  # noqa: E402  (re-exported: the worker's bounds)
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 STATUSES = (PENDING, SENDING, SENT, DEAD)

@@ -41,7 +41,7 @@ def _database_option(p: argparse.ArgumentParser) -> None:
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from engine.worker import MAX_ATTEMPTS, PERMANENT_ATTEMPTS
+    from engine.retry_policy import MAX_ATTEMPTS, PERMANENT_ATTEMPTS
 
     from ..cli import add_database_option, add_format_option
 

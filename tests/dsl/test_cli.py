@@ -31,6 +31,15 @@ def test_a_run_imports_only_its_own_verb() -> None:
     assert out.strip().splitlines()[-1] == "['dsl.commands._io', 'dsl.commands.check']"
 
 
+def test_help_loads_no_database_or_web_library() -> None:
+    """`payroute --help` registers every verb's options without importing what the verbs run on."""
+    code = ("import sys; from dsl.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'pydantic', 'flask', 'lark'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
 def test_missing_file_is_a_usage_error(cli) -> None:
     result = cli("check", "does-not-exist.flow")
     assert result.code == 2 and "does-not-exist.flow" in result.err and "Traceback" not in result.err
