@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from engine import directory, templates
 from engine.errors import ERRORS, KINDS, DomainError, markdown_table
 from tests.conftest import ROOT
+from tests.store.world import build_world
 
 SOURCES = ("engine", "dsl")
 ENGINE_MD = ROOT / "docs" / "engine.md"
@@ -124,6 +126,34 @@ def test_a_refusal_knows_its_kind() -> None:
     assert DomainError("permission_denied", "x needs y", rule="ROLE-4").kind == "forbidden"
     assert DomainError("state_conflict", "reload and retry", rule="GEN-7").kind == "conflict"
     assert DomainError("invalid_amount", "amount: not a number", rule="GEN-2").kind == "invalid"
+
+
+def _refusal(call, *args: object) -> DomainError:
+    with pytest.raises(DomainError) as e:
+        call(*args)
+    return e.value
+
+
+@pytest.mark.rule("GEN-5", "ROLE-7", "WF-14", "WF-2")
+def test_engine_refusals_carry_the_kind_the_http_layer_maps(svc) -> None:
+    """One refusal of each kind, through the engine's commands: another company's template is
+    not found (GEN-5), a Controller may not archive (ROLE-7), the default is not archived
+    (WF-14), a blank name is refused (WF-2)."""
+    w = build_world(svc)
+    boss = directory.create_user(svc, "boss@other.example", "Boss")
+    other = directory.create_company(svc, "Other GC", first_admin=boss)
+    cases = {
+        "not_found": _refusal(templates.archive, svc, boss, other, w.template),
+        "forbidden": _refusal(templates.archive, svc, w.controller, w.company, w.template),
+        "conflict": _refusal(templates.archive, svc, w.admin, w.company, w.template),
+        "invalid": _refusal(templates.create_template, svc, w.admin, w.company, "   "),
+    }
+    assert {kind: (e.code, e.rule, e.kind) for kind, e in cases.items()} == {
+        "not_found": ("not_found", "GEN-5", "not_found"),
+        "forbidden": ("permission_denied", "ROLE-7", "forbidden"),
+        "conflict": ("template_is_default", "WF-14", "conflict"),
+        "invalid": ("invalid_name", "WF-2", "invalid"),
+    }
 
 
 def test_engine_md_error_table_is_generated_from_the_registry(request: pytest.FixtureRequest) -> None:
