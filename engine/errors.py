@@ -2,15 +2,129 @@
 
 A refusal carries a stable snake_case ``code`` (``permission_denied``,
 ``state_conflict``, ...), a one-line message, the domain.md rule ID that
-refused it, and for permission refusals the permission that is missing. The
-HTTP layer maps codes to statuses (web/errors.py, later); nothing else does.
+refused it, and for permission refusals the permission that is missing.
+
+Every code is registered in :data:`ERRORS` with one sentence and a
+:data:`Kind`; :class:`DomainError` refuses an unregistered code, so a typo or
+a new code without an entry fails the first test that reaches it, and
+docs/engine.md's error table (``python -m engine.errors --markdown``) cannot
+drift. The kind is what a client can do about the refusal, and so what the
+HTTP layer answers (the table itself lives in web/errors.py, later; nothing
+else maps codes to statuses):
+
+- ``not_found`` -> 404: no such object in the actor's company (GEN-5);
+- ``forbidden`` -> 403: the object exists, the actor may not do this;
+- ``conflict`` -> 409: the request is well formed but the object's current
+  state (or a concurrent request, GEN-7) refuses it; reloading may help;
+- ``invalid`` -> 422: the request itself is wrong; sending it again never helps.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+Kind = Literal["not_found", "forbidden", "conflict", "invalid"]
+
+#: Every kind, in the order the error table lists them.
+KINDS: tuple[Kind, ...] = ("not_found", "forbidden", "conflict", "invalid")
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """What a code means (one sentence, for the docs and the HTTP layer) and its kind."""
+
+    kind: Kind
+    meaning: str
+
+
+#: code -> its kind and meaning: every code a :class:`DomainError` may carry.
+#: tests/engine/test_error_registry.py checks that each one is raised somewhere
+#: in engine/ or dsl/ and that nothing raised is missing.
+ERRORS: dict[str, ErrorSpec] = {
+    # not_found
+    "not_found": ErrorSpec("not_found", "no such object in this company, or an invoice an edit names that is "
+                                        "not in the disbursement; another company's object and a user who is "
+                                        "not a member are not found either (GEN-5)"),
+    # forbidden
+    "permission_denied": ErrorSpec("forbidden", "the actor lacks a permission (`missing` says which), is not an "
+                                                "awaited assignee or the workflow manager, or is no longer eligible "
+                                                "(ROLE-8); on money actions it is `audited` (AUD-4)"),
+    # conflict
+    "state_conflict": ErrorSpec("conflict", "a concurrent request won (GEN-7), or the object is no longer in "
+                                            "the state the request expects: the step stopped waiting (RESP-2), "
+                                            "the draft was already used, the email is not a dead letter"),
+    "already_responded": ErrorSpec("conflict", "the actor already gave a different answer on this step (RESP-4)"),
+    "instance_not_active": ErrorSpec("conflict", "the disbursement has no workflow instance in the state the "
+                                                 "action needs: none active (END-1), not started or terminated "
+                                                 "(MGR-5), neither active nor ended (MGR-2)"),
+    "instance_blocked": ErrorSpec("conflict", "the workflow waits for its manager to add assignees (STEP-2)"),
+    "manager_still_eligible": ErrorSpec("conflict", "the workflow manager is replaced only once no longer "
+                                                    "eligible (MGR-2)"),
+    "disbursement_closed": ErrorSpec("conflict", "a canceled or authorized disbursement cannot change (AUTH-12)"),
+    "disbursement_canceled": ErrorSpec("conflict", "the disbursement is canceled, so its workflow cannot "
+                                                   "change (AUTH-12)"),
+    "disbursement_authorized": ErrorSpec("conflict", "the disbursement is authorized, so it can be neither "
+                                                     "canceled (AUTH-14) nor changed (AUTH-12)"),
+    "invoice_reserved": ErrorSpec("conflict", "the invoice is already paid by another open disbursement (DSB-5)"),
+    "payments_not_enabled": ErrorSpec("conflict", "payments are not enabled on the project (ROLL-1)"),
+    "workflow_not_applicable": ErrorSpec("conflict", "no workflow applies to the disbursement, so none can "
+                                                     "start (ROLL-1)"),
+    "no_workflow_configured": ErrorSpec("conflict", "workflows apply but the company has no Configured default "
+                                                    "template (MGR-4, WF-7, AUTH-2)"),
+    "template_not_configured": ErrorSpec("conflict", "only a Configured template can be the default, and a "
+                                                     "change may not leave the default Not Configured (WF-9)"),
+    "template_archived": ErrorSpec("conflict", "an archived template is neither published nor started, a "
+                                               "restart in mode `current` included (WF-14)"),
+    "template_is_default": ErrorSpec("conflict", "the default template cannot be archived (WF-14)"),
+    "last_admin": ErrorSpec("conflict", "a revoke or deactivation would leave the company without an active "
+                                        "Payments Admin (ROLE-11)"),
+    "duplicate_name": ErrorSpec("conflict", "the company has a template of that name, ignoring case (WF-2)"),
+    "duplicate_nickname": ErrorSpec("conflict", "the company has a funding account of that nickname (BANK-7)"),
+    "duplicate_user": ErrorSpec("conflict", "a user with that email address exists"),
+    # invalid
+    "idempotency_conflict": ErrorSpec("invalid", "the idempotency key was used for a different request (GEN-8); "
+                                                 "422 as the IETF Idempotency-Key draft asks"),
+    "invalid_idempotency_key": ErrorSpec("invalid", "the idempotency key is empty or too long (GEN-8)"),
+    "invalid_answer": ErrorSpec("invalid", "the answer is not one of the step's answers (RESP-3)"),
+    "invalid_assignees": ErrorSpec("invalid", "an assignee change names nobody to add (MGR-7) or replaces "
+                                              "someone the current step does not await (MGR-8)"),
+    "ineligible_assignee": ErrorSpec("invalid", "an added assignee is not an active Payments Admin or "
+                                                "Disburser (ROLE-8)"),
+    "ineligible_manager": ErrorSpec("invalid", "the new workflow manager is not eligible or lacks Can Be "
+                                               "Workflow Manager (ROLE-8)"),
+    "invalid_reason": ErrorSpec("invalid", "the reason for adding assignees is not one of the listed reasons "
+                                           "(MGR-7)"),
+    "reason_required": ErrorSpec("invalid", "the action needs a non-empty reason, or a comment with reason "
+                                            "`other` (MGR-*, DSB-12, AUTH-13)"),
+    "invalid_return_target": ErrorSpec("invalid", "a return names a step that is not a response step this "
+                                                  "instance completed (MGR-6)"),
+    "invalid_mode": ErrorSpec("invalid", "a restart's mode is `defaults` or `current` (MGR-5)"),
+    "invalid_amount": ErrorSpec("invalid", "an amount is not a decimal string with at most 2 decimals and 15 "
+                                           "digits before the point (GEN-1, GEN-2), is not above $0.00 or is "
+                                           "above the invoice's amount due (DSB-2)"),
+    "note_required": ErrorSpec("invalid", "a partial payment needs a note (DSB-3)"),
+    "invalid_invoice": ErrorSpec("invalid", "the invoice belongs to another project (DSB-4) or is not Unpaid "
+                                            "(DSB-5)"),
+    "invalid_disbursement": ErrorSpec("invalid", "the disbursement's shape is wrong: no invoice, too many or one "
+                                                 "twice (DSB-1), no funding account (DSB-6, DSB-7), or an edit that "
+                                                 "removes the last invoice or both removes and changes one (DSB-12)"),
+    "invalid_funding_account": ErrorSpec("invalid", "the account is not a funding account or is deactivated "
+                                                    "(DSB-7)"),
+    "invalid_bank_account": ErrorSpec("invalid", "a funding account needs a nickname that is not too long "
+                                                 "(BANK-7)"),
+    "invalid_setting": ErrorSpec("invalid", "a company or project setting the engine could not use (GEN-6, "
+                                            "AUTH-6, ROLL-1)"),
+    "invalid_time_zone": ErrorSpec("invalid", "the company's time zone is not an IANA time zone (GEN-6)"),
+    "invalid_email": ErrorSpec("invalid", "the text is not an email address"),
+    "invalid_name": ErrorSpec("invalid", "a user's or template's name is empty, too long or not printable "
+                                         "(WF-2)"),
+    "invalid_permission": ErrorSpec("invalid", "no such permission"),
+    "workflow_invalid": ErrorSpec("invalid", "the workflow has errors and cannot be published (`PublishRefused` "
+                                             "lists them in `diagnostics`, WF-5), or a stored one cannot run"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +152,10 @@ class DomainError(Exception):
 
     def __init__(self, code: str, message: str, *, rule: str | None = None,
                  missing: str | None = None, audit: Refusal | None = None, **details: Any) -> None:
+        if code not in ERRORS:
+            # A programming error, not a refusal: it must fail loudly rather
+            # than reach a client as a code nobody can map or look up.
+            raise ValueError(f"DomainError code {code!r} is not registered in engine.errors.ERRORS")
         super().__init__(message)
         self.code = code
         self.message = message
@@ -45,6 +163,11 @@ class DomainError(Exception):
         self.missing = missing
         self.audit = audit
         self.details = details
+
+    @property
+    def kind(self) -> Kind:
+        """What the client can do about it, which the HTTP layer turns into a status."""
+        return ERRORS[self.code].kind
 
     @property
     def audited(self) -> bool:
@@ -82,3 +205,18 @@ def scrub_credentials(text: str) -> str:
 def first_line(text: str) -> str:
     """The first non-empty line of an error, for one-line CLI messages."""
     return text.strip().splitlines()[0] if text.strip() else text
+
+
+def markdown_table() -> str:
+    """docs/engine.md's error table, generated so the docs list exactly the registered codes."""
+    rows = ["| code | kind | meaning |", "| --- | --- | --- |"]
+    for kind in KINDS:
+        rows += [f"| `{code}` | {kind} | {spec.meaning} |"
+                 for code, spec in sorted(ERRORS.items()) if spec.kind == kind]
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m engine.errors --markdown")
+    sys.stdout.write(markdown_table())
