@@ -142,7 +142,7 @@ def test_the_decision_records_facts_results_and_route() -> None:
     outcome = decide(compiled, "Route", {"disbursement_amount": Decimal("120000")})
     assert (outcome.target, outcome.otherwise) == ("Denver", False)
     assert outcome.lines() == [
-        'not project.office (empty) == "Denver": unknown',
+        'not (project.office (empty) == "Denver"): unknown',
         'project.office (empty) in ["Denver"] or disbursement_amount $120,000.00 > $5.00: true → Denver',
     ]
     assert outcome.to_data()["facts"] == [
