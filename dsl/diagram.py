@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
+from engine.expression_text import ExpressionTextError, expression_text
 from engine.model import ConditionStep, EndStep, Party, ResponseStep, Step, WorkflowConfig
 
 from .diagnostics import did_you_mean
@@ -53,12 +54,10 @@ def quote(text: str) -> str:
 
 def expr_text(expr: object) -> str:
     """An expression in rule-language syntax, exactly as ``payroute fmt`` writes it
-    (money as ``$100,000.00``, nested ``and``/``or`` parenthesised)."""
-    from .formatter import FormatError, format_expr
-
+    (money as ``$100,000.00``, nested ``and``/``or`` parenthesised): the one printer."""
     try:
-        return format_expr(expr)
-    except FormatError as exc:  # only a hand-written JSON config can get here
+        return expression_text(expr, strict=True)
+    except ExpressionTextError as exc:  # only a hand-written JSON config can get here
         raise DiagramError(f"a `when` line cannot be written in the rule language: {exc}") from None
 
 

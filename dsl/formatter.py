@@ -19,7 +19,7 @@ Style:
 - expressions with the parentheses precedence requires (``or`` < ``and``
   < ``not`` < comparison) plus those a reader needs: around an
   ``and``/``or`` inside another and around a comparison under ``not``
-  (see :func:`format_expr`).
+  (see :mod:`engine.expression_text`, the one printer).
 
 Comments are attached to the element they belong to, found through the
 source map (model path -> span) that the `.flow` front end produces:
@@ -40,13 +40,12 @@ section-heading comments keep their air.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from engine.model import (
-    Compare, ConditionStep, DateLit, EndStep, FactRef, InList, IntLit, Logical, MoneyLit, Not,
-    Party, ResponseStep, StringLit, WorkflowConfig,
-)
+from engine.expression_text import ExpressionTextError, expression_text, money_text, string_text
+from engine.model import ConditionStep, EndStep, Party, ResponseStep, WorkflowConfig
 
 from .diagnostics import Path, Span
 
@@ -57,12 +56,7 @@ __all__ = ["FormatError", "format_config", "format_expr", "format_loaded", "form
 
 INDENT = "    "
 
-_FACT = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?")
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")
-_MONEY = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Words the lexer reads as keywords where a fact may start.
-_RESERVED_FACTS = frozenset({"not"})
 
 
 class FormatError(ValueError):
@@ -84,37 +78,14 @@ class CommentLike(Protocol):
 
 def format_string(value: str) -> str:
     """A quoted string with ``"`` and ``\\`` escaped (the only escapes the grammar has)."""
-    if "\n" in value or "\r" in value:
-        raise FormatError(f"{value!r}: a name in quotes cannot contain a line break")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    with _as_format_error():
+        return string_text(value, strict=True)
 
 
 def format_money_literal(digits: str) -> str:
     """``"1234.5"`` -> ``$1,234.50``: thousands commas, at least two decimals, never rounded."""
-    if _MONEY.fullmatch(digits) is None:
-        raise FormatError(f"`{digits}` is not an amount such as \"100000.00\"")
-    whole, _, frac = digits.partition(".")
-    return f"${int(whole):,}.{frac.ljust(2, '0')}"
-
-
-def _operand(node: object) -> str:
-    if isinstance(node, FactRef):
-        if _FACT.fullmatch(node.fact) is None or node.fact in _RESERVED_FACTS:
-            raise FormatError(f"`{node.fact}` cannot be written as a fact name")
-        return node.fact
-    if isinstance(node, MoneyLit):
-        return format_money_literal(node.money)
-    if isinstance(node, StringLit):
-        return format_string(node.string)
-    if isinstance(node, IntLit):
-        if isinstance(node.integer, bool) or node.integer < 0:
-            raise FormatError(f"`{node.integer}`: the language has no negative whole numbers")
-        return str(node.integer)
-    if isinstance(node, DateLit):
-        if _DATE.fullmatch(node.date) is None:
-            raise FormatError(f"`{node.date}` is not a date such as 2025-01-31")
-        return node.date
-    raise FormatError(f"{type(node).__name__} is not a value")
+    with _as_format_error():
+        return money_text(digits, strict=True)
 
 
 # ---------------------------------------------------------------- expressions
@@ -122,32 +93,20 @@ def _operand(node: object) -> str:
 def format_expr(node: object) -> str:
     """Expression text that parses back to the same tree, with the parentheses a reader needs.
 
-    Precedence is ``or`` < ``and`` < ``not`` < comparison, and beyond what
-    it requires, parentheses are printed only where a reader would otherwise
-    have to know the precedence table: an ``and``/``or`` inside another one
-    (``a or (b and c)``) and a comparison under ``not`` (``not (a in [...])``).
-    Nowhere else: no parentheses around a whole condition or a lone comparison.
+    The engine's one printer (:func:`engine.expression_text.expression_text`)
+    in strict mode, so diagnostics, reasons and diagrams quote exactly what
+    this writes.
     """
-    if isinstance(node, Logical):
-        if len(node.args) < 2:
-            raise FormatError(f"`{node.op}` needs at least two operands")
-        # A nested and/or always keeps its parentheses: for a different op
-        # for the reader, for the same op because a flat `a or b or c` is
-        # another tree (and another compiled document).
-        return f" {node.op} ".join(_wrap(arg, isinstance(arg, Logical)) for arg in node.args)
-    if isinstance(node, Not):
-        return "not " + _wrap(node.arg, isinstance(node.arg, (Logical, Compare, InList)))
-    if isinstance(node, Compare):
-        return f"{_operand(node.left)} {node.op} {_operand(node.right)}"
-    if isinstance(node, InList):
-        items = ", ".join(format_string(s) for s in node.right.list)
-        return f"{_operand(node.left)} in [{items}]"
-    return _operand(node)
+    with _as_format_error():
+        return expression_text(node, strict=True)
 
 
-def _wrap(node: object, parens: bool) -> str:
-    text = format_expr(node)
-    return f"({text})" if parens else text
+@contextmanager
+def _as_format_error() -> Iterator[None]:
+    try:
+        yield
+    except ExpressionTextError as exc:
+        raise FormatError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- lines

@@ -28,6 +28,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
+from .expression_text import Piece, expression_pieces
 from .facts import fact_type
 from .model import (
     Compare, ConditionStep, DateLit, EndStep, FactRef, InList, IntLit, Logical, MoneyLit, Not,
@@ -112,23 +113,31 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt,
     "<=": operator.le, "==": operator.eq, "!=": operator.ne,
 }
-_PRECEDENCE = {"or": 1, "and": 2, "not": 3}
-
-#: Renders an expression with the fact values inlined, given a fact reader.
-Render = Callable[[Mapping[str, Any], int], str]
+#: A compiled sub-expression: its test and the facts it reads.
+_Part = tuple[Test, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledExpr:
-    """One compiled ``when`` expression: its test, the facts it reads, and its explanation."""
+    """One compiled ``when`` expression: its test, the facts it reads, and its explanation.
+
+    ``pieces`` is the text ``payroute fmt`` writes, printed once at compile
+    time by the one printer (:mod:`engine.expression_text`) with each fact
+    left as a slot, so a reason quotes the line as the file has it.
+    """
 
     test: Test
     facts: tuple[str, ...]
-    render: Render
+    pieces: tuple[Piece, ...]
 
     def explain(self, facts: Mapping[str, Any]) -> str:
         """The expression with each fact's value after its name (COND-13)."""
-        return self.render(facts, 0)
+        return "".join(p if isinstance(p, str) else _fact_text(p.fact, facts) for p in self.pieces)
+
+
+def _fact_text(name: str, facts: Mapping[str, Any]) -> str:
+    value = facts.get(name)
+    return f"{name} (empty)" if value is None else f"{name} {value_text(value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +145,6 @@ class _Operand:
     fact: str | None  # None for a literal
     value: Any  # the literal's value
     type: str
-    text: str  # the literal as written in explanations
 
 
 def _operand(node: object, path: Path) -> _Operand:
@@ -144,7 +152,7 @@ def _operand(node: object, path: Path) -> _Operand:
         kind = fact_type(node.fact)
         if kind is None:
             raise _Refused("name_unknown_fact", f"unknown fact `{node.fact}`", path)
-        return _Operand(node.fact, None, kind, node.fact)
+        return _Operand(node.fact, None, kind)
     if isinstance(node, MoneyLit):
         digits = node.money
         whole, _, frac = digits.partition(".")
@@ -152,34 +160,21 @@ def _operand(node: object, path: Path) -> _Operand:
             raise _Refused("literal_invalid", f"`{digits}` is not a money amount", path)
         if len(frac) > 2:
             raise _Refused("money_precision", f"`${digits}` has more than two decimals", path)
-        value = Decimal(digits)
-        return _Operand(None, value, "money", format_money(value))
+        return _Operand(None, Decimal(digits), "money")
     if isinstance(node, IntLit):
-        return _Operand(None, node.integer, "integer", str(node.integer))
+        return _Operand(None, node.integer, "integer")
     if isinstance(node, StringLit):
-        return _Operand(None, node.string, "string", value_text(node.string))
+        return _Operand(None, node.string, "string")
     if isinstance(node, DateLit):
         try:
             value = date.fromisoformat(node.date)
         except (TypeError, ValueError):
             raise _Refused("literal_invalid", f"`{node.date}` is not a calendar date", path) from None
-        return _Operand(None, value, "date", node.date)
+        return _Operand(None, value, "date")
     raise _Refused("type_mismatch", "a `when` line needs a comparison here, not a sub-expression", path)
 
 
-def _operand_render(o: _Operand) -> Callable[[Mapping[str, Any]], str]:
-    if o.fact is None:
-        text = o.text
-        return lambda facts: text
-    name = o.fact
-
-    def render(facts: Mapping[str, Any]) -> str:
-        value = facts.get(name)
-        return f"{name} (empty)" if value is None else f"{name} {value_text(value)}"
-    return render
-
-
-def _compare(expr: Compare, path: Path) -> CompiledExpr:
+def _compare(expr: Compare, path: Path) -> _Part:
     left, right = _operand(expr.left, path + ("left",)), _operand(expr.right, path + ("right",))
     if left.type != right.type:
         raise _Refused("type_mismatch", f"cannot compare {left.type} with {right.type}", path)
@@ -210,18 +205,15 @@ def _compare(expr: Compare, path: Path) -> CompiledExpr:
 
         def test(facts: Mapping[str, Any]) -> Truth:
             return constant
-    lr, rr, sym = _operand_render(left), _operand_render(right), expr.op
     used = tuple(dict.fromkeys(o.fact for o in (left, right) if o.fact is not None))
-    return CompiledExpr(test, used, lambda facts, outer: f"{lr(facts)} {sym} {rr(facts)}")
+    return test, used
 
 
-def _in_list(expr: InList, path: Path) -> CompiledExpr:
+def _in_list(expr: InList, path: Path) -> _Part:
     left = _operand(expr.left, path + ("left",))
     if left.type != "string":
         raise _Refused("type_invalid_operator", f"`in [...]` compares text, not {left.type}", path)
     values = frozenset(expr.right.list)
-    listed = "[" + ", ".join(value_text(s) for s in expr.right.list) + "]"
-    lr = _operand_render(left)
     if left.fact is None:
         constant = left.value in values
 
@@ -234,14 +226,14 @@ def _in_list(expr: InList, path: Path) -> CompiledExpr:
             v = facts.get(name)
             return None if v is None else v in values
     used = (left.fact,) if left.fact is not None else ()
-    return CompiledExpr(test, used, lambda facts, outer: f"{lr(facts)} in {listed}")
+    return test, used
 
 
-def _logical(expr: Logical, path: Path) -> CompiledExpr:
+def _logical(expr: Logical, path: Path) -> _Part:
     if len(expr.args) < 2:
         raise _Refused("type_mismatch", f"`{expr.op}` needs two or more operands", path)
-    parts = tuple(compile_expression(a, path + ("args", i)) for i, a in enumerate(expr.args))
-    tests = tuple(p.test for p in parts)
+    parts = tuple(_compile(a, path + ("args", i)) for i, a in enumerate(expr.args))
+    tests = tuple(t for t, _ in parts)
     # Kleene logic (COND-4): the value that decides at once is False for `and`
     # (false and unknown = false) and True for `or` (true or unknown = true).
     decisive = expr.op == "or"
@@ -256,33 +248,26 @@ def _logical(expr: Logical, path: Path) -> CompiledExpr:
             if r is None:
                 unknown = True
         return None if unknown else undecided
-    mine, sep = _PRECEDENCE[expr.op], f" {expr.op} "
-
-    def render(facts: Mapping[str, Any], outer: int) -> str:
-        text = sep.join(p.render(facts, mine + 1) for p in parts)
-        return f"({text})" if mine < outer else text
-    used = tuple(dict.fromkeys(f for p in parts for f in p.facts))
-    return CompiledExpr(test, used, render)
+    used = tuple(dict.fromkeys(f for _, facts in parts for f in facts))
+    return test, used
 
 
-def _not(expr: Not, path: Path) -> CompiledExpr:
-    inner = compile_expression(expr.arg, path + ("arg",))
-    inner_test = inner.test
+def _not(expr: Not, path: Path) -> _Part:
+    inner_test, used = _compile(expr.arg, path + ("arg",))
 
     def test(facts: Mapping[str, Any]) -> Truth:
         r = inner_test(facts)
         return None if r is None else not r  # not unknown = unknown
-
-    mine = _PRECEDENCE["not"]
-
-    def render(facts: Mapping[str, Any], outer: int) -> str:
-        text = f"not {inner.render(facts, mine)}"
-        return f"({text})" if mine < outer else text
-    return CompiledExpr(test, inner.facts, render)
+    return test, used
 
 
 def compile_expression(expr: object, path: Path = ()) -> CompiledExpr:
     """Compile one ``when`` expression tree (raises the internal refusal on nonsense)."""
+    test, used = _compile(expr, path)
+    return CompiledExpr(test, used, tuple(expression_pieces(expr)))
+
+
+def _compile(expr: object, path: Path) -> _Part:
     if isinstance(expr, Compare):
         return _compare(expr, path)
     if isinstance(expr, InList):

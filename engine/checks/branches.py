@@ -30,12 +30,13 @@ from typing import Iterable
 
 from dsl.diagnostics import Diagnostic, make
 
+from ..expression_text import expression_text
 from ..facts import FACTS, fact_type
 from ..model import (
     Compare, ConditionStep, DateLit, FactRef, InList, IntLit, Logical, MoneyLit, Not, StringLit,
 )
 from ..model import WorkflowConfig
-from .expressions import date_value, facts_in, render, walk
+from .expressions import date_value, facts_in, walk
 from .types import expression_is_clean
 from .valuesets import (
     FLIPPED, INF, Intervals, Strings, ValueSet, compare_set, domain_of, empty_like, money_code,
@@ -360,7 +361,7 @@ class _Sweep:
 
 
 def _quote(exprs: list[object]) -> str:
-    return ", ".join(f"`{render(e)}`" for e in exprs)
+    return ", ".join(f"`{expression_text(e)}`" for e in exprs)
 
 
 def _below_zero(expr: object, fact: str) -> bool:
@@ -392,10 +393,10 @@ def _shadowed(reason: str, culprits: list[object], path: tuple[object, ...]) -> 
         message = "`when` line can never be taken: the same condition is tested above"
         hint = f"{COND2}; remove this line or change its condition"
     elif reason == "always":
-        message = f"`when` line can never be taken: `{render(culprits[0])}` above is always true"
+        message = f"`when` line can never be taken: `{expression_text(culprits[0])}` above is always true"
         hint = f"{COND2}; narrow that condition or move this line above it"
     elif len(culprits) == 1:
-        message = f"`when` line can never be taken: `{render(culprits[0])}` above takes every case it matches"
+        message = f"`when` line can never be taken: `{expression_text(culprits[0])}` above takes every case it matches"
         hint = f"{COND2}; put the narrower condition first"
     else:
         message = f"`when` line can never be taken: the lines above ({_quote(culprits)}) take every case it matches"

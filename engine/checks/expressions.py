@@ -2,8 +2,9 @@
 
 The checks speak about expressions in two ways: by model path (so a front
 end can put a caret under the exact characters) and by text (so a message or
-hint can quote an earlier `when` line). Both live here so every family of
-checks walks and quotes expressions the same way.
+hint can quote an earlier `when` line). Walking lives here, so every family of
+checks walks expressions the same way; quoting is :mod:`engine.expression_text`,
+the printer ``payroute fmt`` uses, so a message quotes what the file says.
 """
 
 from __future__ import annotations
@@ -106,49 +107,3 @@ def literal_ok(node: object) -> bool:
     if isinstance(node, DateLit):
         return date_value(node.date) is not None
     return True
-
-
-# ---------------------------------------------------------------- rendering
-
-_PRECEDENCE = {"or": 1, "and": 2, "not": 3}
-
-
-def render_money(digits: str) -> str:
-    """``100000`` → ``$100,000.00``: cents always shown, as in the compiled form,
-    so a `.flow` file and its JSON config get the same messages. More than two
-    decimals are kept as written (that literal is being reported)."""
-    if not money_well_formed(digits):
-        return f"${digits}"
-    whole, _, frac = digits.partition(".")
-    return f"${int(whole):,}.{frac.ljust(2, '0')}"
-
-
-def render_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def render(expr: object, outer: int = 0) -> str:
-    """The rule-language text of an expression (for messages and hints)."""
-    if isinstance(expr, FactRef):
-        return expr.fact
-    if isinstance(expr, MoneyLit):
-        return render_money(expr.money)
-    if isinstance(expr, StringLit):
-        return render_string(expr.string)
-    if isinstance(expr, IntLit):
-        return str(expr.integer)
-    if isinstance(expr, DateLit):
-        return expr.date
-    if isinstance(expr, Compare):
-        return f"{render(expr.left, 4)} {expr.op} {render(expr.right, 4)}"
-    if isinstance(expr, InList):
-        items = ", ".join(render_string(s) for s in expr.right.list)
-        return f"{render(expr.left, 4)} in [{items}]"
-    if isinstance(expr, Logical):
-        mine = _PRECEDENCE[expr.op]
-        text = f" {expr.op} ".join(render(a, mine + 1) for a in expr.args)
-        return f"({text})" if mine < outer else text
-    if isinstance(expr, Not):
-        text = f"not {render(expr.arg, _PRECEDENCE['not'])}"
-        return f"({text})" if _PRECEDENCE["not"] < outer else text
-    return "?"

@@ -17,10 +17,11 @@ from typing import Iterable, Iterator
 
 from dsl.diagnostics import Diagnostic, make
 
+from ..expression_text import expression_text, money_text
 from ..model import ORDER_OPS, Compare, DateLit, FactRef, InList, IntLit, Logical, MoneyLit, Not, StringLit, WorkflowConfig
 from .expressions import (
     OPERAND_TYPES, TYPE_WORDS, ModelPath, condition_expressions, date_value, money_decimals,
-    money_well_formed, operand_type, render, render_money, walk,
+    money_well_formed, operand_type, walk,
 )
 
 
@@ -35,7 +36,7 @@ def _mismatch_hint(left: object, right: object, lt: str, rt: str) -> str:
         other = (pair - {"string"}).pop()
         return f"write {TYPE_WORDS[other]} without quotes, such as `{_unquoted_example(literal.string, other)}`"
     if "string" in pair and not isinstance(literal, (StringLit, FactRef)):
-        return f"write a string in quotes, such as `\"{render(literal)}\"`"
+        return f"write a string in quotes, such as `\"{expression_text(literal)}\"`"
     return "both sides of a comparison must have the same type"
 
 
@@ -43,7 +44,7 @@ def _unquoted_example(text: str, wanted: str) -> str:
     """The literal the author probably meant, when the quoted text is one."""
     body = text.strip().lstrip("$").replace(",", "")
     if wanted == "money" and money_well_formed(body):
-        return render_money(body)
+        return money_text(body)
     if wanted == "integer" and body.isdigit():
         return str(int(body))
     if wanted == "date" and date_value(body) is not None:
@@ -57,7 +58,7 @@ def _boolean_position(expr: object, path: ModelPath) -> Iterator[Diagnostic]:
         t = operand_type(expr)
         if t is None:
             return  # unknown fact: reported by the name checks
-        text = render(expr)
+        text = expression_text(expr)
         yield make(
             "type_mismatch",
             f"`{text}` is {TYPE_WORDS[t]}, not a condition",
@@ -71,7 +72,7 @@ def _boolean_position(expr: object, path: ModelPath) -> Iterator[Diagnostic]:
         if lt is not None and lt != "string":
             yield make(
                 "type_mismatch",
-                f"`in` needs a string on its left, but `{render(expr.left)}` is {TYPE_WORDS[lt]}",
+                f"`in` needs a string on its left, but `{expression_text(expr.left)}` is {TYPE_WORDS[lt]}",
                 path=path + ("left",),
                 hint="`in [...]` lists strings; compare numbers, money and dates with "
                      "`<`, `<=`, `>`, `>=`, `==` or `!=`",
@@ -90,8 +91,8 @@ def _compare(expr: Compare, path: ModelPath) -> Iterator[Diagnostic]:
     if lt != rt:
         yield make(
             "type_mismatch",
-            f"cannot compare {TYPE_WORDS[lt]} (`{render(expr.left)}`) "
-            f"with {TYPE_WORDS[rt]} (`{render(expr.right)}`)",
+            f"cannot compare {TYPE_WORDS[lt]} (`{expression_text(expr.left)}`) "
+            f"with {TYPE_WORDS[rt]} (`{expression_text(expr.right)}`)",
             path=path,
             hint=_mismatch_hint(expr.left, expr.right, lt, rt),
         )
@@ -135,8 +136,8 @@ def _cents_hint(digits: str) -> str:
     value = Decimal(digits)
     low = value.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
     high = value.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
-    return (f"amounts are in dollars and cents: write `{render_money(str(low))}` "
-            f"or `{render_money(str(high))}`")
+    return (f"amounts are in dollars and cents: write `{money_text(str(low))}` "
+            f"or `{money_text(str(high))}`")
 
 
 def literal_invalid(config: WorkflowConfig) -> Iterable[Diagnostic]:

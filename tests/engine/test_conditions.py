@@ -142,7 +142,7 @@ def test_the_decision_records_facts_results_and_route() -> None:
     outcome = decide(compiled, "Route", {"disbursement_amount": Decimal("120000")})
     assert (outcome.target, outcome.otherwise) == ("Denver", False)
     assert outcome.lines() == [
-        'not project.office (empty) == "Denver": unknown',
+        'not (project.office (empty) == "Denver"): unknown',
         'project.office (empty) in ["Denver"] or disbursement_amount $120,000.00 > $5.00: true → Denver',
     ]
     assert outcome.to_data()["facts"] == [
@@ -158,3 +158,22 @@ def test_the_reference_explanation_reads_like_the_rule(reference) -> None:
     assert outcome.lines() == ["disbursement_amount $120,000.00 > $100,000.00: true → CFO Review"]
     low = decide(reference, "> $100,000.00", {"disbursement_amount": Decimal("100000.00")})
     assert low.lines() == ["disbursement_amount $100,000.00 > $100,000.00: false", "otherwise → Approved"]
+
+
+@pytest.mark.rule("COND-13")
+def test_the_explanation_quotes_the_line_as_fmt_writes_it() -> None:
+    """COND-13: a reason quotes the `when` line in fmt's form (nested and/or in parentheses),
+    with each fact's value after its name."""
+    from dsl.formatter import format_expr
+
+    when = Logical("or", (
+        Compare(">", FactRef("disbursement_amount"), MoneyLit("100000")),
+        Logical("and", (Compare(">", FactRef("disbursement_amount"), MoneyLit("5000")),
+                        Compare("==", FactRef("project.office"), StringLit("Denver")))),
+    ))
+    facts = {"disbursement_amount": Decimal("6000"), "project.office": "Denver"}
+    assert format_expr(when) == ('disbursement_amount > $100,000.00 or '
+                                 '(disbursement_amount > $5,000.00 and project.office == "Denver")')
+    assert compile_expression(when).explain(facts) == (
+        'disbursement_amount $6,000.00 > $100,000.00 or '
+        '(disbursement_amount $6,000.00 > $5,000.00 and project.office "Denver" == "Denver")')

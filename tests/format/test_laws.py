@@ -7,6 +7,9 @@
 2. On the reference workflow with comments inserted at random lines: every
    comment survives exactly once, formatting is idempotent and the compiled
    document does not change.
+3. On generated expression trees: the one expression printer (what fmt,
+   diagnostics, COND-13 reasons and diagrams quote) prints text that parses
+   back to the same tree, in both of its modes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hypothesis import strategies as st
 from dsl.formatter import format_config, format_loaded
 from dsl.load import load_workflow
 from engine.export import config_to_document
+from engine.expression_text import expression_text
 from engine.facts import FACTS, PROJECT_FIELDS
 from engine.model import (
     Answer, Branch, Compare, ConditionStep, DateLit, Due, EndStep, FactRef, InList, IntLit, ListLit,
@@ -141,3 +145,34 @@ def test_comments_inserted_anywhere_survive_and_formatting_is_idempotent(inserts
     again = load_workflow(once, "commented.flow")
     assert format_loaded(again) == once, (text, once)
     assert config_to_document(again.config) == config_to_document(loaded.config)
+
+
+def _amounts_as_printed(node: object) -> object:
+    """The tree with each amount spelled as the parser reads ``$1,234.50`` back: no leading
+    zeros, at least two decimals (the same tree otherwise)."""
+    if isinstance(node, MoneyLit):
+        whole, _, frac = node.money.partition(".")
+        return MoneyLit(f"{int(whole)}.{frac.ljust(2, '0')}")
+    if isinstance(node, Compare):
+        return Compare(op=node.op, left=_amounts_as_printed(node.left), right=_amounts_as_printed(node.right))
+    if isinstance(node, InList):
+        return InList(op=node.op, left=_amounts_as_printed(node.left), right=node.right)
+    if isinstance(node, Logical):
+        return Logical(op=node.op, args=tuple(_amounts_as_printed(a) for a in node.args))
+    if isinstance(node, Not):
+        return Not(op=node.op, arg=_amounts_as_printed(node.arg))
+    return node
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions)
+def test_the_one_expression_printer_parses_back_to_the_same_tree(expr: object) -> None:
+    text = expression_text(expr, strict=True)
+    assert expression_text(expr) == text  # messages quote exactly what fmt writes
+    loaded = load_workflow(
+        f'workflow "w" {{\n    condition "c" {{\n        when {text} -> "e"\n        otherwise -> "e"\n    }}\n'
+        f'    end "e" success {{ }}\n}}\n', "expression.flow")
+    assert not loaded.front_end_failed, (text, loaded.diagnostics)
+    step = loaded.config.steps[0]
+    assert isinstance(step, ConditionStep)
+    assert step.branches[0].when == _amounts_as_printed(expr), text
