@@ -14,7 +14,6 @@ import importlib.util
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -23,8 +22,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_ROOTS = ("dsl", "engine", "schemas")
 DATA_SUFFIXES = (".lark", ".json", ".mako")
-#: Generous: the build takes a few seconds; a slower one is a problem worth seeing.
-BUDGET_SECONDS = 30.0
 
 
 def _source_packages() -> set[str]:
@@ -62,9 +59,7 @@ def _build_wheel(tmp: Path) -> Path:
 
 
 def test_the_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None:
-    started = time.monotonic()
     wheel = _build_wheel(tmp_path)
-    elapsed = time.monotonic() - started
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
     shipped = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}
@@ -76,4 +71,3 @@ def test_the_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None:
                if "__pycache__" not in p.parts}
     assert sorted(modules - names) == []
     assert not any(n.startswith("tests/") for n in names)
-    assert elapsed < BUDGET_SECONDS, f"building the wheel took {elapsed:.1f}s"
