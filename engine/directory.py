@@ -69,12 +69,12 @@ def create_user(svc: Services, email: str, name: str) -> str:
     # the address becomes an email header (AUD-5): no line breaks, commas or other controls
     if len(email) > 320 or not _EMAIL.fullmatch(email):
         shown = email.encode("unicode_escape").decode("ascii")[:80]
-        raise DomainError("invalid_email", f"`{shown}` is not an email address")
+        raise DomainError("invalid_email", f"`{shown}` is not an email address", rule="GEN-5")
     if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
-        raise DomainError("invalid_name", "a user's name is 1 to 200 printable characters")
+        raise DomainError("invalid_name", "a user's name is 1 to 200 printable characters", rule="GEN-5")
     with svc.tx() as s:
         if s.scalar(select(func.count(User.id)).where(User.email == email)):
-            raise DomainError("duplicate_user", f"a user with email `{email}` exists")
+            raise DomainError("duplicate_user", f"a user with email `{email}` exists", rule="GEN-5")
         user = User(email=email, name=name)
         s.add(user)
         s.flush()
@@ -163,7 +163,7 @@ def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str
                                   "workflows_enabled": workflows_enabled, "segregation": segregation})
     with svc.tx() as s:
         if s.get(User, first_admin) is None:
-            raise DomainError("not_found", "no such user")
+            raise DomainError("not_found", "no such user", rule="GEN-5")
         company = Company(name=name, is_payee=is_payee, **settings)
         s.add(company)
         s.flush()
@@ -222,7 +222,7 @@ def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: st
 def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
     """ROLE-11: an Admin grants a role or workflow permission (idempotent)."""
     if permission not in ALL_PERMISSIONS:
-        raise DomainError("invalid_permission", f"unknown permission `{permission}`")
+        raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles")

@@ -223,7 +223,7 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
                               audited=True, target=("disbursement", d.id))
         if not d.is_draft:
-            raise DomainError("state_conflict", "the disbursement was already created from this draft",
+            raise DomainError("invalid_state", "the disbursement was already created from this draft",
                               rule="DSB-6")
         items = list(s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id)))
         _check_count(len(items))
@@ -319,7 +319,8 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
             select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
         unknown = [r for r in list(remove) + list(amounts) if r not in items]
         if unknown:
-            raise DomainError("not_found", "not in this disbursement: " + ", ".join(unknown), rule="DSB-12")
+            raise DomainError("invalid_disbursement", "not in this disbursement: " + ", ".join(unknown),
+                              rule="DSB-12", invoices=unknown)
         both = [r for r in dict.fromkeys(remove) if r in amounts]
         if both:
             raise DomainError("invalid_disbursement",

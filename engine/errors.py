@@ -45,17 +45,22 @@ class ErrorSpec:
 #: in engine/ or dsl/ and that nothing raised is missing.
 ERRORS: dict[str, ErrorSpec] = {
     # not_found
-    "not_found": ErrorSpec("not_found", "no such object in this company, or an invoice an edit names that is "
-                                        "not in the disbursement; another company's object and a user who is "
-                                        "not a member are not found either (GEN-5)"),
+    "not_found": ErrorSpec("not_found", "no such object in this company: another company's object and a "
+                                        "user who is not a member are not found either (GEN-5)"),
     # forbidden
     "permission_denied": ErrorSpec("forbidden", "the actor lacks a permission (`missing` says which), is not an "
                                                 "awaited assignee or the workflow manager, or is no longer eligible "
                                                 "(ROLE-8); on money actions it is `audited` (AUD-4)"),
     # conflict
-    "state_conflict": ErrorSpec("conflict", "a concurrent request won (GEN-7), or the object is no longer in "
-                                            "the state the request expects: the step stopped waiting (RESP-2), "
-                                            "the draft was already used, the email is not a dead letter"),
+    "state_conflict": ErrorSpec("conflict", "a concurrent request changed the object first (GEN-7); the only "
+                                            "code a client may simply retry after reloading"),
+    "stale": ErrorSpec("conflict", "the request answers a state that has moved on: the step it names is no "
+                                   "longer waiting for an answer (RESP-2, RESP-5); retrying the same request "
+                                   "never helps"),
+    "invalid_state": ErrorSpec("conflict", "the object is not in the state the command needs: the draft was "
+                                           "already created (DSB-6), the workflow is not Not Started (MGR-4), "
+                                           "no response step is waiting (MGR-7), the email is not a dead "
+                                           "letter (AUD-5)"),
     "already_responded": ErrorSpec("conflict", "the actor already gave a different answer on this step (RESP-4)"),
     "instance_not_active": ErrorSpec("conflict", "the disbursement has no workflow instance in the state the "
                                                  "action needs: none active (END-1), not started or terminated "
@@ -83,7 +88,7 @@ ERRORS: dict[str, ErrorSpec] = {
                                         "Payments Admin (ROLE-11)"),
     "duplicate_name": ErrorSpec("conflict", "the company has a template of that name, ignoring case (WF-2)"),
     "duplicate_nickname": ErrorSpec("conflict", "the company has a funding account of that nickname (BANK-7)"),
-    "duplicate_user": ErrorSpec("conflict", "a user with that email address exists"),
+    "duplicate_user": ErrorSpec("conflict", "a user with that email address exists (GEN-5)"),
     # invalid
     "idempotency_conflict": ErrorSpec("invalid", "the idempotency key was used for a different request (GEN-8); "
                                                  "422 as the IETF Idempotency-Key draft asks"),
@@ -110,7 +115,9 @@ ERRORS: dict[str, ErrorSpec] = {
                                             "(DSB-5)"),
     "invalid_disbursement": ErrorSpec("invalid", "the disbursement's shape is wrong: no invoice, too many or one "
                                                  "twice (DSB-1), no funding account (DSB-6, DSB-7), or an edit that "
-                                                 "removes the last invoice or both removes and changes one (DSB-12)"),
+                                                 "removes or changes an invoice the disbursement does not hold "
+                                                 "(`invoices` names them), removes the last invoice or both removes "
+                                                 "and changes one (DSB-12)"),
     "invalid_funding_account": ErrorSpec("invalid", "the account is not a funding account or is deactivated "
                                                     "(DSB-7)"),
     "invalid_bank_account": ErrorSpec("invalid", "a funding account needs a nickname that is not too long "
@@ -118,12 +125,15 @@ ERRORS: dict[str, ErrorSpec] = {
     "invalid_setting": ErrorSpec("invalid", "a company or project setting the engine could not use (GEN-6, "
                                             "AUTH-6, ROLL-1)"),
     "invalid_time_zone": ErrorSpec("invalid", "the company's time zone is not an IANA time zone (GEN-6)"),
-    "invalid_email": ErrorSpec("invalid", "the text is not an email address"),
-    "invalid_name": ErrorSpec("invalid", "a user's or template's name is empty, too long or not printable "
-                                         "(WF-2)"),
-    "invalid_permission": ErrorSpec("invalid", "no such permission"),
-    "workflow_invalid": ErrorSpec("invalid", "the workflow has errors and cannot be published (`PublishRefused` "
-                                             "lists them in `diagnostics`, WF-5), or a stored one cannot run"),
+    "invalid_email": ErrorSpec("invalid", "the text is not an email address (GEN-5)"),
+    "invalid_name": ErrorSpec("invalid", "a user's (GEN-5) or template's (WF-2) name is empty, too long or "
+                                         "not printable"),
+    "invalid_permission": ErrorSpec("invalid", "no such payment role or workflow permission (ROLE-11, ROLE-7)"),
+    "ambiguous_occurrence": ErrorSpec("invalid", "the occurrence number is in several workflow instances of "
+                                                 "the disbursement (rows from before RESP-2), so the answer must "
+                                                 "name the instance"),
+    "workflow_invalid": ErrorSpec("invalid", "the client's workflow source has errors and cannot be published "
+                                             "(`PublishRefused` lists them in `diagnostics`, WF-5)"),
 }
 
 
@@ -141,6 +151,16 @@ class Refusal:
     attempted: str
     object_type: str
     object_id: str
+
+
+class InvariantBroken(RuntimeError):
+    """A stored, already-checked workflow or instance the engine cannot run: an internal
+    invariant is broken (a step routes to a missing step, condition steps loop).
+
+    Deliberately not a :class:`DomainError`: the client did nothing wrong and
+    no code describes it, so the HTTP layer answers 500 with a request id and
+    the message goes to the log, not to the client.
+    """
 
 
 class DomainError(Exception):

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from .calendar import CompanyCalendar
-from .errors import DomainError
+from .errors import DomainError, InvariantBroken
 from .model import ConditionStep, EndStep, ResponseStep, Step, WorkflowConfig
 
 InstanceStatus = Literal["active", "ended", "terminated"]
@@ -197,7 +197,7 @@ class Transition:
 def _step(config: WorkflowConfig, name: str) -> Step:
     step = config.step_named(name)
     if step is None:  # a checked workflow never routes to a missing step
-        raise DomainError("workflow_invalid", f"the workflow has no step `{name}`")
+        raise InvariantBroken(f"the workflow has no step `{name}`")
     return step
 
 
@@ -286,7 +286,7 @@ def _enter(state: InstanceState, compiled: Any, name: str, ctx: Context,
                                           ctx),
                               step.name, {"outcome": step.outcome, "status": step.status}))
         return state
-    raise DomainError("workflow_invalid", "condition steps route to each other in a loop")
+    raise InvariantBroken("condition steps route to each other in a loop")
 
 
 def _require_active(state: InstanceState) -> None:
@@ -352,8 +352,7 @@ def respond(state: InstanceState, compiled: Any, ctx: Context, *, user: str, occ
                           f"you already answered `{previous.answer}` on this step", rule="RESP-4")
     current = state.current
     if current is None or current.seq != occurrence:
-        raise DomainError("state_conflict", "that step is no longer waiting for an answer",
-                          rule="RESP-2")
+        raise DomainError("stale", "that step is no longer waiting for an answer", rule="RESP-2")
     if user not in current.awaited or user not in ctx.eligible:
         raise DomainError("permission_denied", "you are not an assignee of the current step",
                           rule="RESP-1", missing="assignee of the current step")
@@ -435,7 +434,7 @@ def add_assignees(state: InstanceState, compiled: Any, ctx: Context, *, actor: s
     _require_active(state)
     current = state.current
     if current is None:
-        raise DomainError("state_conflict", "the instance has no response step waiting", rule="MGR-7")
+        raise DomainError("invalid_state", "the instance has no response step waiting", rule="MGR-7")
     if reason not in ADD_ASSIGNEE_REASONS:
         raise DomainError("invalid_reason", "the reason must be one of "
                           + ", ".join(ADD_ASSIGNEE_REASONS), rule="MGR-7")

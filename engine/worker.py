@@ -398,7 +398,7 @@ def requeue(svc: Services, outbox_id: str) -> None:
         if row is None:
             raise DomainError("not_found", f"no outbox email {outbox_id!r}", rule="AUD-5")
         if row.status != DEAD:
-            raise DomainError("state_conflict", f"outbox email {outbox_id} is {row.status}, not dead-lettered: "
+            raise DomainError("invalid_state", f"outbox email {outbox_id} is {row.status}, not dead-lettered: "
                               "only a dead letter can be requeued", rule="AUD-5")
         previous = mask_addresses(scrub_credentials(row.last_error or ""))
         row.status, row.next_attempt_at, row.dead_at = PENDING, now, None

@@ -377,7 +377,7 @@ def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> s
             raise DomainError("workflow_not_applicable", "no workflow applies to this disbursement",
                               rule="ROLL-1")
         if d.workflow_status != STATUS_NOT_STARTED:
-            raise DomainError("state_conflict", f"the workflow is {d.workflow_status}, not Not Started",
+            raise DomainError("invalid_state", f"the workflow is {d.workflow_status}, not Not Started",
                               rule="MGR-4")
         template = s.get(Template, company.default_template_id) if company.default_template_id else None
         if template is None:
@@ -476,14 +476,14 @@ def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id
     found = list(s.scalars(q))
     if len(found) > 1:
         # only rows written before numbers continued across instances can collide
-        raise DomainError("state_conflict", f"occurrence {occurrence} exists in several workflow instances "
+        raise DomainError("ambiguous_occurrence", f"occurrence {occurrence} exists in several workflow instances "
                           "of this disbursement; name the instance", rule="RESP-2")
     if found:
         return found[0]
     latest = latest_instance(s, d.id)
     if latest is None:
         raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="END-1")
-    raise DomainError("state_conflict", "that step is no longer waiting for an answer", rule="RESP-2")
+    raise DomainError("stale", "that step is no longer waiting for an answer", rule="RESP-2")
 
 
 @idempotent("respond", standing=_PARTICIPANT)

@@ -28,7 +28,7 @@ def _respond(user: str, world, d: str, occurrence: int, answer: str):
 @pytest.mark.rule("RESP-5", "GEN-7", "STEP-3", "AUD-1")
 def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(database_url: str) -> None:
     """RESP-5/GEN-7: of 50 concurrent first answers to a `requires: any` step exactly one
-    is recorded and decides; the 49 others are refused as `state_conflict`, nothing else."""
+    is recorded and decides; the 49 others are refused as `stale` (RESP-2), nothing else."""
     n = threads_for(database_url)
     world = build_race_world(database_url, reviewers=n, panel=2)
     d = world.disbursement()
@@ -38,10 +38,10 @@ def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(database
     outcomes = race(world, [Racer(f"r{i}", _respond(u, world, d, occ, "Approve"))
                             for i, u in enumerate(world.reviewers)])
 
-    assert unexpected(outcomes, {"state_conflict"}) == []
+    assert unexpected(outcomes, {"stale"}) == []
     winners = [o for o in outcomes if o.ok]
     assert len(winners) == 1, [o.label for o in winners]
-    assert sum(o.code == "state_conflict" for o in outcomes) == n - 1
+    assert sum(o.code == "stale" for o in outcomes) == n - 1
     winner = world.reviewers[int(winners[0].label[1:])]
 
     view = current(world.svc, world, d)
@@ -94,8 +94,8 @@ def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(databas
     moved_on, ended = world.disbursement(), world.disbursement()
     workflows.respond(world.svc, world.reviewers[0], world.company, moved_on, occurrence=1, answer="Approve")
     workflows.respond(world.svc, world.reviewers[0], world.company, ended, occurrence=1, answer="Reject")
-    assert _late_answer_code(world, moved_on, world.reviewers[1]) == "state_conflict"
-    assert _late_answer_code(world, ended, world.reviewers[1]) == "state_conflict"
+    assert _late_answer_code(world, moved_on, world.reviewers[1]) == "stale"
+    assert _late_answer_code(world, ended, world.reviewers[1]) == "stale"
 
 
 @pytest.mark.rule("STEP-4", "RESP-8")
@@ -131,7 +131,7 @@ def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_onc
 @pytest.mark.rule("STEP-4", "RESP-5")
 def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(database_url: str) -> None:
     """STEP-4/RESP-5: one non-Approve answer (Return) among 8 concurrent answers decides the
-    `all` step at once; approvals that arrive after it are refused as `state_conflict`;
+    `all` step at once; approvals that arrive after it are refused as `stale` (RESP-2);
     every accepted response is recorded exactly once, and the loop back opens a new occurrence."""
     world = build_race_world(database_url, reviewers=1, panel=8)
     d = world.disbursement()
@@ -140,7 +140,7 @@ def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(database_
     outcomes = race(world, [Racer(f"p{i}", _respond(u, world, d, 2, "Return" if i == rejecter else "Approve"))
                             for i, u in enumerate(world.panel)])
 
-    assert unexpected(outcomes, {"state_conflict"}) == []
+    assert unexpected(outcomes, {"stale"}) == []
     assert outcomes[rejecter].ok  # nothing can close the step before the rejecter answers
     accepted = sorted(world.panel[i] for i, o in enumerate(outcomes) if o.ok)
     rows = response_rows(world.svc, _instance(world, d), 2)

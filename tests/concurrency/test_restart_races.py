@@ -37,7 +37,7 @@ def _respond(world: RaceWorld, d: str, occurrence: int):
 def _check_round(world: RaceWorld, d: str, old: workflows.InstanceView, answer, orders: Counter[str]) -> None:
     """The answer either landed on the old instance before the restart, or was refused as
     stale; the new instance never holds it."""
-    assert unexpected([answer], {"state_conflict"}) == []
+    assert unexpected([answer], {"stale"}) == []
     new = current(world.svc, world, d)
     assert new.instance_id != old.instance_id
     assert (new.status, new.current_step) == ("active", "Any Review")
@@ -49,7 +49,7 @@ def _check_round(world: RaceWorld, d: str, old: workflows.InstanceView, answer, 
         assert _answers_on(world, old.instance_id) == [(world.reviewers[0], "Approve")]
     else:
         orders["restart first"] += 1
-        assert answer.code == "state_conflict" and answer.error.rule == "RESP-2"
+        assert answer.code == "stale" and answer.error.rule == "RESP-2"
         assert _answers_on(world, old.instance_id) == []
 
 

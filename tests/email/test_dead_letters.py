@@ -382,7 +382,7 @@ def test_a_requeued_email_gets_fresh_bounds(svc, clock, rejecting) -> None:
     requeue(svc, row.id)
     with pytest.raises(DomainError) as e:
         requeue(svc, row.id)
-    assert (e.value.code, e.value.rule) == ("state_conflict", "AUD-5")
+    assert (e.value.code, e.value.rule) == ("invalid_state", "AUD-5")
     with pytest.raises(DomainError) as e:
         requeue(svc, "0" * 32)
     assert e.value.code == "not_found"

@@ -54,6 +54,23 @@ def _error_classes(trees: dict[str, ast.Module]) -> set[str]:
     return classes
 
 
+def _domain_error_calls() -> list[tuple[str, ast.Call]]:
+    """Every ``DomainError(...)`` and every subclass's ``super().__init__(...)``, with where it is."""
+    trees = _trees()
+    classes = _error_classes(trees)
+    calls: list[tuple[str, ast.Call]] = []
+    for path, tree in trees.items():
+        for cls in ast.walk(tree):
+            if isinstance(cls, ast.ClassDef) and cls.name in classes - {"DomainError"}:
+                calls += [(f"{path}:{node.lineno}", node) for node in ast.walk(cls)
+                          if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                          and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call)
+                          and _name(node.func.value.func) == "super"]
+        calls += [(f"{path}:{node.lineno}", node) for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and _name(node.func) == "DomainError"]
+    return calls
+
+
 def _raised() -> tuple[dict[str, list[str]], list[str]]:
     """code -> where it is built, and the places whose code is not a literal string.
 
@@ -96,6 +113,25 @@ def test_every_raised_code_is_registered() -> None:
     codes, _ = _raised()
     missing = {code: where for code, where in codes.items() if code not in ERRORS}
     assert missing == {}, "add these codes to engine.errors.ERRORS"
+
+
+def _rule_is_given(call: ast.Call) -> bool:
+    """A ``rule=`` keyword that is a rule ID literal or a name/expression (a variable the caller
+    passes on); absent, ``None`` or an empty string does not count."""
+    rule = next((k.value for k in call.keywords if k.arg == "rule"), None)
+    if rule is None:
+        return any(k.arg is None for k in call.keywords)  # **kwargs forwarded by a helper
+    if isinstance(rule, ast.Constant):
+        return isinstance(rule.value, str) and re.fullmatch(r"[A-Z]+-\d+", rule.value) is not None
+    return True
+
+
+def test_every_domain_error_names_the_rule_it_enforces() -> None:
+    """A refusal without a domain.md rule cannot be explained to a client or traced to a decision."""
+    calls = _domain_error_calls()
+    assert calls, "the scan found no DomainError at all; is it reading engine/?"
+    missing = [f"{where}: {ast.unparse(call)[:80]}" for where, call in calls if not _rule_is_given(call)]
+    assert missing == [], "give each DomainError the rule it enforces: rule=\"ID\""
 
 
 def test_every_registered_code_is_raised_somewhere() -> None:

@@ -87,3 +87,34 @@ def test_a_name_is_printable_text(svc) -> None:
     assert directory.create_user(svc, "  Ana@GC.example ", "Ana Lima")
     with svc.db.sessions() as s:
         assert s.scalars(select(User.email)).all() == ["ana@gc.example"]
+
+
+@pytest.mark.rule("GEN-5", "ROLE-11")
+def test_people_and_permission_refusals_name_their_rule(svc) -> None:
+    """GEN-5: creating people (address, name, one user per address) and a company whose first
+    admin is nobody are refused under the people-and-membership rule; ROLE-11: granting a
+    permission that does not exist is refused under the granting rule. Every refusal names
+    the rule it enforces, so a client can be told why."""
+    ana = directory.create_user(svc, "ana@gc.example", "Ana")
+    company = directory.create_company(svc, "GC", first_admin=ana)
+    calls = {
+        "invalid_email": lambda: directory.create_user(svc, "not an address", "Bo"),
+        "invalid_name": lambda: directory.create_user(svc, "bo@gc.example", "  "),
+        "duplicate_user": lambda: directory.create_user(svc, "ANA@gc.example", "Ana Again"),
+        "not_found": lambda: directory.create_company(svc, "Nobody's GC", first_admin="0" * 32),
+        "invalid_permission": lambda: directory.grant(svc, ana, company, ana, "Payments Emperor"),
+    }
+    refusals = {}
+    for code, call in calls.items():
+        with pytest.raises(DomainError) as e:
+            call()
+        refusals[code] = (e.value.code, e.value.rule)
+    assert refusals == {
+        "invalid_email": ("invalid_email", "GEN-5"),
+        "invalid_name": ("invalid_name", "GEN-5"),
+        "duplicate_user": ("duplicate_user", "GEN-5"),
+        "not_found": ("not_found", "GEN-5"),
+        "invalid_permission": ("invalid_permission", "ROLE-11"),
+    }
+    with svc.db.sessions() as s:
+        assert s.scalar(select(func.count(User.id))) == 1

@@ -271,7 +271,7 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
     with pytest.raises(DomainError) as e:
         disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
-    assert e.value.code == "state_conflict"
+    assert e.value.code == "invalid_state"
 
 
 @pytest.mark.rule("GEN-8")
@@ -301,3 +301,24 @@ def test_idempotency_keys(svc) -> None:
         workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Reject",
                           idempotency_key="r-1")
     assert e.value.code == "idempotency_conflict"
+
+
+@pytest.mark.rule("DSB-12", "GEN-5")
+def test_an_edit_naming_invoices_the_disbursement_does_not_hold_is_invalid_not_missing(svc) -> None:
+    """DSB-12: the disbursement exists, the edit is wrong: `invalid_disbursement` naming the
+    invoices (422), not `not_found`; an invoice id unknown to the company is still not found
+    (GEN-5) when an edit adds it. Nothing changes either way."""
+    w = build_world(svc)
+    held, elsewhere = w.invoice("500.00"), w.invoice("700.00")
+    d = create(w, PaymentLine(held))
+    before = counts(svc)
+    for edit in ({"remove": [elsewhere]},
+                 {"amounts": {elsewhere: PaymentLine(elsewhere, amount="100.00", note="part")}}):
+        with pytest.raises(DomainError) as e:
+            disbursements.edit_payments(svc, w.creator, w.company, d, reason="wrong invoice", **edit)
+        assert (e.value.code, e.value.rule, e.value.kind) == ("invalid_disbursement", "DSB-12", "invalid")
+        assert e.value.details == {"invoices": [elsewhere]} and elsewhere in e.value.message
+    with pytest.raises(DomainError) as e:
+        disbursements.edit_payments(svc, w.creator, w.company, d, reason="add one", add=[PaymentLine("0" * 32)])
+    assert (e.value.code, e.value.rule) == ("not_found", "GEN-5")
+    assert counts(svc) == before

@@ -105,7 +105,7 @@ def test_unknown_answer_and_stale_occurrence_are_refused(svc) -> None:
     assert (e.value.code, e.value.rule) == ("already_responded", "RESP-4")
     with pytest.raises(DomainError) as e:
         workflows.respond(svc, w.cfo, w.company, d, occurrence=first, answer="Approve")
-    assert (e.value.code, e.value.rule) == ("state_conflict", "RESP-2")
+    assert (e.value.code, e.value.rule) == ("stale", "RESP-2")
 
 
 @pytest.mark.rule("STEP-4", "RESP-4")

@@ -72,13 +72,13 @@ def test_an_answer_read_before_a_restart_never_lands_on_the_new_instance(svc) ->
     assert after.current_occurrence != read.current_occurrence  # numbers continue across instances
     e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve"))
-    assert (e.code, e.rule) == ("state_conflict", "RESP-2")
+    assert (e.code, e.rule) == ("stale", "RESP-2")
     assert responses_of(svc, after.instance_id) == []
     assert view(w, d).workflow_status == "Under Review"
     # naming the old instance explicitly is refused the same way
     e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve", instance_id=read.instance_id))
-    assert (e.code, e.rule) == ("state_conflict", "RESP-2")
+    assert (e.code, e.rule) == ("stale", "RESP-2")
 
 
 @pytest.mark.rule("RESP-2", "DSB-12")
@@ -93,7 +93,7 @@ def test_an_approval_for_the_old_amount_never_counts_after_an_edit(svc) -> None:
                                 amounts={inv: PaymentLine(inv, amount="150000.00", note="first half")})
     e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve"))
-    assert (e.code, e.rule) == ("state_conflict", "RESP-2")
+    assert (e.code, e.rule) == ("stale", "RESP-2")
     restarted = view(w, d)
     assert restarted.instance_id != read.instance_id and restarted.current_step == "Controller Review"
     assert responses_of(svc, restarted.instance_id) == []
