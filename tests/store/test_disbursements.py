@@ -322,3 +322,31 @@ def test_an_edit_naming_invoices_the_disbursement_does_not_hold_is_invalid_not_m
         disbursements.edit_payments(svc, w.creator, w.company, d, reason="add one", add=[PaymentLine("0" * 32)])
     assert (e.value.code, e.value.rule) == ("not_found", "GEN-5")
     assert counts(svc) == before
+
+
+@pytest.mark.rule("MGR-4", "DSB-6", "GEN-7")
+def test_a_command_the_objects_state_refuses_is_invalid_state_never_a_retryable_race(svc) -> None:
+    """MGR-4: starting a workflow that is no longer Not Started, and DSB-6: creating from a draft
+    that was already created, are refused as `invalid_state` (409, but not the GEN-7
+    `state_conflict` a client may retry: sending it again never helps)."""
+    w = build_world(svc, configure=False)
+    d = create(w, PaymentLine(w.invoice("10.00")))
+    from engine import templates
+
+    templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
+                        roles={"Controller": [w.controller], "CFO": [w.cfo]})
+    templates.set_default(svc, w.admin, w.company, w.template)
+    workflows.start(svc, w.manager, w.company, d)
+    before = counts(svc)
+    with pytest.raises(DomainError) as e:
+        workflows.start(svc, w.manager, w.company, d)
+    assert (e.value.code, e.value.rule, e.value.kind) == ("invalid_state", "MGR-4", "conflict")
+    assert "not Not Started" in e.value.message and counts(svc) == before
+    draft = disbursements.create_draft(svc, w.creator, w.company, project_id=w.project,
+                                       payments=[PaymentLine(w.invoice("20.00"))])
+    disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
+    before = counts(svc)
+    with pytest.raises(DomainError) as e:
+        disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
+    assert (e.value.code, e.value.rule) == ("invalid_state", "DSB-6")
+    assert counts(svc) == before
