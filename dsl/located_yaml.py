@@ -137,11 +137,3 @@ class LocatedYaml:
                 node.tag.rsplit(":", 1)[-1] in ("int", "float"):
             return node.value
         return None
-
-
-def yaml_location(path: YamlPath) -> str:
-    """``("cases", 2, "expect", "path", 0)`` → ``cases[2].expect.path[0]``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

@@ -14,7 +14,7 @@ JSON form: the stable ``payroute check --format json`` contract.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .diagnostics import Diagnostic
 from .safe_text import escape
@@ -62,10 +62,6 @@ def render_text(diag: Diagnostic, sources: Mapping[str, str]) -> str:
     if diag.hint:
         lines.append(f"{hint_pad} = hint: {diag.hint}")
     return "\n".join(lines)
-
-
-def render_text_all(diags: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
-    return "\n\n".join(render_text(d, sources) for d in diags)
 
 
 def diagnostic_json(diag: Diagnostic, file: str | None = None) -> dict[str, Any]:

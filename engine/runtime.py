@@ -2,10 +2,11 @@
 
 Every function here takes the instance state, a command and a
 :class:`Context` (``now``, the company calendar, who is eligible, the pinned
-snapshot, the facts) and returns the new state plus *effects* — audit events
-and notices — without touching a database, a clock or a mail server. The
-store applies a transition and its effects in one transaction; the
-simulator and the property tests call the same functions.
+snapshot, the facts, the creator, the admins, who may manage) and returns the
+new state plus *effects* — audit events and notices — without touching a
+database, a clock or a mail server. :mod:`engine.workflows` applies a
+transition and its effects in one transaction; :mod:`engine.reminders` and
+the property tests (tests/properties) call the same functions.
 
 Refusals raise :class:`engine.errors.DomainError` with a code and the domain
 rule ID; nothing is returned, so nothing can be half-applied.

@@ -107,6 +107,10 @@ def build_race_world(url: str, *, reviewers: int, panel: int) -> RaceWorld:
                      seeded.funding, seeded.payee, [u[r] for r in revs], [u[p] for p in pans])
 
 
+#: What the ``race_world`` fixture (conftest.py) hands a test: build a world on its database.
+WorldBuilder = Callable[..., RaceWorld]
+
+
 # ---------------------------------------------------------------- the harness
 
 

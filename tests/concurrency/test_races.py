@@ -15,7 +15,7 @@ import pytest
 
 from engine import disbursements, workflows
 
-from .race import Racer, audit_actions, build_race_world, chain_breaks, current, emails, entries_for, \
+from .race import Racer, WorldBuilder, audit_actions, chain_breaks, current, emails, entries_for, \
     race, response_rows, threads_for, unexpected
 
 
@@ -26,11 +26,12 @@ def _respond(user: str, world, d: str, occurrence: int, answer: str):
 
 
 @pytest.mark.rule("RESP-5", "GEN-7", "STEP-3", "AUD-1")
-def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(database_url: str) -> None:
+def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(race_world: WorldBuilder,
+                                                                        database_url: str) -> None:
     """RESP-5/GEN-7: of 50 concurrent first answers to a `requires: any` step exactly one
     is recorded and decides; the 49 others are refused as `stale` (RESP-2), nothing else."""
     n = threads_for(database_url)
-    world = build_race_world(database_url, reviewers=n, panel=2)
+    world = race_world(reviewers=n, panel=2)
     d = world.disbursement()
     occ = current(world.svc, world, d).current_occurrence
     assert occ == 1
@@ -64,12 +65,12 @@ def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(database
 
 
 @pytest.mark.rule("RESP-5", "END-1", "GEN-7")
-def test_concurrent_answers_racing_to_an_end_step_reach_it_once(database_url: str) -> None:
+def test_concurrent_answers_racing_to_an_end_step_reach_it_once(race_world: WorldBuilder, database_url: str) -> None:
     """RESP-5/END-1/GEN-7: when every racer's answer ends the instance, one is recorded,
     the end is reached once, and each loser gets the same DomainError a late answer gets
     after the fact — never another exception. (Which code that is: see the next test.)"""
     n = threads_for(database_url)
-    world = build_race_world(database_url, reviewers=n + 1, panel=1)
+    world = race_world(reviewers=n + 1, panel=1)
     d = world.disbursement()
 
     outcomes = race(world, [Racer(f"r{i}", _respond(u, world, d, 1, "Reject"))
@@ -88,9 +89,9 @@ def test_concurrent_answers_racing_to_an_end_step_reach_it_once(database_url: st
 
 
 @pytest.mark.rule("RESP-2", "RESP-5")
-def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(database_url: str) -> None:
+def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(race_world: WorldBuilder) -> None:
     """RESP-2/RESP-5: a loser's code must not depend on where the winner's answer routed."""
-    world = build_race_world(database_url, reviewers=2, panel=1)
+    world = race_world(reviewers=2, panel=1)
     moved_on, ended = world.disbursement(), world.disbursement()
     workflows.respond(world.svc, world.reviewers[0], world.company, moved_on, occurrence=1, answer="Approve")
     workflows.respond(world.svc, world.reviewers[0], world.company, ended, occurrence=1, answer="Reject")
@@ -99,10 +100,10 @@ def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(databas
 
 
 @pytest.mark.rule("STEP-4", "RESP-8")
-def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_once(database_url: str) -> None:
+def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_once(race_world: WorldBuilder) -> None:
     """STEP-4: 8 panel members approving a `requires: all` step at once are all recorded;
     the step decides exactly once, on the last approval, and the instance ends Approved."""
-    world = build_race_world(database_url, reviewers=1, panel=8)
+    world = race_world(reviewers=1, panel=8)
     d = world.disbursement()
     workflows.respond(world.svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
     assert current(world.svc, world, d).current_step == "Panel Review"
@@ -129,11 +130,11 @@ def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_onc
 
 
 @pytest.mark.rule("STEP-4", "RESP-5")
-def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(database_url: str) -> None:
+def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(race_world: WorldBuilder) -> None:
     """STEP-4/RESP-5: one non-Approve answer (Return) among 8 concurrent answers decides the
     `all` step at once; approvals that arrive after it are refused as `stale` (RESP-2);
     every accepted response is recorded exactly once, and the loop back opens a new occurrence."""
-    world = build_race_world(database_url, reviewers=1, panel=8)
+    world = race_world(reviewers=1, panel=8)
     d = world.disbursement()
     workflows.respond(world.svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
     rejecter = 3
@@ -159,12 +160,12 @@ def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(database_
 
 @pytest.mark.rule("GEN-7", "AUTH-13")
 @pytest.mark.parametrize("answer", ["Approve", "Reject"])
-def test_cancel_racing_a_response_is_serialised(database_url: str, answer: str) -> None:
+def test_cancel_racing_a_response_is_serialised(race_world: WorldBuilder, answer: str) -> None:
     """GEN-7/AUTH-13/RESP-8: a cancel and a response sent at once apply in one order or the
     other, never interleaved: either the response is recorded (and routed) before the cancel,
     or it is refused because the disbursement is canceled. The cancel always succeeds
     (it is allowed Under Review, Approved and Rejected), and the chain verifies."""
-    world = build_race_world(database_url, reviewers=1, panel=1)
+    world = race_world(reviewers=1, panel=1)
     orders: Counter[str] = Counter()
     for _ in range(8):
         d = world.disbursement()

@@ -17,7 +17,7 @@ from engine import directory, disbursements, workflows
 from engine.disbursements import PaymentLine
 from engine.store.tables import OccurrenceRow, ResponseRow
 
-from .race import Racer, RaceWorld, build_race_world, chain_breaks, current, race, unexpected
+from .race import Racer, RaceWorld, WorldBuilder, chain_breaks, current, race, unexpected
 
 
 def _answers_on(world: RaceWorld, instance_id: str) -> list[tuple[str, str]]:
@@ -54,8 +54,8 @@ def _check_round(world: RaceWorld, d: str, old: workflows.InstanceView, answer, 
 
 
 @pytest.mark.rule("RESP-2", "MGR-5", "GEN-7")
-def test_an_approval_racing_a_restart_never_lands_on_the_new_instance(database_url: str) -> None:
-    world = build_race_world(database_url, reviewers=1, panel=1)
+def test_an_approval_racing_a_restart_never_lands_on_the_new_instance(race_world: WorldBuilder) -> None:
+    world = race_world(reviewers=1, panel=1)
     orders: Counter[str] = Counter()
     for _ in range(20):
         d = world.disbursement()
@@ -72,8 +72,8 @@ def test_an_approval_racing_a_restart_never_lands_on_the_new_instance(database_u
 
 
 @pytest.mark.rule("RESP-2", "DSB-12", "GEN-7")
-def test_an_approval_racing_an_edit_never_counts_for_the_new_amount(database_url: str) -> None:
-    world = build_race_world(database_url, reviewers=1, panel=1)
+def test_an_approval_racing_an_edit_never_counts_for_the_new_amount(race_world: WorldBuilder) -> None:
+    world = race_world(reviewers=1, panel=1)
     orders: Counter[str] = Counter()
     for k in range(10):
         inv = directory.create_invoice(world.svc, world.admin, world.company, world.project, payee=world.payee,
