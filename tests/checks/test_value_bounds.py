@@ -47,6 +47,19 @@ def errors(text: str, filename: str) -> list[tuple[str, int | None, str | None]]
     return [(d.code, d.span.line if d.span else None, d.pointer) for d in loaded.errors()]
 
 
+def assert_located(text: str, filename: str, code: str, line: int, pointer: str | None, cli, tmp_path) -> None:
+    """The loader reports exactly one ``code`` error at ``line`` (and ``pointer``), and ``payroute check``
+    prints it located, exit status 1, with nothing on stderr."""
+    assert errors(text, filename) == [(code, line, pointer)]
+    path = tmp_path / filename
+    path.write_text(text, encoding="utf-8")
+    result = cli("check", str(path))
+    assert result.code == 1 and result.err == ""
+    assert f"error[{code}]" in result.out and f"--> {path}:{line}:" in result.out
+    if pointer is not None:
+        assert f"(at {pointer})" in result.out
+
+
 @pytest.mark.rule("STEP-8", "GEN-3", "WF-5")
 @pytest.mark.parametrize("case, code", [
     (flow(due=HUGE), "due_days_too_large"),
@@ -56,12 +69,7 @@ def errors(text: str, filename: str) -> list[tuple[str, int | None, str | None]]
 ], ids=["due", "negative-due", "integer", "money"])
 def test_a_number_past_the_int_limit_is_a_located_diagnostic_in_a_flow_file(case: str, code: str, cli, tmp_path) -> None:
     line = next(i for i, t in enumerate(case.split("\n"), 1) if HUGE in t)
-    assert errors(case, "w.flow") == [(code, line, None)]
-    path = tmp_path / "w.flow"
-    path.write_text(case, encoding="utf-8")
-    result = cli("check", str(path))
-    assert result.code == 1 and result.err == ""
-    assert f"error[{code}]" in result.out and f"--> {path}:{line}:" in result.out
+    assert_located(case, "w.flow", code, line, None, cli, tmp_path)
 
 
 @pytest.mark.rule("STEP-8", "GEN-3", "WF-5")
@@ -80,12 +88,7 @@ def test_a_number_past_the_int_limit_is_a_located_diagnostic_in_a_json_config(
         doc["steps"][1]["branches"][0]["when"]["right"] = {"integer": 424242}
     text = json.dumps(doc, indent=2).replace("424242", value)
     line = next(i for i, t in enumerate(text.split("\n"), 1) if value in t)
-    assert errors(text, "w.json") == [(code, line, pointer)]
-    path = tmp_path / "w.json"
-    path.write_text(text, encoding="utf-8")
-    result = cli("check", str(path))
-    assert result.code == 1 and result.err == ""
-    assert f"--> {path}:{line}:" in result.out and f"(at {pointer})" in result.out
+    assert_located(text, "w.json", code, line, pointer, cli, tmp_path)
 
 
 @pytest.mark.rule("STEP-8", "GEN-3", "WF-5")
