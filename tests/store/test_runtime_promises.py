@@ -161,6 +161,21 @@ def test_revoking_the_only_awaited_assignee_blocks_the_instance(svc) -> None:
     assert not v.blocked and v.awaited == (w.cfo,)
 
 
+@pytest.mark.rule("STEP-2", "MGR-5")
+def test_the_manager_unblocks_a_blocked_instance_by_restarting_it(svc) -> None:
+    w = build_world(svc)
+    d = new(w)
+    directory.set_user_active(svc, w.admin, w.company, w.controller, False)
+    directory.set_user_active(svc, w.admin, w.company, w.controller, True)
+    v = view(w, d)
+    assert v.blocked  # eligible again, yet the instance stays Blocked (STEP-2)
+    workflows.restart(svc, w.manager, w.company, d, reason="the controller is back")
+    v = view(w, d)
+    assert not v.blocked and v.current_step == "Controller Review" and v.awaited == (w.controller,)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=v.current_occurrence, answer="Reject")
+    assert view(w, d).workflow_status == "Rejected"
+
+
 @pytest.mark.rule("STEP-2", "ROLE-8")
 def test_deactivating_every_awaited_assignee_blocks_but_one_left_does_not(svc) -> None:
     w, execs = exec_world(svc)
@@ -351,3 +366,7 @@ def test_the_view_shows_the_step_and_end_step_status_text(svc) -> None:
     workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Reject")
     v = view(w, d)
     assert (v.workflow_status, v.status_text) == ("Rejected", "Sent back to the vendor")
+    ok = new(w)
+    workflows.respond(svc, w.controller, w.company, ok, occurrence=view(w, ok).current_occurrence, answer="Approve")
+    v = view(w, ok)
+    assert (v.workflow_status, v.status_text) == ("Approved", "Cleared for payment")
