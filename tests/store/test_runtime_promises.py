@@ -226,6 +226,29 @@ def test_an_admin_reassigns_the_manager_of_a_rejected_disbursement_who_then_rest
     assert view(w, d).workflow_status == "Under Review"
 
 
+@pytest.mark.rule("MGR-2")
+def test_only_an_admin_reassigns_with_a_reason_to_an_eligible_manager_and_never_on_a_canceled_one(svc) -> None:
+    w = build_world(svc)
+    d = new(w)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    assert view(w, d).workflow_status == "Approved"
+    directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
+    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
+    assert (e.code, e.rule) == ("ineligible_manager", "ROLE-8")  # the CFO cannot be a manager yet
+    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    e = refused(lambda: workflows.reassign_manager(svc, w.cfo, w.company, d, manager=w.cfo, reason="left"))
+    assert (e.code, e.rule) == ("permission_denied", "MGR-2")  # a Disburser is not an Admin
+    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason=" "))
+    assert (e.code, e.rule) == ("reason_required", "MGR-2")
+    workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")  # Approved: ended
+    workflows.restart(svc, w.cfo, w.company, d, reason="second look", mode="current")
+    assert view(w, d).workflow_status == "Under Review"
+    disbursements.cancel(svc, w.admin, w.company, d, reason="paid by check instead")
+    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
+    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.admin, reason="left"))
+    assert (e.code, e.rule) == ("disbursement_canceled", "AUTH-12")
+
+
 @pytest.mark.rule("MGR-2", "MGR-5")
 def test_a_terminated_instance_is_neither_reassigned_nor_restarted(svc) -> None:
     w = build_world(svc)
@@ -259,6 +282,26 @@ def test_restart_in_current_mode_on_an_archived_template_is_refused(svc) -> None
 
 
 # ---------------------------------------------------------------- ROLE-8 / MGR-1
+
+
+@pytest.mark.rule("MGR-1")
+def test_an_eligible_manager_who_is_not_the_instances_manager_takes_no_manager_action(svc) -> None:
+    w = build_world(svc)
+    d = new(w, "200000.00")
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)  # could manage, but does not manage this one
+    before = (audit_count(svc), view(w, d))
+    for call in (
+        lambda: workflows.terminate(svc, w.cfo, w.company, d, reason="x"),
+        lambda: workflows.restart(svc, w.cfo, w.company, d, reason="x"),
+        lambda: workflows.return_to(svc, w.cfo, w.company, d, step="Controller Review", reason="x"),
+        lambda: workflows.add_assignees(svc, w.cfo, w.company, d, users=[w.creator], reason="vacation"),
+    ):
+        e = refused(call)
+        assert (e.code, e.rule) == ("permission_denied", "MGR-1")
+    assert (audit_count(svc), view(w, d)) == before
+    workflows.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="recheck the lien waiver")
+    assert view(w, d).current_step == "Controller Review"
 
 
 @pytest.mark.rule("ROLE-8", "MGR-1")
