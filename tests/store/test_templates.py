@@ -8,6 +8,7 @@ from dsl.load import load_workflow
 from engine import directory, templates
 from engine.errors import DomainError
 from engine.permissions import CAN_BE_MANAGER, EDIT_TEMPLATES, PAYMENTS_DISBURSER
+from engine.store.tables import Company
 from engine.templates import PublishRefused
 
 from .world import REFERENCE, build_world
@@ -124,9 +125,17 @@ def test_one_default_at_a_time_and_it_cannot_be_archived(svc) -> None:
         templates.archive(svc, w.admin, w.company, w.template)
     assert e.value.rule == "WF-14"
     templates.set_default(svc, w.admin, w.company, t2)
+    with svc.db.sessions() as s:
+        assert s.get(Company, w.company).default_template_id == t2  # the one default, replacing the old
     templates.archive(svc, w.admin, w.company, w.template)  # no longer the default
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as e:
         templates.publish(svc, w.admin, w.company, w.template, src())
+    assert (e.value.code, e.value.rule) == ("template_archived", "WF-14")
+    with pytest.raises(DomainError) as e:
+        templates.set_default(svc, w.admin, w.company, w.template)
+    assert (e.value.code, e.value.rule) == ("template_not_configured", "WF-9")  # archived: not Configured
+    with svc.db.sessions() as s:
+        assert s.get(Company, w.company).default_template_id == t2
 
 
 @pytest.mark.rule("ROLE-1")
