@@ -133,7 +133,7 @@ def test_the_transaction_writer_records_after_rolling_back(svc) -> None:
     inv = w.invoice("10.00")
     before = rows(svc)
     refusal = Refusal(w.company, w.creator, "paying twice", "invoice", inv)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="paying twice needs nothing"):
         with svc.tx() as s:
             s.get(Invoice, inv).number = "CHANGED"
             audit.append(s, chain=audit.company_chain(w.company), company_id=w.company, at=svc.now(),
@@ -145,7 +145,7 @@ def test_the_transaction_writer_records_after_rolling_back(svc) -> None:
         assert s.get(Invoice, inv).number == "INV-0001"
     last = company_entries(svc, w.company)[-1]
     assert (last.action, last.object_id, last.rules) == ("refused", inv, ["AUD-4"])
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="not audited"):
         with svc.tx() as s:
             s.get(Invoice, inv).number = "CHANGED"
             raise DomainError("invalid_amount", "not audited")
