@@ -15,7 +15,7 @@ from engine.disbursements import PaymentLine, create_disbursement
 from engine.errors import DomainError
 from engine.history import history
 from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
-from engine.store.tables import AuditEntry, OccurrenceRow, OutboxEmail, ResponseRow
+from engine.store.tables import AuditEntry, Instance, OccurrenceRow, OutboxEmail, ResponseRow
 
 from .test_responding import exec_world
 from .world import REFERENCE, build_world
@@ -166,6 +166,23 @@ def test_revoking_the_only_awaited_assignee_blocks_the_instance(svc) -> None:
                             replacing=[w.controller])
     v = view(w, d)
     assert not v.blocked and v.awaited == (w.cfo,)
+
+
+@pytest.mark.rule("MGR-5")
+def test_a_restart_terminates_the_active_instance_and_starts_afresh_at_the_first_step(svc) -> None:
+    w, execs = exec_world(svc)
+    d = new(w)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    workflows.respond(svc, execs[0], w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    old = view(w, d)
+    assert (old.status, old.current_step) == ("active", "Executive Review")
+    workflows.restart(svc, w.manager, w.company, d, reason="the lien waiver changed")
+    v = view(w, d)
+    assert v.instance_id != old.instance_id and v.status == "active"
+    assert (v.current_step, v.path, v.awaited) == ("Controller Review", ("Controller Review",), (w.controller,))
+    assert responses_of(svc, v.instance_id) == []  # the earlier approvals do not count
+    with svc.db.sessions() as s:
+        assert s.get(Instance, old.instance_id).status == "terminated"
 
 
 @pytest.mark.rule("STEP-2", "MGR-5")
