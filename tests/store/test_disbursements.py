@@ -173,13 +173,15 @@ def test_a_disbursement_is_made_only_on_a_project_with_payments_enabled(svc) -> 
     assert actions.count("project_payments_changed") == 2
 
 
-@pytest.mark.rule("WF-10")
+@pytest.mark.rule("WF-10", "ROLL-1")
 def test_company_setting_turns_workflows_off(svc) -> None:
-    """WF-10."""
+    """WF-10; ROLL-1: a workflow applies only when the company setting is on, whatever the project says."""
     w = build_world(svc)
     directory.update_settings(svc, w.admin, w.company, workflows_enabled=False)
     d = create(w, PaymentLine(w.invoice("10.00")))
     assert workflows.view(svc, w.company, d) is None
+    with svc.db.sessions() as s:
+        assert s.get(Disbursement, d).workflow_applies is False  # the project still has workflows enabled
 
 
 @pytest.mark.rule("AUTH-13", "AUTH-14", "ROLE-2", "DSB-5", "AUD-6")

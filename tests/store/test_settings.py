@@ -88,3 +88,11 @@ def test_valid_settings_are_stored_in_one_form(svc) -> None:
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     assert workflows.view(svc, w.company, d).current_step == "Controller Review"
+
+
+@pytest.mark.rule("GEN-6")
+def test_a_new_company_is_in_new_york_with_no_holidays(svc) -> None:
+    admin = directory.create_user(svc, "admin@new.example", "Admin")
+    company = directory.create_company(svc, "New GC", first_admin=admin)
+    row = company_row(svc, company)
+    assert (row["time_zone"], row["holidays"]) == ("America/New_York", [])
