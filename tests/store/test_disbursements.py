@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, directory, disbursements, workflows
+from dsl.load import load_workflow
+from engine import audit, directory, disbursements, templates, workflows
 from engine.disbursements import PaymentLine
 from engine.errors import DomainError
 from engine.permissions import DISBURSEMENT_CONTRIBUTOR
 from engine.store.tables import AuditEntry, Disbursement, Invoice, OutboxEmail
 
-from .world import build_world
+from .world import REFERENCE, build_world
 
 
 def counts(svc) -> tuple[int, int, int]:
@@ -220,7 +221,7 @@ def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
     with pytest.raises(DomainError) as e:
         disbursements.edit_payments(svc, w.creator, w.company, d,
                                     amounts={inv: PaymentLine(inv, amount="150000.00")})
-    assert e.value.rule == "DSB-12"
+    assert (e.value.code, e.value.rule) == ("reason_required", "DSB-12")
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="150000.00")},
                                 reason="pay in full")
     view = workflows.view(svc, w.company, d)
@@ -230,7 +231,8 @@ def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
     assert workflows.view(svc, w.company, d).current_step == "CFO Review"  # now above the threshold
     with pytest.raises(DomainError) as e:
         disbursements.edit_payments(svc, w.creator, w.company, d, remove=[inv], reason="x")
-    assert e.value.rule == "DSB-12"  # removing the last invoice: cancel instead
+    assert (e.value.code, e.value.rule) == ("invalid_disbursement", "DSB-12")  # the last invoice: cancel instead
+    assert "cancel instead" in e.value.message
     with svc.db.sessions() as s:
         assert audit.verify(s) == []
 
@@ -352,3 +354,19 @@ def test_a_command_the_objects_state_refuses_is_invalid_state_never_a_retryable_
         disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     assert (e.value.code, e.value.rule) == ("invalid_state", "DSB-6")
     assert counts(svc) == before
+
+
+@pytest.mark.rule("DSB-12")
+def test_an_edit_after_start_restarts_on_the_current_default_version(svc) -> None:
+    """DSB-12: the restart is in `defaults` mode, so a version published since the start applies."""
+    w = build_world(svc)
+    inv = w.invoice("150000.00")
+    d = create(w, PaymentLine(inv, amount="50000.00", note="a third"))
+    lower = REFERENCE.replace("when disbursement_amount > $100,000.00", "when disbursement_amount > $10,000.00")
+    templates.publish(svc, w.admin, w.company, w.template, load_workflow(lower, "w.flow"))
+    disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="60000.00",
+                                                                                         note="more")},
+                                reason="pay more")
+    view = workflows.view(svc, w.company, d)
+    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert workflows.view(svc, w.company, d).current_step == "CFO Review"  # the pinned version would approve
