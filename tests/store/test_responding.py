@@ -11,6 +11,7 @@ from engine.disbursements import PaymentLine, create_disbursement
 from engine.errors import DomainError
 from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
 from engine.store.tables import AuditEntry, OutboxEmail
+from engine.templates import PublishRefused
 
 from .world import REFERENCE, build_world
 
@@ -277,3 +278,21 @@ def test_overdue_steps_are_known(svc, clock) -> None:
     assert workflows.view(svc, w.company, d).overdue_steps == ()
     clock.advance(days=1)
     assert workflows.view(svc, w.company, d).overdue_steps == ("Controller Review",)
+
+
+@pytest.mark.rule("STEP-4")
+def test_a_requires_all_step_without_approve_fails_its_checks_and_is_not_published(svc) -> None:
+    no_approve = EXEC.replace('''        requires: all
+        due: 3 business days
+        on "Approve" -> "Approved"
+''', '''        requires: all
+        due: 3 business days
+''')
+    assert no_approve != EXEC
+    loaded = load_workflow(no_approve, "w.flow")
+    assert [d.code for d in loaded.errors()] == ["response_all_without_approve"]
+    w = build_world(svc)
+    with pytest.raises(PublishRefused) as e:
+        templates.publish(svc, w.admin, w.company, w.template, loaded)
+    assert [d.code for d in e.value.diagnostics] == ["response_all_without_approve"]
+    assert [v.label for v in templates.list_versions(svc, w.admin, w.company, w.template)] == ["1.0"]
