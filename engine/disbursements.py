@@ -101,6 +101,19 @@ def _require_payments(project: Project) -> None:
         raise DomainError("payments_not_enabled", f"payments are not enabled on project `{project.name}`",
                           rule="ROLL-1")
 
+
+def _require_changeable(d: Disbursement) -> None:
+    """AUTH-12: payments and funding account change only before cancel or authorization."""
+    if d.canceled_at is not None or d.authorized_at is not None:
+        raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
+                          rule="AUTH-12")
+
+
+def _workflow_started(d: Disbursement) -> bool:
+    """DSB-12: a change now needs a reason and restarts the workflow in `defaults` mode."""
+    return bool(d.workflow_applies) and d.workflow_status not in (None, STATUS_NOT_STARTED)
+
+
 def _check_count(n: int) -> None:
     if n < 1:
         raise DomainError("invalid_disbursement", "a disbursement holds at least one invoice payment",
@@ -311,10 +324,8 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
             # ROLE-2: setting payment amounts is a Disburser power; refusing it is audited (AUD-4)
             require_payments_user(s, company_id, actor, rule="DSB-12", action="changing payment amounts",
                                   audited=True, target=("disbursement", d.id))
-        if d.canceled_at is not None or d.authorized_at is not None:
-            raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
-                              rule="AUTH-12")
-        started = d.workflow_applies and d.workflow_status not in (None, STATUS_NOT_STARTED)
+        _require_changeable(d)
+        started = _workflow_started(d)
         items = {i.invoice_id: i for i in s.scalars(
             select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
         unknown = [r for r in list(remove) + list(amounts) if r not in items]
@@ -389,13 +400,11 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
             raise DomainError("invalid_disbursement",
                               "a draft has no funding account; choose one when creating it from the draft",
                               rule="DSB-6")
-        if d.canceled_at is not None or d.authorized_at is not None:
-            raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
-                              rule="AUTH-12")
+        _require_changeable(d)
         account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
         now = svc.now()
         if account.id != d.funding_account_id:
-            started = d.workflow_applies and d.workflow_status not in (None, STATUS_NOT_STARTED)
+            started = _workflow_started(d)
             if started and not (reason and reason.strip()):
                 raise DomainError("reason_required",
                                   "changing the funding account after the workflow started needs a reason",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import DomainError
-from .permissions import PAYMENTS_ADMIN, VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP, can_manage, held
+from .permissions import PAYMENTS_ADMIN, VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP, held, manages
 from .services import Services
 from .store.tables import Disbursement, Instance, User
 from .workflows import load_state
@@ -103,7 +103,7 @@ def history(svc: Services, viewer: str, company_id: str, disbursement_id: str) -
                                                 Instance.status == "active")).first()
         if inst is not None:
             current = load_state(s, inst).current
-        if PAYMENTS_ADMIN in perms or (viewer in managers and can_manage(s, company_id, viewer)):
+        if PAYMENTS_ADMIN in perms or (viewer in managers and manages(perms)):
             # ROLE-8/MGR-1: a manager who is no longer eligible reads no more than anyone else
             scope = "complete"
         elif VIEW_FULL_HISTORY in perms and (viewer in assigned or viewer == d.created_by):

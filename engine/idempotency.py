@@ -78,29 +78,24 @@ def check_key(key: str) -> None:
                           rule="GEN-8")
 
 
-def replay(s: Session, company_id: str, actor: str, key: str | None,
-           body: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stored result of an earlier identical request, or None to go ahead."""
-    if key is None:
-        return None
-    check_key(key)
+def replay(s: Session, company_id: str, actor: str, key: str, digest: str) -> dict[str, Any] | None:
+    """The stored record of an earlier request with ``key``, or None to go ahead; a request
+    whose :func:`request_hash` ``digest`` differs from the first one's is refused."""
     row = s.scalars(select(IdempotencyRecord).where(
         IdempotencyRecord.company_id == company_id, IdempotencyRecord.actor_id == actor,
         IdempotencyRecord.key == key)).first()
     if row is None:
         return None
-    if row.request_hash != request_hash(body):
+    if row.request_hash != digest:
         raise DomainError("idempotency_conflict",
                           "this idempotency key was used for a different request", rule="GEN-8")
     return dict(row.result)
 
 
-def record(s: Session, company_id: str, actor: str, key: str | None, body: Mapping[str, Any],
-           result: Mapping[str, Any], now: Any) -> None:
-    if key is None:
-        return
-    s.add(IdempotencyRecord(company_id=company_id, actor_id=actor, key=key, request_hash=request_hash(body),
-                            result=plain(_jsonable(dict(result))), created_at=now))
+def record(s: Session, company_id: str, actor: str, key: str, digest: str, result: Any, now: Any) -> None:
+    """Store the command's ``result`` (as :func:`encode` data) under ``key``."""
+    s.add(IdempotencyRecord(company_id=company_id, actor_id=actor, key=key, request_hash=digest,
+                            result={"result": encode(result)}, created_at=now))
     s.flush()
 
 
@@ -162,14 +157,15 @@ def idempotent(op: str, *, standing: Standing) -> Callable[[F], F]:
             check_key(idempotency_key)
             bound = signature.bind(svc, actor, company_id, *args, **kwargs)
             bound.apply_defaults()
-            body = {"op": op, **{k: v for k, v in bound.arguments.items() if k not in _NOT_BODY}}
+            digest = request_hash(
+                {"op": op, **{k: v for k, v in bound.arguments.items() if k not in _NOT_BODY}})
             with svc.tx() as s:
                 standing(s, company_id, actor)
-                earlier = replay(s, company_id, actor, idempotency_key, body)
+                earlier = replay(s, company_id, actor, idempotency_key, digest)
                 if earlier is not None:
                     return decode(_return_type(fn), earlier.get("result"))
                 result = fn(svc, actor, company_id, *args, **kwargs)
-                record(s, company_id, actor, idempotency_key, body, {"result": encode(result)}, svc.now())
+                record(s, company_id, actor, idempotency_key, digest, result, svc.now())
                 return result
 
         params = list(signature.parameters.values())

@@ -129,10 +129,15 @@ def eligible_users(session: Session, company_id: str) -> frozenset[str]:
     return frozenset(rows)
 
 
+def manages(perms: set[str]) -> bool:
+    """ROLE-8, on what :func:`held` returned: eligible (Admin or Disburser, an active member)
+    and holding Can Be Workflow Manager."""
+    return CAN_BE_MANAGER in perms and not perms.isdisjoint((PAYMENTS_ADMIN, PAYMENTS_DISBURSER))
+
+
 def can_manage(session: Session, company_id: str, user_id: str) -> bool:
     """ROLE-8: an eligible user who also holds Can Be Workflow Manager."""
-    return user_id in eligible_users(session, company_id) and has(
-        session, company_id, user_id, CAN_BE_MANAGER)
+    return manages(held(session, company_id, user_id))
 
 
 def admins(session: Session, company_id: str) -> tuple[str, ...]:

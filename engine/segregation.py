@@ -1,8 +1,10 @@
 """Who may authorize a disbursement: segregation of duties (AUTH-3, AUTH-5..AUTH-7) in one place.
 
-The "ready to authorize" email (END-4) invites exactly the people authorize will
-accept; both ask :func:`may_authorize`, so an invitation can never go to someone the
-check then refuses. Pure: the caller reads the facts from the store.
+The "ready to authorize" email (END-4) invites exactly :func:`authorizers`. The
+authorize command (with the money milestone) is to ask the same :func:`may_authorize`,
+and :func:`bar` for its AUTH-8 refusal, so an invitation can never go to someone the
+check then refuses. Pure: the caller reads the facts from the store
+(``engine.workflows._Unit.authorize_facts``); tests/engine/test_segregation.py.
 """
 
 from __future__ import annotations

@@ -303,22 +303,18 @@ def email_subject(s: Session, company: Company, d: Disbursement) -> notify.Subje
 
 
 def _require_eligible_manager(s: Session, company_id: str, actor: str) -> None:
-    """ROLE-8/MGR-1: being named manager is not enough; the manager must still be eligible."""
+    """ROLE-8/MGR-1: being named manager is not enough; the manager must still be eligible.
+
+    Also a manager action's GEN-8 standing (``_MANAGER``): before its stored result is
+    replayed, the actor must still be one who could be a workflow manager at all; which
+    instance they manage is the command's own check."""
     if not can_manage(s, company_id, actor):
         raise DomainError("permission_denied",
                           "the workflow manager is no longer an active admin or disburser with "
                           "can be workflow manager", rule="ROLE-8", missing="eligible workflow manager")
 
 
-
-def _manager_standing(s: Session, company_id: str, actor: str) -> None:
-    """GEN-8: before a manager action's stored result is replayed, the actor must still be
-    one who could be a workflow manager at all (ROLE-8); which instance they manage is
-    the command's own check."""
-    _require_eligible_manager(s, company_id, actor)
-
-
-_MANAGER = _manager_standing
+_MANAGER = _require_eligible_manager
 _PARTICIPANT = standing(PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="RESP-1", action="responding to a workflow step")
 _ADMIN = standing(PAYMENTS_ADMIN, rule="MGR-2", action="reassigning a workflow manager")
 
@@ -407,7 +403,7 @@ class _Active:
     def context(self) -> runtime.Context:
         return self.unit.context(self.inst, self.compiled)
 
-    def commit(self, tr: runtime.Transition, actor: str, reason: str | None = None) -> None:
+    def commit(self, tr: runtime.Transition, actor: str | None, reason: str | None = None) -> None:
         self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
 
 
@@ -430,7 +426,17 @@ def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: 
     inst = active_instance(s, d.id)
     if inst is None:
         raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="END-1")
-    compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+    return _loaded(s, svc, company, d, inst)
+
+
+def _compiled_of(s: Session, svc: Services, inst: Instance) -> Any:
+    """The compiled workflow ``inst`` runs on (its pinned version, compiled once per process)."""
+    return svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+
+
+def _loaded(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance) -> _Active:
+    """``inst`` of the locked disbursement ``d``, with its workflow and state, ready for one command."""
+    compiled = _compiled_of(s, svc, inst)
     state, ids = _load(s, inst)
     return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
 
@@ -501,14 +507,12 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     with svc.tx() as s:
         company, d = _lock_with_company(s, company_id, disbursement_id)
         _require_open(d)
-        inst = _answered_instance(s, d, occurrence, instance_id)
-        compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
-        state, ids = _load(s, inst)
-        unit = _Unit(s, company, d, svc.now())
-        tr = runtime.respond(state, compiled, unit.context(inst, compiled), user=actor, occurrence=occurrence,
+        a = _loaded(s, svc, company, d, _answered_instance(s, d, occurrence, instance_id))
+        inst = a.inst
+        tr = runtime.respond(a.state, a.compiled, a.context(), user=actor, occurrence=occurrence,
                              answer=answer, comment=comment)
         was_active = inst.status == "active"
-        unit.commit(inst, state, ids, tr, actor)
+        a.commit(tr, actor)
         if was_active:
             cur = tr.state.current
         else:  # a no-op resubmit to an earlier instance (RESP-4): report where the workflow stands
@@ -609,11 +613,9 @@ def restart_for_edit(s: Session, svc: Services, company: Company, d: Disbursemen
 
 def _terminate_in(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
                   actor: str | None, reason: str, cause: runtime.TerminateCause) -> None:
-    compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
-    state, ids = _load(s, inst)
-    unit = _Unit(s, company, d, svc.now())
-    tr = runtime.terminate(state, unit.context(inst, compiled), actor=actor or "", reason=reason, cause=cause)
-    unit.commit(inst, state, ids, tr, actor, reason)
+    a = _loaded(s, svc, company, d, inst)
+    tr = runtime.terminate(a.state, a.context(), actor=actor or "", reason=reason, cause=cause)
+    a.commit(tr, actor, reason)
 
 
 def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
@@ -657,7 +659,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                      details={"instance": inst.id})
 
 
-def recheck_eligibility(s: Session, svc: Services, company: Company | str, user_ids: Sequence[str],
+def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Sequence[str],
                         actor: str | None) -> list[str]:
     """STEP-2, inside the caller's transaction (a role revoked, a user deactivated): block every
     active instance of the company whose current step has no eligible awaited assignee left,
@@ -667,7 +669,6 @@ def recheck_eligibility(s: Session, svc: Services, company: Company | str, user_
     Each disbursement is row-locked before its instance is read, as every workflow command
     does, so a response racing the revoke is serialised with it.
     """
-    company_id = company.id if isinstance(company, Company) else company
     s.flush()  # the caller's grant or user change must be visible to the eligibility queries
     eligible = eligible_users(s, company_id)
     gone = {u for u in user_ids if u not in eligible}
@@ -682,19 +683,17 @@ def recheck_eligibility(s: Session, svc: Services, company: Company | str, user_
         if gone.intersection(set(assignees or ()) - set(replaced or ()))})
     if not candidates:
         return []
-    company_row = company if isinstance(company, Company) else get_company(s, company_id)
+    company = get_company(s, company_id)
     blocked: list[str] = []
     for d_id in candidates:
         d = lock_disbursement(s, company_id, d_id)
         inst = active_instance(s, d.id)
         if inst is None or d.canceled_at is not None or d.authorized_at is not None:
             continue
-        compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
-        state, ids = _load(s, inst)
-        unit = _Unit(s, company_row, d, svc.now())
-        tr = runtime.recheck(state, unit.context(inst, compiled))
+        a = _loaded(s, svc, company, d, inst)
+        tr = runtime.recheck(a.state, a.context())
         if tr.changed:
-            unit.commit(inst, state, ids, tr, actor)
+            a.commit(tr, actor)
             blocked.append(d.id)
     return blocked
 
@@ -741,7 +740,7 @@ def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView |
         if cur is not None:
             eligible = eligible_users(s, company_id)
             awaited = tuple(u for u in cur.awaited if u in eligible)
-        compiled = svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+        compiled = _compiled_of(s, svc, inst)
         return InstanceView(inst.id, state.status, d.workflow_status, cur.step if cur else None,
                             cur.seq if cur else None, awaited, state.blocked,
                             tuple(state.path), tuple(o.step for o in late), _status_text(compiled, state))
