@@ -300,6 +300,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
 
     An edit that changes nothing (the same amounts, notes and retainage, nothing added or
     removed) writes nothing and restarts nothing: re-saving must not wipe approvals."""
+    optional_text(reason, field="reason", rule="DSB-12")
     amounts = dict(amounts or {})
     with svc.tx() as s:
         company = get_company(s, company_id)
@@ -382,6 +383,7 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
     as an edit of the payments does. Choosing the account it already has changes nothing,
     so it can wipe no approvals. A Draft has no account yet: create it from the draft (DSB-6).
     """
+    optional_text(reason, field="reason", rule="DSB-12")
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
     with svc.tx() as s:

@@ -121,6 +121,10 @@ def test_disbursements_and_workflows(w: World, value: Any) -> None:
     outcome(lambda: workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason=value))
     outcome(lambda: workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="other",
                                             comment=value))
+    outcome(lambda: disbursements.edit_payments(svc, w.admin, w.company, d, add=[PaymentLine(inv)], reason=value))
+    outcome(lambda: disbursements.change_funding_account(svc, w.admin, w.company, d, funding_account=w.funding,
+                                                         reason=value))
+    outcome(lambda: disbursements.cancel(svc, w.admin, w.company, d, reason=value))
 
 
 @pytest.mark.parametrize("value", ["a\x00b", "\ud800", "x" * 201], ids=repr)
