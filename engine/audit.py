@@ -266,6 +266,8 @@ def read_checkpoint(text: str, key: keys.Key) -> tuple[Checkpoint, str | None]:
         body = json.loads(text)
     except ValueError as exc:
         raise CheckpointError(f"not a checkpoint: not JSON ({exc})") from None
+    except RecursionError:
+        raise CheckpointError("not a checkpoint: JSON nested too deeply") from None
     if not isinstance(body, dict) or body.get("format") != Checkpoint.FORMAT:
         raise CheckpointError("not a payroute audit checkpoint (no \"format\": \"payroute-audit-checkpoint\")")
     if body.get("version") != Checkpoint.VERSION:
@@ -281,9 +283,9 @@ def read_checkpoint(text: str, key: keys.Key) -> tuple[Checkpoint, str | None]:
         cp = Checkpoint(created_at=str(body["created_at"]), key_id=str(body["key_id"]),
                         development_key=bool(body["development_key"]), entries=int(body["entries"]), heads=heads)
         signature = body["signature"]
-        if not isinstance(signature, str):
+        if not (isinstance(signature, str) and signature.isascii()):  # compare_digest compares ASCII only
             raise TypeError
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise CheckpointError("not a payroute audit checkpoint: a field is missing or has the wrong type") from None
     if not hmac.compare_digest(signature, _checkpoint_signature(key, body)):
         if cp.key_id != key.key_id:

@@ -20,6 +20,7 @@ from .errors import DomainError
 from .idempotency import idempotent
 from .permissions import PAYMENTS_ADMIN, require, standing
 from .services import Services
+from .text import text_problem
 from .store.tables import BankAccount
 
 FUNDING = "funding"
@@ -38,12 +39,14 @@ def add_funding_account(svc: Services, actor: str, company_id: str, nickname: st
     The MFA challenge, the account numbers and verification of BANK-7 arrive
     with the money milestone; the account starts Pending Verification (BANK-3).
     """
-    name = (nickname or "").strip()
-    if not name:
+    if nickname is None or (isinstance(nickname, str) and not nickname.strip()):
         raise DomainError("invalid_bank_account", "a funding account needs a nickname", rule="BANK-7")
-    if len(name) > MAX_NICKNAME:
+    name = nickname.strip() if isinstance(nickname, str) else nickname
+    problem = text_problem(name, limit=MAX_NICKNAME)
+    if problem is not None:
         raise DomainError("invalid_bank_account",
-                          f"a funding account nickname has at most {MAX_NICKNAME} characters", rule="BANK-7")
+                          f"a funding account nickname has at most {MAX_NICKNAME} printable characters: {problem}",
+                          rule="BANK-7")
     key = name.casefold()
     with svc.tx() as s:
         get_company(s, company_id, lock=True)  # serialises adds: the nickname check below cannot race

@@ -32,11 +32,14 @@ from .permissions import (
 )
 from .idempotency import idempotent
 from .services import Services
+from .text import bounded_text, is_id, optional_text, text_problem
 from .store.tables import Company, Grant, Group, GroupMember, Invoice, Membership, Project, User
 
 
 def get_company(session: Session, company_id: str, *, lock: bool = False) -> Company:
     """The company, or ``not_found`` (GEN-5); ``lock`` takes its row lock for company-level changes."""
+    if not is_id(company_id):
+        raise DomainError("not_found", "no such company", rule="GEN-5")
     q = select(Company).where(Company.id == company_id)
     if lock:
         q = q.with_for_update()
@@ -64,14 +67,22 @@ def _recheck_workflows(session: Session, svc: Services, company_id: str, user_id
 _EMAIL = re.compile(r"[^@\s,;<>\"\x00-\x1f\x7f]+@[^@\s,;<>\"\x00-\x1f\x7f]+\.[^@\s,;<>\"\x00-\x1f\x7f]+")
 
 
-def create_user(svc: Services, email: str, name: str) -> str:
-    email = email.strip().lower() if isinstance(email, str) else ""
+def _email(value: object) -> str:
+    """An address in its stored (lower-case) form, or ``invalid_email``."""
+    email = value.strip().lower() if isinstance(value, str) else ""
     # the address becomes an email header (AUD-5): no line breaks, commas or other controls
-    if len(email) > 320 or not _EMAIL.fullmatch(email):
+    if len(email) > 320 or not _EMAIL.fullmatch(email) or not email.isprintable():
         shown = email.encode("unicode_escape").decode("ascii")[:80]
         raise DomainError("invalid_email", f"`{shown}` is not an email address", rule="GEN-5")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
-        raise DomainError("invalid_name", "a user's name is 1 to 200 printable characters", rule="GEN-5")
+    return email
+
+
+def create_user(svc: Services, email: str, name: str) -> str:
+    email = _email(email)
+    problem = text_problem(name, limit=200)
+    if problem is not None:
+        raise DomainError("invalid_name", f"a user's name is 1 to 200 printable characters: {problem}",
+                          rule="GEN-5")
     with svc.tx() as s:
         if s.scalar(select(func.count(User.id)).where(User.email == email)):
             raise DomainError("duplicate_user", f"a user with email `{email}` exists", rule="GEN-5")
@@ -159,6 +170,7 @@ def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str
     A payee company (``is_payee``: a subcontractor receiving payments) is a
     company like any other; its first Payments Admin is its Payee Admin (ROLE-6).
     """
+    bounded_text(name, field="company name", limit=200, rule="GEN-5", strip=False)
     settings = validate_settings({"time_zone": time_zone, "holidays": holidays,
                                   "workflows_enabled": workflows_enabled, "segregation": segregation})
     with svc.tx() as s:
@@ -196,7 +208,7 @@ def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
     Adding a member again changes nothing (a deactivated member stays
     deactivated: that is ``set_user_active``'s decision).
     """
-    key = email.strip().lower()
+    key = _email(email)
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="adding members")
@@ -276,9 +288,12 @@ def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, ac
 
 @idempotent("create_group", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups"))
 def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:
+    bounded_text(name, field="group name", limit=200, rule="GEN-5", strip=False)
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups")
+        if isinstance(members, (str, bytes, Mapping)) or not isinstance(members, Iterable):
+            raise DomainError("invalid_value", "members: not a list of user ids", rule="GEN-5")
         members = list(dict.fromkeys(members))
         for uid in members:
             require_member(s, company_id, uid, what="group member")
@@ -306,6 +321,7 @@ class ProjectInfo:
 
 @idempotent("create_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects"))
 def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo) -> str:
+    _check_project(info)
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects")
@@ -319,6 +335,22 @@ def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo
                after={"name": info.name, "payments_enabled": info.payments_enabled,
                       "payment_workflows_enabled": info.payment_workflows_enabled})
         return project.id
+
+
+def _check_project(info: ProjectInfo) -> None:
+    bounded_text(info.name, field="project name", limit=200, rule="ROLL-1", strip=False)
+    optional_text(info.office, field="office", limit=200, rule="ROLL-1", multiline=False)
+    optional_text(info.sector, field="sector", limit=200, rule="ROLL-1", multiline=False)
+    if info.start_date is not None and (not isinstance(info.start_date, date) or isinstance(info.start_date, datetime)):
+        raise DomainError("invalid_value", "start_date: not a date", rule="ROLL-1")
+    if info.attributes is not None and not isinstance(info.attributes, Mapping):
+        raise DomainError("invalid_value", "attributes: not a mapping of names to text", rule="ROLL-1")
+    for name, value in (info.attributes or {}).items():
+        bounded_text(name, field="attribute name", limit=200, rule="ROLL-1")
+        optional_text(value, field=f"attribute {name}", rule="ROLL-1")
+    for flag in ("payment_workflows_enabled", "payments_enabled"):
+        if not isinstance(getattr(info, flag), bool):
+            raise DomainError("invalid_setting", f"{flag} is true or false", rule="ROLL-1")
 
 
 @idempotent("set_project_workflows", standing=standing(
@@ -365,6 +397,7 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
     the money milestone can find its beneficiary account (BANK-12); ``approved_by`` is who
     approved the invoice, which segregation of duties reads (AUTH-5).
     """
+    bounded_text(number, field="invoice number", limit=100, rule="GEN-5", strip=False)
     try:
         due: Decimal = parse_money(amount_due)
     except MoneyError as exc:
@@ -377,7 +410,7 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
         project = s.get(Project, project_id)
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
-        payee_company = s.get(Company, payee) if isinstance(payee, str) and payee else None
+        payee_company = s.get(Company, payee) if is_id(payee) else None
         if payee_company is None or not payee_company.is_payee:
             raise DomainError("not_found", "payee: no such payee company", rule="GEN-5")
         if approved_by is not None:

@@ -26,6 +26,7 @@ from .permissions import (
 )
 from .services import Services
 from .store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
+from .text import optional_text
 from .workflows import (
     STATUS_CANCELED, STATUS_NOT_STARTED, cancel_instance, email_subject, latest_instance, lock_disbursement,
     restart_for_edit, start_on_template,
@@ -72,6 +73,7 @@ def _line_values(s: Session, company_id: str, project_id: str | None, line: Paym
                  own: str | None = None, contributor: Refusal | None = None) -> tuple[Invoice, Decimal, Decimal]:
     """Validate one payment line. With ``contributor`` the actor may only pay the amount due
     and release no retainage (ROLE-4); a refusal is audited (AUD-4), amounts being money."""
+    optional_text(line.note, field=f"{where}.note", rule="DSB-3")
     inv = s.scalars(select(Invoice).where(Invoice.id == line.invoice_id).with_for_update()).first()
     if inv is None or inv.company_id != company_id:
         raise DomainError("not_found", f"{where}: no such invoice", rule="GEN-5")
@@ -263,6 +265,7 @@ def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: st
     PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="AUTH-13", action="canceling a disbursement", audited=True))
 def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
     """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op."""
+    optional_text(reason, field="reason", rule="AUTH-13")
     if not reason or not reason.strip():
         raise DomainError("reason_required", "canceling needs a reason", rule="AUTH-13")
     with svc.tx() as s:
@@ -310,6 +313,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
 
     An edit that changes nothing (the same amounts, notes and retainage, nothing added or
     removed) writes nothing and restarts nothing: re-saving must not wipe approvals."""
+    optional_text(reason, field="reason", rule="DSB-12")
     amounts = dict(amounts or {})
     with svc.tx() as s:
         company = get_company(s, company_id)
@@ -390,6 +394,7 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
     as an edit of the payments does. Choosing the account it already has changes nothing,
     so it can wipe no approvals. A Draft has no account yet: create it from the draft (DSB-6).
     """
+    optional_text(reason, field="reason", rule="DSB-12")
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
     with svc.tx() as s:

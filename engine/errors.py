@@ -92,7 +92,8 @@ ERRORS: dict[str, ErrorSpec] = {
     # invalid
     "idempotency_conflict": ErrorSpec("invalid", "the idempotency key was used for a different request (GEN-8); "
                                                  "422 as the IETF Idempotency-Key draft asks"),
-    "invalid_idempotency_key": ErrorSpec("invalid", "the idempotency key is empty or too long (GEN-8)"),
+    "invalid_idempotency_key": ErrorSpec("invalid", "the idempotency key is empty, too long or not "
+                                                    "printable (GEN-8)"),
     "invalid_answer": ErrorSpec("invalid", "the answer is not one of the step's answers (RESP-3)"),
     "invalid_assignees": ErrorSpec("invalid", "an assignee change names nobody to add (MGR-7) or replaces "
                                               "someone the current step does not await (MGR-8)"),
@@ -121,13 +122,17 @@ ERRORS: dict[str, ErrorSpec] = {
     "invalid_funding_account": ErrorSpec("invalid", "the account is not a funding account or is deactivated "
                                                     "(DSB-7)"),
     "invalid_bank_account": ErrorSpec("invalid", "a funding account needs a nickname that is not too long "
-                                                 "(BANK-7)"),
+                                                 "and is printable (BANK-7)"),
     "invalid_setting": ErrorSpec("invalid", "a company or project setting the engine could not use (GEN-6, "
                                             "AUTH-6, ROLL-1)"),
     "invalid_time_zone": ErrorSpec("invalid", "the company's time zone is not an IANA time zone (GEN-6)"),
     "invalid_email": ErrorSpec("invalid", "the text is not an email address (GEN-5)"),
     "invalid_name": ErrorSpec("invalid", "a user's (GEN-5) or template's (WF-2) name is empty, too long or "
                                          "not printable"),
+    "invalid_value": ErrorSpec("invalid", "an argument has the wrong type, is out of range, is empty where "
+                                          "required, is longer than the store keeps, or holds NUL, a lone "
+                                          "surrogate or (in a one-line name) a control or format character "
+                                          "(engine/text.py)"),
     "invalid_permission": ErrorSpec("invalid", "no such payment role or workflow permission (ROLE-11, ROLE-7)"),
     "ambiguous_occurrence": ErrorSpec("invalid", "the occurrence number is in several workflow instances of "
                                                  "the disbursement (rows from before RESP-2), so the answer must "

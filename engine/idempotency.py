@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from .audit import plain
 from .errors import DomainError
 from .store.tables import IdempotencyRecord
+from .text import text_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_KEY = 200
@@ -73,9 +74,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def check_key(key: str) -> None:
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
-        raise DomainError("invalid_idempotency_key", f"an idempotency key is 1 to {MAX_KEY} characters",
-                          rule="GEN-8")
+    if text_problem(key, limit=MAX_KEY) is not None:
+        raise DomainError("invalid_idempotency_key",
+                          f"an idempotency key is 1 to {MAX_KEY} printable characters", rule="GEN-8")
 
 
 def replay(s: Session, company_id: str, actor: str, key: str, digest: str) -> dict[str, Any] | None:

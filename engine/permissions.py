@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .errors import DomainError, Refusal
 from .store.tables import Grant, Membership
+from .text import is_id
 
 # Payments roles (ROLE-1..ROLE-6)
 PAYMENTS_ADMIN = "payments_admin"
@@ -63,6 +64,8 @@ def held(session: Session, company_id: str, user_id: str) -> set[str]:
 
 
 def membership(session: Session, company_id: str, user_id: str, *, lock: bool = False) -> Membership | None:
+    if not (is_id(company_id) and is_id(user_id)):
+        return None  # not even an id (GEN-5: not found, like a stranger)
     q = select(Membership).where(Membership.company_id == company_id, Membership.user_id == user_id)
     if lock:
         q = q.with_for_update()

@@ -28,6 +28,7 @@ from .permissions import (
 )
 from .idempotency import idempotent
 from .services import Services
+from .text import text_problem
 from .store.tables import (
     Company, Group, GroupMember, RoleBinding, Template, TemplateVersion, User,
 )
@@ -81,9 +82,13 @@ def _audit(s: Session, svc: Services, company_id: str, actor: str, action: str, 
 
 
 def _check_name(s: Session, company_id: str, name: str, exclude: str | None = None) -> str:
-    name = name.strip()
-    if not name:
+    if not isinstance(name, str) or not name.strip():
         raise DomainError("invalid_name", "a template needs a name", rule="WF-2")
+    name = name.strip()
+    problem = text_problem(name, limit=200)
+    if problem is not None:
+        raise DomainError("invalid_name", f"a template's name is 1 to 200 printable characters: {problem}",
+                          rule="WF-2")
     key = name.casefold()
     q = select(func.count(Template.id)).where(Template.company_id == company_id, Template.name_key == key)
     if exclude:

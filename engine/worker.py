@@ -69,6 +69,7 @@ from .errors import DomainError, scrub_credentials
 from .notify import header_text
 from .services import Services
 from .store.tables import Company, OutboxEmail
+from .text import is_id
 
 log = logging.getLogger("payroute.worker")
 
@@ -394,7 +395,8 @@ def requeue(svc: Services, outbox_id: str) -> None:
     as ``email_requeued`` on its company's chain. Refused unless the row is a dead letter."""
     now = _utc(svc.now())
     with svc.db.transaction() as s:
-        row = s.scalars(select(OutboxEmail).where(OutboxEmail.id == outbox_id).with_for_update()).first()
+        row = s.scalars(select(OutboxEmail).where(OutboxEmail.id == outbox_id).with_for_update()).first() \
+            if is_id(outbox_id) else None
         if row is None:
             raise DomainError("not_found", f"no outbox email {outbox_id!r}", rule="AUD-5")
         if row.status != DEAD:

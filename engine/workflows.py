@@ -26,6 +26,7 @@ from .directory import get_company
 from .errors import DomainError
 from .facts import raw_fact_plan
 from .idempotency import idempotent
+from .text import optional_text, text_problem
 from .permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER, admins, can_manage, eligible_users, require_any, standing
 from .runtime import AuditEvent, InstanceState, Notice, Occurrence, Response, Snapshot
 from .services import Services
@@ -492,6 +493,16 @@ def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id
     raise DomainError("stale", "that step is no longer waiting for an answer", rule="RESP-2")
 
 
+#: occurrence numbers are stored as (32-bit) integers
+_MAX_OCCURRENCE = 2**31 - 1
+
+
+def _check_prose(rule: str, **fields: object) -> None:
+    """Reasons, comments and messages: optional text (their required-ness is the runtime's rule)."""
+    for name, value in fields.items():
+        optional_text(value, field=name, rule=rule)
+
+
 @idempotent("respond", standing=_PARTICIPANT)
 def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
             answer: str, comment: str | None = None, instance_id: str | None = None) -> RespondResult:
@@ -504,6 +515,11 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     occurrence closed. With ``idempotency_key`` (GEN-8) a retried identical request
     changes nothing more and gets the first result back.
     """
+    if type(occurrence) is not int or abs(occurrence) > _MAX_OCCURRENCE:
+        raise DomainError("invalid_value", "occurrence: not an occurrence number", rule="RESP-2")
+    if text_problem(answer, limit=200) is not None:
+        raise DomainError("invalid_answer", "the answer is not one of the step's answers", rule="RESP-3")
+    _check_prose("RESP-3", comment=comment)
     with svc.tx() as s:
         company, d = _lock_with_company(s, company_id, disbursement_id)
         _require_open(d)
@@ -525,6 +541,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
 @idempotent("return_to", standing=_MANAGER)
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
               reason: str) -> Position:
+    _check_prose("MGR-6", reason=reason)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = runtime.return_to(a.state, a.compiled, a.context(), actor=actor, step=step, reason=reason)
@@ -536,6 +553,7 @@ def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, 
 def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   users: Sequence[str], reason: str, comment: str | None = None,
                   replacing: Sequence[str] = (), message: str | None = None) -> Position:
+    _check_prose("MGR-7", reason=reason, comment=comment, message=message)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = runtime.add_assignees(a.state, a.compiled, a.context(), actor=actor, users=users, reason=reason,
@@ -546,6 +564,7 @@ def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: s
 
 @idempotent("terminate", standing=_MANAGER)
 def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+    _check_prose("MGR-3", reason=reason)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = runtime.terminate(a.state, a.context(), actor=actor, reason=reason)
@@ -556,6 +575,7 @@ def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, 
 def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
             mode: RestartMode = "defaults") -> str:
     """MGR-5: end the active (or look at the ended) instance and start afresh."""
+    _check_prose("MGR-5", reason=reason)
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-3")
     if mode not in ("defaults", "current"):
@@ -631,6 +651,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                      manager: str, reason: str) -> None:
     """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
     an active instance, or an ended (Approved or Rejected) one, which only its manager can restart."""
+    _check_prose("MGR-2", reason=reason)
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-2")
     with svc.tx() as s:
