@@ -52,8 +52,14 @@ Standing = Callable[[Session, str, str], object]
 
 
 def request_hash(body: Mapping[str, Any]) -> str:
-    raw = json.dumps(plain(_jsonable(dict(body))), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    """The body's fingerprint. The body is hashed before the command validates it, so a value
+    that is not plain data (bytes, an arbitrary object, a lone surrogate) is refused here, typed."""
+    try:
+        raw = json.dumps(plain(_jsonable(dict(body))), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    except (TypeError, ValueError):
+        raise DomainError("invalid_value", "the request holds a value that is not plain data "
+                          "(text, numbers, dates, lists)", rule="GEN-8") from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,7 +73,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):
-        return sorted(_jsonable(v) for v in value)
+        return sorted((_jsonable(v) for v in value), key=repr)  # mixed types sort too
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value
