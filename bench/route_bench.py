@@ -187,9 +187,9 @@ def installed_payroute() -> str:
 
 
 def bench_route(compiled: Any, docs: list[dict[str, Any]], repeat: int) -> None:
-    from engine.disbursement import parse_disbursement
-    from engine.evaluator import Router, evaluate
-    from engine.facts import compute_facts, raw_fact_plan
+    from engine.spec.disbursement import parse_disbursement
+    from engine.spec.evaluator import Router, evaluate
+    from engine.spec.facts import compute_facts, raw_fact_plan
 
     plan = raw_fact_plan(compiled.facts_used)
     router = Router(compiled)
@@ -271,7 +271,7 @@ def bench_simulate(flow: Path, docs: list[dict[str, Any]], repeat: int) -> None:
                   f"disbursements on")
 
         # In-process: the same work without either interpreter's start-up.
-        from dsl.cli import main as payroute_main
+        from web.cli import main as payroute_main
 
         namespace: dict[str, Any] = {}
         exec(compile(HAND_SCRIPT, str(script), "exec"), namespace)  # noqa: S102 - our own baseline text
@@ -291,7 +291,7 @@ def bench_simulate(flow: Path, docs: list[dict[str, Any]], repeat: int) -> None:
 
 def bench_compile(flow: Path, repeat: int) -> None:
     from dsl.load import load_workflow
-    from engine.compiler import compile_workflow
+    from engine.spec.compiler import compile_workflow
 
     config = load_workflow(flow.read_text(encoding="utf-8"), str(flow)).config
     compile_workflow(config)  # warm: imports and caches
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.n, args.lines, args.repeat = 2000, 1000, 2
     from dsl.load import load_workflow
-    from engine.compiler import compile_workflow
+    from engine.spec.compiler import compile_workflow
 
     pycache = _use_private_pycache()
     try:

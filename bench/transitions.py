@@ -10,7 +10,7 @@ The database is ``--url``, else ``PAYROUTE_BENCH_DATABASE_URL``, else
 ``PAYROUTE_TEST_DATABASE_URL``; everything happens in a fresh schema that is
 dropped at the end.
 
-A *transition* is one ``engine.workflows.respond`` that decides a step and
+A *transition* is one ``engine.service.instances.respond`` that decides a step and
 advances the instance, in one transaction with its audit entries and emails
 (RESP-8): on the reference workflow and a $120,000.00 disbursement, the
 Controller's Approve runs the condition and enters CFO Review, and the CFO's
@@ -108,9 +108,9 @@ def build_world(url: str, n: int) -> World:
     """A company running the reference workflow and ``n`` disbursements waiting at
     Controller Review (created through the engine; not timed)."""
     from dsl.load import load_workflow
-    from engine import directory, disbursements
-    from engine.demo import seed_company
-    from engine.disbursements import PaymentLine
+    from engine.service import directory, disbursements
+    from engine.service.demo import seed_company
+    from engine.service.disbursements import PaymentLine
     from engine.services import Services
     from engine.store.db import Database
 
@@ -148,8 +148,8 @@ class ClientResult:
 
 def engine_client(url: str, world: World, mine: list[str], start: Any, out: Any) -> None:
     """Answer Controller Review, then CFO Review, on each of this client's disbursements."""
-    from engine import workflows
     from engine.errors import DomainError
+    from engine.service import instances
     from engine.services import Services
     from engine.store.db import Database
 
@@ -164,7 +164,7 @@ def engine_client(url: str, world: World, mine: list[str], start: Any, out: Any)
             for user, occurrence in ((world.controller, 1), (world.cfo, 3)):
                 t = time.perf_counter()
                 try:
-                    workflows.respond(svc, user, world.company, d, occurrence=occurrence, answer="Approve")
+                    instances.respond(svc, user, world.company, d, occurrence=occurrence, answer="Approve")
                 except DomainError as exc:
                     res.errors[exc.code] += 1
                     continue
@@ -279,10 +279,9 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
     """Nothing lost or doubled: audit entries, response rows and states against the counts."""
     from sqlalchemy import func, select
 
-    from engine import audit
+    from engine.service import audit, instances
     from engine.store.db import Database
     from engine.store.tables import AuditEntry, Disbursement, Instance, OccurrenceRow, ResponseRow
-    from engine import workflows
 
     problems: list[str] = []
     db = Database(url)
@@ -296,7 +295,7 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
         statuses = Counter(s.scalars(select(Disbursement.workflow_status).where(Disbursement.id.in_(used))))
         bad_paths = 0
         for inst in s.scalars(select(Instance).where(Instance.disbursement_id.in_(used))):
-            if tuple(workflows.load_state(s, inst).path) != PATH:
+            if tuple(instances.load_state(s, inst).path) != PATH:
                 bad_paths += 1
         breaks = audit.verify(s)
     db.dispose()
@@ -326,7 +325,7 @@ def statements_per_transition(url: str, world: World, sample: list[str]) -> dict
     """Count the SQL statements each kind of transition sends (one client, no contention)."""
     from sqlalchemy import event
 
-    from engine import workflows
+    from engine.service import instances
     from engine.services import Services
     from engine.store.db import Database
 
@@ -344,7 +343,7 @@ def statements_per_transition(url: str, world: World, sample: list[str]) -> dict
                                    ("CFO Approve -> Approved (end)", world.cfo, 3)):
         counts.clear()
         for d in sample:
-            workflows.respond(svc, user, world.company, d, occurrence=occurrence, answer="Approve")
+            instances.respond(svc, user, world.company, d, occurrence=occurrence, answer="Approve")
         out[name] = Counter({k: round(v / len(sample), 1) for k, v in counts.items()})
     event.remove(db.engine, "before_cursor_execute", count)
     db.dispose()
@@ -353,7 +352,7 @@ def statements_per_transition(url: str, world: World, sample: list[str]) -> dict
 
 def profile(url: str, world: World, sample: list[str], top: int) -> str:
     """cProfile of one client's transitions, with the time split by layer."""
-    from engine import workflows
+    from engine.service import instances
     from engine.services import Services
     from engine.store.db import Database
 
@@ -363,8 +362,8 @@ def profile(url: str, world: World, sample: list[str], top: int) -> str:
     prof = cProfile.Profile()
     prof.enable()
     for d in sample:
-        workflows.respond(svc, world.controller, world.company, d, occurrence=1, answer="Approve")
-        workflows.respond(svc, world.cfo, world.company, d, occurrence=3, answer="Approve")
+        instances.respond(svc, world.controller, world.company, d, occurrence=1, answer="Approve")
+        instances.respond(svc, world.cfo, world.company, d, occurrence=3, answer="Approve")
     prof.disable()
     db.dispose()
     stats = pstats.Stats(prof)
@@ -409,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="also profile one client's transitions")
     p.add_argument("--quick", action="store_true", help="small smoke run")
     args = p.parse_args(argv)
-    # A throwaway schema: the INSECURE built-in audit key unless a real one is set (engine/keys.py).
+    # A throwaway schema: the INSECURE built-in audit key unless a real one is set (engine/security/keys.py).
     os.environ.setdefault("PAYROUTE_INSECURE_DEVELOPMENT_KEY", "1")
     clients = [int(c) for c in args.clients.split(",")]
     per_client = args.per_client or (10 if args.quick else 60)

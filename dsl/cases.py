@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.model import EndStep, ResponseStep, WorkflowConfig
-
-from .diagnostics import did_you_mean
-from .located_yaml import LocatedYaml, YamlPath, YamlProblem
+from dsl.located_yaml import LocatedYaml, YamlPath, YamlProblem
+from engine.diagnostics import did_you_mean
+from engine.spec.model import EndStep, ResponseStep, WorkflowConfig
 
 CASES_FILE = "cases.yaml"
 EXAMPLES_DIR = "templates_examples"
@@ -70,7 +69,7 @@ class Expect:
 class Case:
     name: str
     index: int
-    disbursement: Any  # engine.disbursement.Disbursement
+    disbursement: Any  # engine.spec.disbursement.Disbursement
     answers: dict[str, str]
     default_answer: str
     expect: Expect
@@ -152,7 +151,7 @@ def _expand_disbursement(doc: LocatedYaml, raw: dict[str, Any], path: YamlPath, 
 
 def _disbursement_problems(doc: LocatedYaml, exc: Any, case_label: str,
                            origin: dict[tuple[object, ...], YamlPath], case_path: YamlPath) -> None:
-    from engine.disbursement import format_location
+    from engine.spec.disbursement import format_location
 
     located = {format_location(rel): yp for rel, yp in origin.items()}
     for loc, message in exc.problems:
@@ -195,7 +194,7 @@ def _step_name(doc: LocatedYaml, name: str, path: YamlPath, config: WorkflowConf
 
 def _read_case(doc: LocatedYaml, raw: Any, path: YamlPath, index: int, defaults: dict[str, Any],
                config: WorkflowConfig, seen: dict[str, YamlPath]) -> Case | None:
-    from engine.disbursement import DisbursementError, parse_disbursement
+    from engine.spec.disbursement import DisbursementError, parse_disbursement
 
     if not isinstance(raw, dict):
         doc.problem(path, f"case {index + 1} must be a mapping with name, disbursement and expect")

@@ -22,7 +22,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from engine.model import WorkflowConfig, config_from_data, to_data
+from engine.spec.model import WorkflowConfig, config_from_data, to_data
 
 FORMAT = 1
 

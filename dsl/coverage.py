@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable
 
-from engine.model import ConditionStep, ResponseStep, WorkflowConfig
+from engine.spec.model import ConditionStep, ResponseStep, WorkflowConfig
 
 CATEGORIES = ("steps", "answers", "when", "otherwise")
 
@@ -42,7 +42,7 @@ def elements(config: WorkflowConfig) -> list[Element]:
 
 
 def covered_by(route: Any) -> set[Element]:
-    """The elements one evaluator route exercised (see :func:`engine.evaluator.evaluate`)."""
+    """The elements one evaluator route exercised (see :func:`engine.spec.evaluator.evaluate`)."""
     out: set[Element] = set()
     for visit in route.visits:
         out.add(("steps", visit.step))
@@ -66,7 +66,7 @@ def describe(element: Element, config: WorkflowConfig) -> str:
         return f"answer \"{element[2]}\" of \"{step}\""
     if kind == "otherwise":
         return f"otherwise of \"{step}\""
-    from .diagram import expr_text
+    from dsl.diagram import expr_text
 
     cond = config.step_named(step)
     text = expr_text(cond.branches[element[2]].when) if isinstance(cond, ConditionStep) else "?"

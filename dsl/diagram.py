@@ -20,10 +20,9 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
-from engine.expression_text import ExpressionTextError, expression_text
-from engine.model import ConditionStep, EndStep, Party, ResponseStep, Step, WorkflowConfig
-
-from .diagnostics import did_you_mean
+from engine.diagnostics import did_you_mean
+from engine.spec.expression_text import ExpressionTextError, expression_text
+from engine.spec.model import ConditionStep, EndStep, Party, ResponseStep, Step, WorkflowConfig
 
 DiagramFormat = Literal["mermaid", "dot"]
 EdgeKind = Literal["start", "answer", "when", "otherwise"]

@@ -19,7 +19,7 @@ Style:
 - expressions with the parentheses precedence requires (``or`` < ``and``
   < ``not`` < comparison) plus those a reader needs: around an
   ``and``/``or`` inside another and around a comparison under ``not``
-  (see :mod:`engine.expression_text`, the one printer).
+  (see :mod:`engine.spec.expression_text`, the one printer).
 
 Comments are attached to the element they belong to, found through the
 source map (model path -> span) that the `.flow` front end produces:
@@ -44,13 +44,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from engine.expression_text import ExpressionTextError, expression_text, money_text, string_text
-from engine.model import ConditionStep, EndStep, Party, ResponseStep, WorkflowConfig
-
-from .diagnostics import Path, Span
+from engine.diagnostics import Path, Span
+from engine.spec.expression_text import ExpressionTextError, expression_text, money_text, string_text
+from engine.spec.model import ConditionStep, EndStep, Party, ResponseStep, WorkflowConfig
 
 if TYPE_CHECKING:
-    from .load import LoadedWorkflow
+    from dsl.load import LoadedWorkflow
 
 __all__ = ["FormatError", "format_config", "format_expr", "format_loaded", "format_money_literal"]
 
@@ -93,7 +92,7 @@ def format_money_literal(digits: str) -> str:
 def format_expr(node: object) -> str:
     """Expression text that parses back to the same tree, with the parentheses a reader needs.
 
-    The engine's one printer (:func:`engine.expression_text.expression_text`)
+    The engine's one printer (:func:`engine.spec.expression_text.expression_text`)
     in strict mode, so diagnostics, reasons and diagrams quote exactly what
     this writes.
     """

@@ -15,7 +15,7 @@ from importlib import resources
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .diagnostics import Diagnostic, Span, did_you_mean, make
+from engine.diagnostics import Diagnostic, Span, did_you_mean, make
 
 # What each terminal means to a reader. Order here is the order of listing.
 _WORDS: dict[str, str] = {
@@ -215,7 +215,7 @@ def _situation_hint(found: str, expected: set[str], text: str, pos: int | None) 
     if "LSQB" in expected and found.startswith('"'):
         return f"list the values in brackets, such as `in [{found}]`"
     if "FACT" in expected and found[:1].isalpha() and found != found.lower():
-        from engine.facts import known_fact_names
+        from engine.spec.facts import known_fact_names
 
         close = did_you_mean(found.lower(), known_fact_names())
         return f"facts are written in lowercase; {close}" if close else "facts are written in lowercase"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .diagnostics import Diagnostic
-from .safe_text import escape
+from dsl.safe_text import escape
+from engine.diagnostics import Diagnostic
 
 
 def _extra_width(text: str) -> int:

@@ -7,7 +7,7 @@ Two validators, one verdict:
   checked in C), then checks the value patterns in a handful of regex calls
   per document, and computes only the facts the workflow reads;
 - anything the fast path does not accept goes to the *full path*
-  (``json.loads`` + the pydantic model of :mod:`engine.disbursement`), which
+  (``json.loads`` + the pydantic model of :mod:`engine.spec.disbursement`), which
   has the last word: it either accepts the document after all, or explains
   every problem with its location.
 
@@ -25,16 +25,21 @@ from typing import Annotated, Any, BinaryIO, Callable, Iterable, Iterator, Named
 import msgspec
 from msgspec import Meta, Struct
 
-from engine.disbursement_rules import (
-    DATE_BODY, EMAIL_BODY, MAX_INVOICES, MONEY_BODY, POSITIVE_MONEY_BODY, DisbursementError,
+from engine.spec.disbursement_rules import (
+    DATE_BODY,
+    EMAIL_BODY,
+    MAX_INVOICES,
+    MONEY_BODY,
+    POSITIVE_MONEY_BODY,
+    DisbursementError,
 )
-from engine.facts import raw_fact_plan
+from engine.spec.facts import raw_fact_plan
 
 __all__ = ["Record", "FastReader", "full_facts", "read_records"]
 
 _Text = Annotated[str, Meta(min_length=1)]
 
-# The structs mirror engine.disbursement's model. ``gc=False``: decoded JSON
+# The structs mirror engine.spec.disbursement's model. ``gc=False``: decoded JSON
 # holds no reference cycles, so the garbage collector need not track them.
 
 
@@ -160,8 +165,8 @@ def _is_date(text: str) -> bool:
 
 def full_facts(raw: bytes | str, fact_names: Iterable[str]) -> tuple[str, dict[str, Any]]:
     """The full path: JSON, then the pydantic model; raises :class:`DisbursementError` with every problem."""
-    from engine.disbursement import parse_disbursement_json
-    from engine.facts import compute_facts
+    from engine.spec.disbursement import parse_disbursement_json
+    from engine.spec.facts import compute_facts
 
     if isinstance(raw, bytes):
         try:

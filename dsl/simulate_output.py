@@ -5,7 +5,7 @@ writes to a text stream; :meth:`route` returns the reason when a route
 stopped before an end, so the command can report it and exit 1.
 
 The JSON Lines writer is the bulk path: it routes with
-:class:`engine.evaluator.Router` (no reasons are built) and, since a workflow
+:class:`engine.spec.evaluator.Router` (no reasons are built) and, since a workflow
 has few distinct routes, serialises each route's ``path``/``end``/``outcome``
 once and reuses the text; only the ``id`` is encoded per line. Its output is
 byte for byte ``json.dumps({"id", "path", "end", "outcome"})``, but for DEL,
@@ -19,11 +19,10 @@ import json
 from collections import Counter
 from typing import Any, Mapping, TextIO
 
-from engine.compiler import CompiledWorkflow
-from engine.evaluator import Route, Router, evaluate
-
-from .safe_text import one_line, unwrap
-from .simulate_input import Record
+from dsl.safe_text import one_line, unwrap
+from dsl.simulate_input import Record
+from engine.spec.compiler import CompiledWorkflow
+from engine.spec.evaluator import Route, Router, evaluate
 
 __all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
 

@@ -4,7 +4,7 @@ The model is the one thing the checks, compiler and formatter read; the
 source map lets a diagnostic raised on a model path (``("steps", 2,
 "answers", 0, "target")``) point at the exact characters of the `.flow` file.
 Only problems that the model cannot hold (a setting given twice, a fractional
-day count) are reported here; everything else is left to ``engine.checks`` so
+day count) are reported here; everything else is left to ``engine.spec.checks`` so
 JSON configs get the same treatment.
 """
 
@@ -15,12 +15,27 @@ from typing import Any
 
 from lark import Token, Tree
 
-from engine.model import (
-    Answer, Branch, Compare, ConditionStep, DateLit, Due, EndStep, FactRef, InList, IntLit,
-    ListLit, Logical, MoneyLit, Not, Party, ResponseStep, StringLit, WorkflowConfig,
+from engine.diagnostics import MAX_EXPRESSION_DEPTH, Diagnostic, Path, Span, make, read_int
+from engine.spec.model import (
+    Answer,
+    Branch,
+    Compare,
+    ConditionStep,
+    DateLit,
+    Due,
+    EndStep,
+    FactRef,
+    InList,
+    IntLit,
+    ListLit,
+    Logical,
+    MoneyLit,
+    Not,
+    Party,
+    ResponseStep,
+    StringLit,
+    WorkflowConfig,
 )
-
-from .diagnostics import MAX_EXPRESSION_DEPTH, Diagnostic, Path, Span, make, read_int
 
 SourceMap = dict[Path, Span]
 
@@ -41,6 +56,8 @@ class FlowDocument:
     source_map: SourceMap = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: True when the text did not parse at all (a syntax error, in ``diagnostics``).
+    syntax_error: bool = False
 
 
 def _unquote(tok: Token) -> str:
@@ -292,6 +309,20 @@ class _TooDeep(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+
+
+def read_flow(text: str, filename: str) -> FlowDocument:
+    """Parse and lower ``.flow`` text: the one way out of the Lark world.
+
+    Lark's trees and tokens stay inside :mod:`dsl.parser` and this module; what
+    leaves is the typed model, its source map, the comments and diagnostics.
+    """
+    from dsl.parser import parse
+
+    parsed = parse(text, filename)
+    if parsed.tree is None:
+        return FlowDocument(filename=filename, config=None, diagnostics=parsed.diagnostics, syntax_error=True)
+    return lower(parsed.tree, parsed.comments, filename)
 
 
 def lower(tree: Tree, comments: list[Token], filename: str) -> FlowDocument:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .disbursement_rules import MAX_MONEY_DIGITS
+from engine.spec.disbursement_rules import MAX_MONEY_DIGITS
 
 __all__ = [
     "MoneyError",

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .errors import DomainError
-from .store.db import Database
+from engine.errors import DomainError
+from engine.store.db import Database
 
 
 def utc_now() -> datetime:
@@ -86,7 +86,7 @@ class Services:
         If every attempt loses, the conflict is raised (with the refusal as its
         context): a security refusal is never dropped silently.
         """
-        from . import audit
+        from engine.service import audit
 
         for attempt in range(attempts):
             try:
@@ -107,8 +107,8 @@ class Services:
             return found
         if callable(document):
             document = document()
-        from .compiler import compile_workflow
-        from .loader import config_from_document
+        from engine.spec.compiler import compile_workflow
+        from engine.spec.loader import config_from_document
 
         compiled = compile_workflow(config_from_document(document))
         with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import DomainError
+from engine.errors import DomainError
 
 #: the length of a comment, note or reason (stored as Text, but not unbounded)
 MAX_PROSE = 4000

@@ -34,7 +34,7 @@ def _private_check_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
 
 @pytest.fixture(autouse=True)
 def _development_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The INSECURE built-in audit key (engine/keys.py), asked for explicitly as the demo and
+    """The INSECURE built-in audit key (engine/security/keys.py), asked for explicitly as the demo and
     benchmarks do; a test about key handling sets or removes the variables itself."""
     monkeypatch.setenv("PAYROUTE_INSECURE_DEVELOPMENT_KEY", "1")
     monkeypatch.delenv("PAYROUTE_AUDIT_KEY", raising=False)
@@ -72,7 +72,7 @@ class CliResult:
 
 def run_cli(*argv: str, stdin: str | None = None) -> CliResult:
     """Run ``payroute`` in-process through its public entry point."""
-    from dsl.cli import main
+    from web.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin

@@ -64,7 +64,7 @@ def test_the_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None:
         names = set(zf.namelist())
     shipped = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}
     packages = _source_packages()
-    assert packages >= {"dsl", "dsl.commands", "engine", "engine.checks", "engine.store.migrations.versions"}
+    assert packages >= {"dsl", "dsl.commands", "engine", "engine.spec.checks", "engine.store.migrations.versions"}
     assert sorted(packages - shipped) == []
     assert sorted(_source_data_files() - names) == []
     modules = {p.relative_to(ROOT).as_posix() for top in PACKAGE_ROOTS for p in (ROOT / top).rglob("*.py")

@@ -1,1 +1,1 @@
-"""One module per ``payroute`` verb (see :mod:`dsl.cli`)."""
+"""The language verbs, one module each (listed in :data:`web.cli.VERBS`; shared names in :mod:`dsl.verbs`)."""

@@ -7,11 +7,10 @@ import json
 import sys
 
 HELP = "check rule files (.flow) and compiled JSON configs"
-ORDER = 10
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from dsl.verbs import add_format_option
 
     p.add_argument("files", nargs="+", metavar="FILE", help=".flow or .json files ('-' for stdin)")
     add_format_option(p)
@@ -19,10 +18,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import EXIT_INPUT, EXIT_OK
-    from ..load import load_workflow
-    from ..render import diagnostic_json, render_text, summary_line
-    from ._io import read_input
+    from dsl.commands._io import read_input
+    from dsl.load import load_workflow
+    from dsl.render import diagnostic_json, render_text, summary_line
+    from dsl.verbs import EXIT_INPUT, EXIT_OK
 
     all_diags = []
     sources: dict[str, str] = {}

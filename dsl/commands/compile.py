@@ -1,6 +1,6 @@
 """``payroute compile FILE [-o OUT.json]``: the compiled JSON config of a workflow.
 
-The output is the canonical document of :func:`engine.export.document_text`
+The output is the canonical document of :func:`engine.spec.export.document_text`
 (``$schema`` and ``format_version`` first, money as two-decimal strings),
 which validates against ``schemas/workflow.schema.json``. A workflow with
 errors is refused: nothing is written, the rendered diagnostics go to
@@ -15,11 +15,10 @@ import argparse
 import sys
 
 HELP = "compile a rule file (.flow) or JSON config to the canonical JSON config"
-ORDER = 30
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from dsl.verbs import add_format_option
 
     p.add_argument("file", metavar="FILE", help=".flow file or JSON config ('-' for stdin)")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the document here instead of stdout")
@@ -30,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from ..cli import EXIT_INPUT, EXIT_OK
-    from ..load import load_workflow
-    from ..render import diagnostic_json, render_text, summary_line
-    from ._io import read_input
+    from dsl.commands._io import read_input
+    from dsl.load import load_workflow
+    from dsl.render import diagnostic_json, render_text, summary_line
+    from dsl.verbs import EXIT_INPUT, EXIT_OK
 
     text, label = read_input(args.file)
     loaded = load_workflow(text, label)
@@ -51,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if not loaded.ok or loaded.config is None:
         return EXIT_INPUT
 
-    from engine.export import document_text
+    from engine.spec.export import document_text
 
     document = document_text(loaded.config)
     if args.output:

@@ -13,11 +13,10 @@ import argparse
 import sys
 
 HELP = "draw a workflow as a Mermaid flowchart or a Graphviz dot graph"
-ORDER = 60
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from dsl.verbs import add_format_option
 
     p.add_argument("file", metavar="FLOW", help=".flow or compiled .json file ('-' for stdin)")
     add_format_option(p, "mermaid", "dot", default="mermaid")
@@ -33,11 +32,11 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..cli import EXIT_INPUT, EXIT_OK, UsageError
-    from ..diagram import DiagramError, PathError, path_from_json_line, render, split_path_arg
-    from ..load import load_workflow
-    from ..render import render_text
-    from ._io import read_input
+    from dsl.commands._io import read_input
+    from dsl.diagram import DiagramError, PathError, path_from_json_line, render, split_path_arg
+    from dsl.load import load_workflow
+    from dsl.render import render_text
+    from dsl.verbs import EXIT_INPUT, EXIT_OK, UsageError
 
     if args.file == "-" and args.path_file == "-":
         raise UsageError("FLOW and --path-file cannot both be read from stdin")

@@ -17,11 +17,10 @@ import argparse
 import sys
 
 HELP = "rewrite rule files (.flow) in the canonical style; print a JSON config as .flow"
-ORDER = 20
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from dsl.verbs import add_format_option
 
     p.add_argument("files", nargs="+", metavar="FILE",
                    help=".flow files to rewrite in place, JSON configs to print as .flow, '-' for stdin")
@@ -37,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from ..cli import EXIT_INPUT, EXIT_OK, UsageError
-    from ..formatter import FormatError, format_loaded
-    from ..load import detect_kind, load_workflow
-    from ..render import diagnostic_json, render_text
-    from ._io import read_input
+    from dsl.commands._io import read_input
+    from dsl.formatter import FormatError, format_loaded
+    from dsl.load import detect_kind, load_workflow
+    from dsl.render import diagnostic_json, render_text
+    from dsl.verbs import EXIT_INPUT, EXIT_OK, UsageError
 
     as_json = args.format == "json"
     report_only = args.check or args.diff
@@ -98,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 if not as_json:
                     sys.stdout.write(f"{label}\n")
         elif to_stdout:
-            from ..safe_text import unwrap
+            from dsl.safe_text import unwrap
 
             unwrap(sys.stdout).write(new)  # the file's text, byte for byte, as if written to the file
         elif differs:

@@ -33,14 +33,13 @@ import sys
 from typing import Any
 
 HELP = "route disbursements (JSON or JSON Lines) through a workflow, without side effects"
-ORDER = 40
 
 #: Inputs at least this large get a progress bar when stderr is a terminal.
 PROGRESS_BYTES = 1 << 20
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from dsl.verbs import add_format_option
 
     p.add_argument("flow", metavar="FLOW", help=".flow file or JSON config")
     p.add_argument("input", metavar="INPUT", help="disbursement JSON, JSON Lines, or '-' for stdin")
@@ -57,10 +56,9 @@ def parse_answers(specs: list[str], compiled: Any) -> dict[str, str]:
     A step name may itself contain ``=``: the split is the one whose left
     part names a response step.
     """
-    from engine.compiler import CompiledResponse
-
-    from ..cli import UsageError
-    from ..diagnostics import did_you_mean
+    from dsl.verbs import UsageError
+    from engine.diagnostics import did_you_mean
+    from engine.spec.compiler import CompiledResponse
 
     responses = {s.name: s for s in compiled.steps if isinstance(s, CompiledResponse)}
     out: dict[str, str] = {}
@@ -87,38 +85,27 @@ def parse_answers(specs: list[str], compiled: Any) -> dict[str, str]:
 
 def _load(args: argparse.Namespace) -> Any:
     """The compiled workflow, or None after printing why it cannot be simulated."""
-    from dataclasses import replace
-
-    from engine.compiler import WorkflowCompileError, compile_workflow
-
-    from ..check_cache import cached_config, remember
-    from ._io import read_input
+    from dsl.check_cache import cached_config, remember
+    from dsl.commands._io import read_input
+    from engine.spec.compiler import compile_workflow
 
     text, label = read_input(args.flow)
     config = cached_config(text)
     if config is not None:  # checked clean by an earlier run: no parse, no checks
         return compile_workflow(config, checked=())
 
-    from ..diagnostics import path_to_pointer
-    from ..load import flow_span, load_workflow
-    from ..render import render_text, summary_line
+    from dsl.load import load_workflow
+    from dsl.render import render_text, summary_line
 
-    loaded = load_workflow(text, label)
+    loaded = load_workflow(text, label, compile=True)
+    if loaded.compiled is not None and loaded.config is not None:
+        remember(text, loaded.config)
+        return loaded.compiled
     diags = loaded.errors()
-    compiled = None
-    if loaded.ok and loaded.config is not None:
-        try:
-            compiled = compile_workflow(loaded.config, checked=loaded.diagnostics)
-            remember(text, loaded.config)
-        except WorkflowCompileError as exc:
-            diags = [replace(d, span=d.span or flow_span(loaded.source_map, d.path or ()),
-                             pointer=d.pointer if d.span or loaded.kind == "flow" else path_to_pointer(d.path or ()))
-                     for d in exc.errors]
-    if compiled is None:
-        for d in diags:
-            sys.stderr.write(render_text(d, {label: text}) + "\n\n")
-        sys.stderr.write(f"{label}: {summary_line(diags)}; nothing simulated\n")
-    return compiled
+    for d in diags:
+        sys.stderr.write(render_text(d, {label: text}) + "\n\n")
+    sys.stderr.write(f"{label}: {summary_line(diags)}; nothing simulated\n")
+    return None
 
 
 def _open_input(name: str) -> tuple[Any, int | None]:
@@ -142,7 +129,7 @@ def _progress(size: int | None) -> tuple[Any, Any]:
         return None, None
     from tqdm import tqdm  # only a terminal user with a big file pays for the import
 
-    from ..safe_text import unwrap
+    from dsl.safe_text import unwrap
 
     # The bar's own carriage returns must reach the terminal unescaped.
     bar = tqdm(total=size, unit="B", unit_scale=True, file=unwrap(sys.stderr), desc="simulating", leave=False)
@@ -150,7 +137,7 @@ def _progress(size: int | None) -> tuple[Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import EXIT_INPUT, EXIT_OK, UsageError
+    from dsl.verbs import EXIT_INPUT, EXIT_OK, UsageError
 
     if args.flow == "-" and args.input == "-":
         raise UsageError("FLOW and INPUT cannot both be read from stdin")
@@ -159,9 +146,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     answers = parse_answers(args.answer, compiled)
 
-    from ..safe_text import one_line
-    from ..simulate_output import JsonlWriter, JsonWriter, TextWriter
-    from ..simulate_input import read_records
+    from dsl.safe_text import one_line
+    from dsl.simulate_input import read_records
+    from dsl.simulate_output import JsonlWriter, JsonWriter, TextWriter
 
     writer_class = {"jsonl": JsonlWriter, "json": JsonWriter, "text": TextWriter}[args.format]
     writer = writer_class(compiled, answers, args.default_answer, sys.stdout)

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 HELP = "run the cases.yaml of workflow examples and report coverage"
-ORDER = 50
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_format_option
+    from dsl.verbs import add_format_option
 
     p.add_argument("dirs", nargs="*", metavar="DIR",
                    help="directories with a cases.yaml (default: every templates_examples/*/)")
@@ -42,7 +41,7 @@ class _WorkflowErrors(Exception):
 
 
 def _threshold(raw: str | None) -> Decimal | None:
-    from ..cli import UsageError
+    from dsl.verbs import UsageError
 
     if raw is None:
         return None
@@ -81,19 +80,17 @@ def mismatches(expect: Any, route: Any) -> list[str]:
 
 def _run_file(directory: Path, cases_path: Path) -> dict[str, Any]:
     """Run one cases file; raises CasesError or _WorkflowErrors."""
-    from engine.compiler import WorkflowCompileError, compile_workflow
-    from engine.evaluator import evaluate
-    from engine.facts import compute_facts
-
-    from ..cases import read_cases
-    from ..coverage import measure
-    from ..load import load_workflow_file
+    from dsl.cases import read_cases
+    from dsl.coverage import measure
+    from dsl.load import load_workflow_file
+    from engine.spec.evaluator import evaluate
+    from engine.spec.facts import compute_facts
 
     holder: dict[str, Any] = {}
 
     def load(path: Path) -> Any:
-        loaded = load_workflow_file(path)
-        if not loaded.ok:
+        loaded = load_workflow_file(path, compile=True)
+        if loaded.compiled is None:
             raise _WorkflowErrors(loaded)
         holder["loaded"] = loaded
         return loaded.config
@@ -101,11 +98,7 @@ def _run_file(directory: Path, cases_path: Path) -> dict[str, Any]:
     text = cases_path.read_text(encoding="utf-8")
     case_file = read_cases(directory, cases_path, text, load)
     loaded = holder["loaded"]
-    try:
-        compiled = compile_workflow(loaded.config, checked=loaded.diagnostics)
-    except WorkflowCompileError as exc:
-        loaded.diagnostics = exc.diagnostics
-        raise _WorkflowErrors(loaded) from None
+    compiled = loaded.compiled
 
     cases, routes = [], []
     for case in case_file.cases:
@@ -118,9 +111,9 @@ def _run_file(directory: Path, cases_path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cases import CasesError, discover
-    from ..cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError
-    from ..coverage import Coverage
+    from dsl.cases import CasesError, discover
+    from dsl.coverage import Coverage
+    from dsl.verbs import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError
 
     threshold = _threshold(args.threshold)
     try:
@@ -159,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _problem(path: Path, message: str) -> Any:
-    from ..located_yaml import YamlProblem
+    from dsl.located_yaml import YamlProblem
 
     return YamlProblem(str(path), message)
 
@@ -169,8 +162,8 @@ def _problem(path: Path, message: str) -> Any:
 
 def _print_text(results: list[dict[str, Any]], problems: list[Any], broken: list[Any], total: Any,
                 threshold: Decimal | None, failed: int, count: int, below: bool) -> None:
-    from ..render import render_text
-    from ..safe_text import one_line
+    from dsl.render import render_text
+    from dsl.safe_text import one_line
 
     out, err = sys.stdout, sys.stderr
     for exc, _path in problems:
@@ -215,7 +208,7 @@ def _print_text(results: list[dict[str, Any]], problems: list[Any], broken: list
 
 def _print_json(results: list[dict[str, Any]], problems: list[Any], broken: list[Any], total: Any,
                 threshold: Decimal | None, failed: int, count: int, below: bool) -> None:
-    from ..render import diagnostic_json
+    from dsl.render import diagnostic_json
 
     workflows = []
     for r in results:

@@ -103,7 +103,7 @@ class Database:
 
     def create_all(self) -> None:
         """Create tables directly (tests); production uses :func:`upgrade`."""
-        from .tables import Base
+        from engine.store.tables import Base
 
         Base.metadata.create_all(self.engine)
 

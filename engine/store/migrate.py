@@ -9,7 +9,7 @@ from alembic.config import Config
 
 
 def alembic_config(url: str) -> Config:
-    from .db import normalize_url
+    from engine.store.db import normalize_url
 
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("engine.store").joinpath("migrations")))
@@ -24,7 +24,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def current_heads(url: str) -> list[str]:
     from alembic.runtime.migration import MigrationContext
 
-    from .db import make_engine
+    from engine.store.db import make_engine
 
     engine = make_engine(url)
     try:

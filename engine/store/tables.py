@@ -19,11 +19,20 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .types import Money
+from engine.store.types import Money
 
 MONEY = Money()
 
@@ -54,7 +63,7 @@ class Company(Base):
     segregation: Mapped[str] = mapped_column(String(20), default="invoice_approver")
     #: WF-9. Deliberately not a foreign key: templates already reference their
     #: company, and a key cycle makes every migration of these tables harder;
-    #: engine.templates.set_default only ever stores a template of this company.
+    #: engine.service.templates.set_default only ever stores a template of this company.
     default_template_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     is_payee: Mapped[bool] = mapped_column(Boolean, default=False)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -365,7 +374,7 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     #: HMAC-SHA256 of ``hash`` under the audit key (kept outside the database); NULL only for an
-    #: entry written before revision 0004 whose chain did not verify then (engine/audit.py)
+    #: entry written before revision 0004 whose chain did not verify then (engine/service/audit.py)
     mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

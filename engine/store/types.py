@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from ..disbursement_rules import MAX_MONEY_DIGITS
+from engine.spec.disbursement_rules import MAX_MONEY_DIGITS
 
 __all__ = ["Money", "MAX_CENTS"]
 

@@ -3,7 +3,7 @@
 Before, each line recomputed every earlier line's sets and their union, and
 the culprits were found by removing lines one at a time: ~n^2.7, 15 s for an
 800-line condition step in `payroute check` (and in publish). The sweep of
-:mod:`engine.checks.branches` keeps the earlier lines' union and the first
+:mod:`engine.spec.checks.branches` keeps the earlier lines' union and the first
 line covering each part of it, so a step costs about n log n.
 
 Growth is measured by counting the Python lines executed in
@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl.load import load_workflow
-from engine.checks import branches, run_checks
-from engine.checks.branches import _shadowed, always_true, guarantee, need, never_true
-from engine.checks.expressions import facts_in
-from engine.checks.types import expression_is_clean
-from engine.checks.valuesets import empty_like
-from engine.model import ConditionStep
+from engine.spec.checks import branches, run_checks
+from engine.spec.checks.branches import _shadowed, always_true, guarantee, need, never_true
+from engine.spec.checks.expressions import facts_in
+from engine.spec.checks.types import expression_is_clean
+from engine.spec.checks.valuesets import empty_like
+from engine.spec.model import ConditionStep
 
 CHECKS_DIR = str(Path(branches.__file__).resolve().parent)
 

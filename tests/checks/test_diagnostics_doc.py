@@ -1,6 +1,6 @@
 """`docs/diagnostics.md` is generated from the code registry and the golden cases.
 
-The page lists every code of :data:`dsl.diagnostics.CODES` with its severity
+The page lists every code of :data:`engine.diagnostics.CODES` with its severity
 and sentence, and shows the golden output of its main case as the example,
 so the documentation cannot drift from what `payroute check` prints.
 ``pytest tests/checks --update-goldens`` rewrites the page.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dsl.diagnostics import CODES
+from engine.diagnostics import CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "diagnostics.md"
@@ -31,7 +31,7 @@ A JSON config gets exactly the same checks as a `.flow` file (WF-5).
 columns 1-based, `end_column` exclusive, `hint` may be null; JSON configs
 also get `pointer`).
 
-This page is generated from the code registry (`dsl/diagnostics.py`) and the
+This page is generated from the code registry (`engine/diagnostics.py`) and the
 golden cases in `tests/golden/diagnostics/`; regenerate it with
 `pytest tests/checks --update-goldens`.
 

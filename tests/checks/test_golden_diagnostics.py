@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.diagnostics import CODES
+from engine.diagnostics import CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "golden" / "diagnostics"

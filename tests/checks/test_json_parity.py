@@ -1,7 +1,7 @@
 """WF-5: a JSON config gets exactly the checks a `.flow` file gets, located by JSON Pointer.
 
 Every golden `.flow` case that loads into a model is compiled to its JSON
-document (:func:`engine.export.document_text`) and checked again: the same
+document (:func:`engine.spec.export.document_text`) and checked again: the same
 codes and messages must come back, each with the pointer of its model path
 and a line and column in the JSON text.
 """
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dsl.diagnostics import path_to_pointer
 from dsl.load import load_workflow
-from engine.export import document_text
+from engine.diagnostics import path_to_pointer
+from engine.spec.export import document_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "golden" / "diagnostics"

@@ -12,11 +12,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl.diagnostics import CODES, Diagnostic
 from dsl.load import load_workflow
 from dsl.render import diagnostic_json, render_text
-from engine.checks import run_checks
-from engine.export import document_text
+from engine.diagnostics import CODES, Diagnostic
+from engine.spec.checks import run_checks
+from engine.spec.export import document_text
 
 DATA = Path(__file__).resolve().parent / "data"
 REFERENCE = (DATA / "reference.flow").read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """Issue 8: every value is bounded at check time, so a workflow that checks clean can run.
 
 Numbers of any length (past Python's 4,300-digit ``int()`` limit too), due
-periods, money literals and texts are judged by :mod:`engine.checks.values`
+periods, money literals and texts are judged by :mod:`engine.spec.checks.values`
 for both front ends, located by line and column (and JSON Pointer), never a
 traceback; the bounds are inclusive and a workflow at the bounds compiles,
 hashes, formats and routes. Publishing runs the same checks (tests/store).
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from dsl.diagnostics import MAX_DUE_DAYS, MAX_TEXT_LENGTH
 from dsl.formatter import format_loaded
 from dsl.load import load_workflow
-from engine.calendar import CompanyCalendar
-from engine.compiler import compile_expression, compile_workflow
-from engine.export import content_hash, document_text
+from engine.diagnostics import MAX_DUE_DAYS, MAX_TEXT_LENGTH
+from engine.runtime.calendar import CompanyCalendar
+from engine.spec.compiler import compile_expression, compile_workflow
+from engine.spec.export import content_hash, document_text
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = (ROOT / "templates_examples" / "reference" / "workflow.flow").read_text(encoding="utf-8")
@@ -108,7 +108,7 @@ def test_values_that_could_not_run_fail_check_in_both_front_ends(text: str, code
     assert [c for c, _line, _ptr in errors(text, "w.flow")] == [code]
     # The same model as a JSON config: the checks are shared.
     config = load_workflow(text, "w.flow").config
-    from engine.model import to_data
+    from engine.spec.model import to_data
 
     doc = {"$schema": "https://payroute.dev/schemas/workflow.schema.json", "format_version": 1, **to_data(config)}
     assert [c for c, _line, _ptr in errors(json.dumps(doc), "w.json")] == [code]
@@ -188,7 +188,7 @@ def test_a_json_config_listing_a_recipient_twice_gets_the_flow_files_error() -> 
 
 
 def test_the_money_bound_is_the_engines() -> None:
-    from engine.checks import values
-    from engine.disbursement_rules import MAX_MONEY_DIGITS
+    from engine.spec.checks import values
+    from engine.spec.disbursement_rules import MAX_MONEY_DIGITS
 
     assert values.MAX_MONEY_DIGITS == MAX_MONEY_DIGITS

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, workflows
-from engine.demo import seed_company
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
+from engine.service import audit, directory, disbursements, instances
+from engine.service.demo import seed_company
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import AuditEntry, OccurrenceRow, OutboxEmail, ResponseRow
@@ -222,8 +222,8 @@ def emails(svc: Services, event: str) -> list[str]:
         return [r.recipients[0] for r in s.scalars(select(OutboxEmail).where(OutboxEmail.event == event))]
 
 
-def current(svc: Services, world: RaceWorld, disbursement: str) -> workflows.InstanceView:
-    v = workflows.view(svc, world.company, disbursement)
+def current(svc: Services, world: RaceWorld, disbursement: str) -> instances.InstanceView:
+    v = instances.view(svc, world.company, disbursement)
     assert v is not None
     return v
 

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from engine import directory, disbursements, workflows
-from engine.disbursements import PaymentLine
+from engine.service import directory, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.db import Database
 
@@ -32,7 +32,7 @@ def gc_that_lets_other_threads_run() -> Iterator[None]:
     busy server. It makes the thread interleavings of a loaded process happen on every run
     instead of once in a while: concurrent builds of pydantic's WorkflowConfig adapter failed
     inside ``ast`` on CPython 3.11 (first seen unprovoked in the 50-thread race; fixed by
-    building it once, engine.loader._adapter), and this test failed on every run until then."""
+    building it once, engine.spec.loader._adapter), and this test failed on every run until then."""
     old = gc.get_threshold()
 
     def let_others_run(_phase: str, _info: dict) -> None:
@@ -70,7 +70,7 @@ def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_
             for inv in invoices[k::THREADS]:
                 d = disbursements.create_disbursement(svc, world.creator, world.company, project_id=world.project,
                                                       funding_account=world.funding, payments=[PaymentLine(inv)])
-                workflows.respond(svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
+                instances.respond(svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
                 done.append(d)
         except BaseException as exc:  # noqa: BLE001 - collected and re-raised below
             errors.append(exc)
@@ -86,7 +86,7 @@ def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_
             raise errors[0]
         assert len(done) == THREADS * 2
         for d in done:
-            view = workflows.view(svc, world.company, d)
+            view = instances.view(svc, world.company, d)
             assert view is not None and view.current_step == "Panel Review"
         assert chain_breaks(svc) == []
     finally:

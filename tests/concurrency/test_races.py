@@ -13,15 +13,26 @@ from collections import Counter
 
 import pytest
 
-from engine import disbursements, workflows
+from engine.service import disbursements, instances
 
-from .race import Racer, WorldBuilder, audit_actions, chain_breaks, current, emails, entries_for, \
-    race, response_rows, threads_for, unexpected
+from .race import (
+    Racer,
+    WorldBuilder,
+    audit_actions,
+    chain_breaks,
+    current,
+    emails,
+    entries_for,
+    race,
+    response_rows,
+    threads_for,
+    unexpected,
+)
 
 
 def _respond(user: str, world, d: str, occurrence: int, answer: str):
     def action(svc):
-        return workflows.respond(svc, user, world.company, d, occurrence=occurrence, answer=answer)
+        return instances.respond(svc, user, world.company, d, occurrence=occurrence, answer=answer)
     return action
 
 
@@ -93,8 +104,8 @@ def test_an_answer_to_an_occurrence_closed_by_an_end_is_refused_as_stale(race_wo
     """RESP-2/RESP-5: a loser's code must not depend on where the winner's answer routed."""
     world = race_world(reviewers=2, panel=1)
     moved_on, ended = world.disbursement(), world.disbursement()
-    workflows.respond(world.svc, world.reviewers[0], world.company, moved_on, occurrence=1, answer="Approve")
-    workflows.respond(world.svc, world.reviewers[0], world.company, ended, occurrence=1, answer="Reject")
+    instances.respond(world.svc, world.reviewers[0], world.company, moved_on, occurrence=1, answer="Approve")
+    instances.respond(world.svc, world.reviewers[0], world.company, ended, occurrence=1, answer="Reject")
     assert _late_answer_code(world, moved_on, world.reviewers[1]) == "stale"
     assert _late_answer_code(world, ended, world.reviewers[1]) == "stale"
 
@@ -105,7 +116,7 @@ def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_onc
     the step decides exactly once, on the last approval, and the instance ends Approved."""
     world = race_world(reviewers=1, panel=8)
     d = world.disbursement()
-    workflows.respond(world.svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
+    instances.respond(world.svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
     assert current(world.svc, world, d).current_step == "Panel Review"
 
     outcomes = race(world, [Racer(f"p{i}", _respond(u, world, d, 2, "Approve"))
@@ -136,7 +147,7 @@ def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(race_worl
     every accepted response is recorded exactly once, and the loop back opens a new occurrence."""
     world = race_world(reviewers=1, panel=8)
     d = world.disbursement()
-    workflows.respond(world.svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
+    instances.respond(world.svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
     rejecter = 3
     outcomes = race(world, [Racer(f"p{i}", _respond(u, world, d, 2, "Return" if i == rejecter else "Approve"))
                             for i, u in enumerate(world.panel)])
@@ -208,7 +219,7 @@ def _late_answer_code(world, d: str, user: str) -> str | None:
     from engine.errors import DomainError
 
     try:
-        workflows.respond(world.svc, user, world.company, d, occurrence=1, answer="Reject")
+        instances.respond(world.svc, user, world.company, d, occurrence=1, answer="Reject")
     except DomainError as exc:
         return exc.code
     return None

@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from engine import directory, disbursements, workflows
-from engine.disbursements import PaymentLine
+from engine.service import directory, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import OccurrenceRow, ResponseRow
 
 from .race import Racer, RaceWorld, WorldBuilder, chain_breaks, current, race, unexpected
@@ -30,11 +30,11 @@ def _answers_on(world: RaceWorld, instance_id: str) -> list[tuple[str, str]]:
 
 def _respond(world: RaceWorld, d: str, occurrence: int):
     def action(svc):
-        return workflows.respond(svc, world.reviewers[0], world.company, d, occurrence=occurrence, answer="Approve")
+        return instances.respond(svc, world.reviewers[0], world.company, d, occurrence=occurrence, answer="Approve")
     return action
 
 
-def _check_round(world: RaceWorld, d: str, old: workflows.InstanceView, answer, orders: Counter[str]) -> None:
+def _check_round(world: RaceWorld, d: str, old: instances.InstanceView, answer, orders: Counter[str]) -> None:
     """The answer either landed on the old instance before the restart, or was refused as
     stale; the new instance never holds it."""
     assert unexpected([answer], {"stale"}) == []
@@ -61,7 +61,7 @@ def test_an_approval_racing_a_restart_never_lands_on_the_new_instance(race_world
         d = world.disbursement()
         old = current(world.svc, world, d)
         restart, answer = race(world, [
-            Racer("restart", lambda svc, d=d: workflows.restart(svc, world.manager, world.company, d,
+            Racer("restart", lambda svc, d=d: instances.restart(svc, world.manager, world.company, d,
                                                                 reason="wrong cost code")),
             Racer("respond", _respond(world, d, old.current_occurrence)),
         ])

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-
 from pathlib import Path
 
 import pytest
@@ -202,7 +201,7 @@ def test_output_is_deterministic_across_processes(fmt):
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         proc = subprocess.run(
-            [sys.executable, "-m", "dsl.cli", "diagram", str(EXAMPLES / "office_routing" / "workflow.flow"),
+            [sys.executable, "-m", "web.cli", "diagram", str(EXAMPLES / "office_routing" / "workflow.flow"),
              "--format", fmt, "--path", "Route by Office,Pilot Office Review,Controller Review,Approved"],
             cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         outs.add(proc.stdout)

@@ -23,8 +23,8 @@ def test_every_verb_has_help(cli) -> None:
 
 def test_a_run_imports_only_its_own_verb() -> None:
     """Cold start: `payroute check` does not import the other verbs (nor SQLAlchemy, pydantic)."""
-    code = ("import sys; from dsl.cli import main; main(['check', sys.argv[1]]); "
-            "print(sorted(m for m in sys.modules if m.startswith('dsl.commands.') "
+    code = ("import sys; from web.cli import main; main(['check', sys.argv[1]]); "
+            "print(sorted(m for m in sys.modules if m.startswith(('dsl.commands.', 'web.commands.')) "
             "or m.split('.')[0] in ('sqlalchemy', 'pydantic', 'flask', 'msgspec')))")
     out = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "reference" / "workflow.flow")],
                          capture_output=True, text=True, check=True).stdout
@@ -33,7 +33,7 @@ def test_a_run_imports_only_its_own_verb() -> None:
 
 def test_help_loads_no_database_or_web_library() -> None:
     """`payroute --help` registers every verb's options without importing what the verbs run on."""
-    code = ("import sys; from dsl.cli import main\n"
+    code = ("import sys; from web.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'pydantic', 'flask', 'lark'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from dsl.cli import EXIT_SOFTWARE, _verb_names
-from dsl.diagnostics import Diagnostic
 from dsl.render import render_text
 from dsl.safe_text import UNSAFE, escape
+from dsl.verbs import EXIT_SOFTWARE
+from engine.diagnostics import Diagnostic
 from tests.conftest import EXAMPLES, ROOT
+from web.cli import VERBS
 
 FLOW = str(EXAMPLES / "reference" / "workflow.flow")
 #: What an attacker would put in an id: clear the screen, a C1 CSI, a right-to-left override, DEL.
@@ -76,7 +77,7 @@ def test_simulate_json_outputs_stay_valid_and_decode_to_the_same_id(cli, tmp_pat
 
 
 def test_a_diagnostic_shows_control_characters_escaped_with_the_caret_under_them() -> None:
-    from dsl.diagnostics import Span
+    from engine.diagnostics import Span
 
     text = 'workflow "W" {\n    start: "A\x1b[2J\u202eB"\n}\n'
     diag = Diagnostic(code="name_unknown_step", severity="error", message="unknown step `A\x1b[2J\u202eB`",
@@ -120,12 +121,12 @@ def test_fmt_writes_a_files_text_to_stdout_unchanged(cli) -> None:
     assert result.code == 0 and "\t" in result.out
 
 
-@pytest.mark.parametrize("verb", _verb_names())
+@pytest.mark.parametrize("verb", list(VERBS))
 def test_an_internal_error_in_any_verb_exits_70_with_one_line(cli, verb: str,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    module = importlib.import_module(f"dsl.commands.{verb}")
+    module = importlib.import_module(VERBS[verb])
 
     def crash(args: object) -> int:
         raise KeyError("postgresql://admin:hunter2@db.example/pay")
@@ -153,10 +154,10 @@ def test_handled_errors_keep_their_exit_codes(cli, tmp_path: Path) -> None:
 
 
 def test_python_dash_m_reports_usage_errors_as_usage_errors(tmp_path: Path) -> None:
-    """`python -m dsl.cli` runs the package's module, so a verb's UsageError is exit 2, not a crash."""
+    """`python -m web.cli` runs the package's module, so a verb's UsageError is exit 2, not a crash."""
     src = tmp_path / "in.jsonl"
     src.write_text(hostile_line(), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "dsl.cli", "simulate", FLOW, str(src), "--answer", "Nope=Approve"],
+    run = subprocess.run([sys.executable, "-m", "web.cli", "simulate", FLOW, str(src), "--answer", "Nope=Approve"],
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 2 and run.stderr.startswith('payroute simulate: --answer "Nope=Approve"')
 

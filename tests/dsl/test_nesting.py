@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from dsl.diagnostics import MAX_EXPRESSION_DEPTH
 from dsl.load import load_workflow
-from engine.export import document_text
-
+from engine.diagnostics import MAX_EXPRESSION_DEPTH
+from engine.spec.export import document_text
 from tests.conftest import EXAMPLES
 
 REF = (EXAMPLES / "reference" / "workflow.flow").read_text()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import disbursements, workflows
-from engine.disbursements import PaymentLine
+from engine.service import disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail
 from tests.store.world import build_world
 
@@ -21,8 +21,8 @@ def _rejected_disbursement(svc):
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                           funding_account=w.funding, payments=[PaymentLine(w.invoice("250.00"))])
-    workflows.respond(svc, w.controller, w.company, d,
-                      occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Reject")
+    instances.respond(svc, w.controller, w.company, d,
+                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Reject")
     return w, d
 
 

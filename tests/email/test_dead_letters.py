@@ -21,12 +21,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, notify, workflows
-from engine.demo import seed_company
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
+from engine.outbox import emails
+from engine.outbox.delivery import BACKOFF_BASE, MAX_ATTEMPTS, message_id, requeue, send_pending
+from engine.service import audit, directory, disbursements, instances
+from engine.service.demo import seed_company
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail, new_id
-from engine.worker import BACKOFF_BASE, MAX_ATTEMPTS, message_id, requeue, send_pending
 from tests.store.world import REFERENCE, build_world
 
 from .conftest import Collector, SmtpServer, free_port
@@ -49,7 +50,7 @@ def _naive(moment: datetime) -> datetime:
 def _raw_row(svc, company_id: str, *, subject: str = "[payroute] hand-written",
              recipients: Any = ("controller@gc.example",), body: str = "Hello,\nsecret body text\n",
              event: str = "step_entered", minutes_early: int = 1) -> str:
-    """An outbox row written straight into the table (not rendered by engine.notify), due first."""
+    """An outbox row written straight into the table (not rendered by engine.outbox.emails), due first."""
     row_id = new_id()
     at = svc.now() - timedelta(minutes=minutes_early)
     with svc.db.transaction() as s:
@@ -72,8 +73,8 @@ def _second_company(svc) -> tuple[str, str]:
                                        number="O-1", amount_due="300.00")
     d = disbursements.create_disbursement(svc, u["creator"], seeded.company, project_id=seeded.project,
                                           funding_account=seeded.funding, payments=[PaymentLine(invoice)])
-    workflows.respond(svc, u["controller"], seeded.company, d,
-                      occurrence=workflows.view(svc, seeded.company, d).current_occurrence, answer="Reject")
+    instances.respond(svc, u["controller"], seeded.company, d,
+                      occurrence=instances.view(svc, seeded.company, d).current_occurrence, answer="Reject")
     return seeded.company, d
 
 
@@ -85,8 +86,8 @@ def _start(w, amount: str = "250.00") -> str:
 def _rejected(w) -> str:
     """A finished workflow: the CLI worker runs on the wall clock, so no reminder is due (deterministic)."""
     d = _start(w)
-    workflows.respond(w.svc, w.controller, w.company, d,
-                      occurrence=workflows.view(w.svc, w.company, d).current_occurrence, answer="Reject")
+    instances.respond(w.svc, w.controller, w.company, d,
+                      occurrence=instances.view(w.svc, w.company, d).current_occurrence, answer="Reject")
     return d
 
 
@@ -205,16 +206,16 @@ def test_rows_that_cannot_be_built_are_each_dead_lettered_with_their_reason(svc,
 
 @pytest.mark.rule("AUD-5", "AUD-6", "STEP-11")
 def test_a_step_name_with_line_breaks_is_rendered_on_one_line(svc, smtp_server) -> None:
-    """STEP-11/AUD-6 rendering (defence in depth, engine.notify): a step name carrying CR, LF, a
+    """STEP-11/AUD-6 rendering (defence in depth, engine.outbox.emails): a step name carrying CR, LF, a
     line separator and a lone surrogate is queued as a one-line subject, so the email is sent —
     to its one recipient, with no smuggled header — and a very long name is cut to the column."""
     w = build_world(svc)
-    subject = notify.Subject(w.company, "GC Builders", "d" * 32, Decimal("10.00"), "Tower A")
+    subject = emails.Subject(w.company, "GC Builders", "d" * 32, Decimal("10.00"), "Tower A")
     evil = "Controller\r\nBcc: thief@evil.example\r\n\r\nReview\u2028\ud800"
     with svc.db.transaction() as s:
-        assert notify.enqueue(s, now=svc.now(), subject=subject, event="step_entered",
+        assert emails.enqueue(s, now=svc.now(), subject=subject, event="step_entered",
                               recipients=[w.controller], step=evil) == 1
-        notify.enqueue(s, now=svc.now(), subject=subject, event="step_entered", recipients=[w.cfo],
+        emails.enqueue(s, now=svc.now(), subject=subject, event="step_entered", recipients=[w.cfo],
                        step="Review " * 100)
     rows = {r.recipients[0]: r for r in _rows(svc)}
     assert rows["controller@gc.example"].subject == (
@@ -222,7 +223,7 @@ def test_a_step_name_with_line_breaks_is_rendered_on_one_line(svc, smtp_server) 
         " — disbursement dddddddd ($10.00)")
     assert "\r" not in rows["controller@gc.example"].body and "\ud800" not in rows["controller@gc.example"].body
     long = rows["cfo@gc.example"].subject
-    assert len(long) <= notify.SUBJECT_WIDTH and "Review…" in long and long.endswith("($10.00)")
+    assert len(long) <= emails.SUBJECT_WIDTH and "Review…" in long and long.endswith("($10.00)")
 
     report = send_pending(svc, smtp_server.url)
     assert (report.sent, report.failed) == (2, 0)

@@ -12,10 +12,11 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from engine import bank_accounts, disbursements, workflows
-from engine.disbursements import PaymentLine
+from engine.outbox.delivery import message_id, send_pending
+from engine.payments import bank_accounts
+from engine.service import disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail
-from engine.worker import message_id, send_pending
 from tests.store.world import build_world
 
 from .conftest import Collector, SmtpServer, free_port
@@ -44,11 +45,11 @@ def test_reference_workflow_emails_arrive_once_with_right_recipients_and_subject
         "controller@gc.example", "manager@gc.example", "creator@gc.example"}
 
     clock.advance(hours=1)
-    occ = workflows.view(svc, w.company, d).current_occurrence
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
+    occ = instances.view(svc, w.company, d).current_occurrence
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
     clock.advance(hours=1)
-    occ = workflows.view(svc, w.company, d).current_occurrence
-    workflows.respond(svc, w.cfo, w.company, d, occurrence=occ, answer="Approve")
+    occ = instances.view(svc, w.company, d).current_occurrence
+    instances.respond(svc, w.cfo, w.company, d, occurrence=occ, answer="Approve")
 
     second = send_pending(svc, smtp_server.url)
     again = send_pending(svc, smtp_server.url)
@@ -80,7 +81,7 @@ def test_reference_workflow_emails_arrive_once_with_right_recipients_and_subject
 
 @pytest.mark.rule("AUD-5")
 def test_messages_carry_no_secrets_and_the_password_only_reaches_auth(svc, clock) -> None:
-    """AUD-5 and the no-secrets rule of engine.notify: with an authenticated relay, the SMTP
+    """AUD-5 and the no-secrets rule of engine.outbox.emails: with an authenticated relay, the SMTP
     password is used for AUTH only — it is in no message, subject, body or stored error —
     and neither the funding account nor internal hashes leak into emails."""
     password = "s3cret-Pa55word!"
@@ -99,8 +100,8 @@ def test_messages_carry_no_secrets_and_the_password_only_reaches_auth(svc, clock
         d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                               funding_account=chase,
                                               payments=[PaymentLine(w.invoice("900.00"))])
-        workflows.respond(svc, w.controller, w.company, d,
-                          occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Approve")
+        instances.respond(svc, w.controller, w.company, d,
+                          occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
 
         wrong = send_pending(svc, f"smtp://relay%40gc.example:wrong-{password}@127.0.0.1:{server.port}")
         assert wrong.sent == 0 and wrong.failed == wrong.claimed > 0

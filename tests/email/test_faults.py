@@ -14,12 +14,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from engine import disbursements, worker, workflows
-from engine.disbursements import PaymentLine
+from engine.outbox import delivery
+from engine.outbox.delivery import BACKOFF_BASE, DEFAULT_LEASE, claim, message_id, send_pending
+from engine.service import disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import OutboxEmail, ResponseRow
-from engine.worker import BACKOFF_BASE, DEFAULT_LEASE, claim, message_id, send_pending
 from tests.store.world import build_world
 
 
@@ -53,7 +54,7 @@ def test_smtp_down_keeps_emails_pending_with_backoff_and_sends_them_when_it_is_u
     assert all(r.next_attempt_at.replace(tzinfo=None) == (start + BACKOFF_BASE).replace(tzinfo=None)
                for r in rows)
     assert all("ConnectionRefusedError" in r.last_error for r in rows)
-    assert workflows.view(svc, w.company, d).current_step == "Controller Review"  # state kept
+    assert instances.view(svc, w.company, d).current_step == "Controller Review"  # state kept
 
     assert send_pending(svc, url).claimed == 0  # still backing off
     clock.advance(seconds=30)
@@ -75,8 +76,8 @@ def test_smtp_down_keeps_emails_pending_with_backoff_and_sends_them_when_it_is_u
 @pytest.mark.rule("AUD-5")
 def test_backoff_doubles_and_is_capped() -> None:
     """AUD-5: retries spread out (30 s, 1 min, 2 min …) but never wait more than an hour."""
-    assert [worker.backoff(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
-    assert worker.backoff(8) == timedelta(hours=1) == worker.backoff(500)
+    assert [delivery.backoff(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert delivery.backoff(8) == timedelta(hours=1) == delivery.backoff(500)
 
 
 @pytest.mark.rule("AUD-1", "RESP-8")
@@ -86,7 +87,7 @@ def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_se
     worker has nothing to send; the retried request then commits both together."""
     w, d = _start(svc)
     assert send_pending(svc, smtp_server.url).sent == 3
-    occ = workflows.view(svc, w.company, d).current_occurrence
+    occ = instances.view(svc, w.company, d).current_occurrence
 
     class Crash(RuntimeError):
         pass
@@ -97,18 +98,18 @@ def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_se
     event.listen(svc.db.sessions, "before_commit", crash)
     try:
         with pytest.raises(Crash):
-            workflows.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
+            instances.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
     finally:
         event.remove(svc.db.sessions, "before_commit", crash)
 
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert (view.current_step, view.current_occurrence) == ("Controller Review", occ)
     with svc.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ResponseRow)) == 0
     assert len(_rows(svc)) == 3
     assert send_pending(svc, smtp_server.url).claimed == 0
 
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
     assert send_pending(svc, smtp_server.url).sent == 3
     assert {m.rcpt_tos[0] for m in smtp_server.messages if "CFO Review" in m.subject} == {
         "cfo@gc.example", "manager@gc.example", "creator@gc.example"}
@@ -143,15 +144,15 @@ def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
     class Killed(BaseException):
         pass
 
-    real_mark = worker.mark_sent
+    real_mark = delivery.mark_sent
 
     def die(*_args, **_kwargs):  # noqa: ANN002, ANN003
         raise Killed()
 
-    monkeypatch.setattr(worker, "mark_sent", die)
+    monkeypatch.setattr(delivery, "mark_sent", die)
     with pytest.raises(Killed):
         send_pending(svc, smtp_server.url)
-    monkeypatch.setattr(worker, "mark_sent", real_mark)
+    monkeypatch.setattr(delivery, "mark_sent", real_mark)
     assert len(smtp_server.messages) == 1
     first_id = smtp_server.messages[0].message_id
 

@@ -18,14 +18,14 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine
-from engine.permissions import PAYMENTS_DISBURSER
-from engine.reminders import queue_reminders
+from engine.outbox.delivery import send_pending
+from engine.security.permissions import PAYMENTS_DISBURSER
+from engine.service import directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
+from engine.service.reminders import queue_reminders
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import OutboxEmail
-from engine.worker import send_pending
 from tests.store.world import REFERENCE, build_world
 
 
@@ -58,7 +58,7 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
     _at(clock, "2026-03-07T23:59:00")  # Saturday 18:59 EST: due today, not overdue
     assert queue_reminders(svc) == 0
     _at(clock, "2026-03-08T11:59:00")  # Sunday 07:59 EDT: overdue, but before 08:00
-    assert workflows.view(svc, w.company, d).overdue_steps == ("Controller Review",)
+    assert instances.view(svc, w.company, d).overdue_steps == ("Controller Review",)
     assert queue_reminders(svc) == 0
     _at(clock, "2026-03-08T12:00:00")  # Sunday 08:00 EDT
     assert queue_reminders(svc) == 2
@@ -82,8 +82,8 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
     assert _overdue(svc)[-1] == ("controller@gc.example", "2026-03-09")
 
     _at(clock, "2026-03-09T13:00:00")
-    workflows.respond(svc, w.controller, w.company, d,
-                      occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d,
+                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
     for day in ("2026-03-10", "2026-03-14"):  # CFO Review entered 03-09, due 03-14 (STEP-10)
         _at(clock, f"{day}T12:00:00")
         assert queue_reminders(svc) == 0
@@ -92,8 +92,8 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
     assert sorted(_overdue(svc)[-2:]) == [("cfo@gc.example", "2026-03-15"), ("manager@gc.example", "2026-03-15")]
 
     _at(clock, "2026-03-15T13:00:00")
-    workflows.respond(svc, w.cfo, w.company, d,
-                      occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.cfo, w.company, d,
+                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
     _at(clock, "2026-03-16T12:00:00")
     assert queue_reminders(svc) == 0  # ended: END-1, no more reminders
 
@@ -113,14 +113,14 @@ def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> No
                                "Workflow Manager": [w.manager]})
     templates.set_default(svc, w.admin, w.company, w.template)
     d = _start(svc, w)
-    assert workflows.view(svc, w.company, d).awaited == (w.controller, second)
+    assert instances.view(svc, w.company, d).awaited == (w.controller, second)
 
     _at(clock, "2026-03-08T12:00:00")
     assert queue_reminders(svc) == 3
     assert sorted(u for u, _ in _overdue(svc)) == ["controller2@gc.example", "controller@gc.example",
                                                    "manager@gc.example"]
-    workflows.respond(svc, w.controller, w.company, d,
-                      occurrence=workflows.view(svc, w.company, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d,
+                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
     _at(clock, "2026-03-09T12:00:00")
     assert queue_reminders(svc) == 1
     assert _overdue(svc)[-1] == ("controller2@gc.example", "2026-03-09")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from engine import disbursements
-from engine.disbursements import PaymentLine
-from engine.worker import SmtpUrlError, parse_smtp_url, send_pending
+from engine.outbox.delivery import SmtpUrlError, parse_smtp_url, send_pending
+from engine.service import disbursements
+from engine.service.disbursements import PaymentLine
 from tests.store.world import build_world
 
 from .conftest import Collector, SmtpServer, free_port

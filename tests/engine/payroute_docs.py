@@ -27,7 +27,7 @@ def load_config(text: str, name: str = "test.flow") -> Any:
 
 
 def compile_text(text: str) -> Any:
-    from engine.compiler import compile_workflow
+    from engine.spec.compiler import compile_workflow
 
     return compile_workflow(load_config(text))
 

@@ -11,9 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from engine.disbursement import parse_disbursement
-from engine.evaluator import evaluate
-from engine.facts import compute_facts
+from engine.spec.disbursement import parse_disbursement
+from engine.spec.evaluator import evaluate
+from engine.spec.facts import compute_facts
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "route_bench.py"
 

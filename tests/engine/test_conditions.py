@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from payroute_docs import compile_text, reference_text
 
-from engine.compiler import compile_expression
-from engine.evaluator import decide, evaluate
-from engine.model import Compare, FactRef, InList, ListLit, Logical, MoneyLit, Not, StringLit
+from engine.spec.compiler import compile_expression
+from engine.spec.evaluator import decide, evaluate
+from engine.spec.model import Compare, FactRef, InList, ListLit, Logical, MoneyLit, Not, StringLit
 
 CENT = Decimal("0.01")
 CFO = ("Controller Review", "> $100,000.00", "CFO Review", "Approved")

@@ -7,14 +7,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from payroute_docs import disbursement, documents, invoice
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator, FormatChecker
+from payroute_docs import disbursement, documents, invoice
 
-from engine.disbursement import (
-    Disbursement, DisbursementError, parse_disbursement, parse_disbursement_json,
+from engine.spec.disbursement import (
+    Disbursement,
+    DisbursementError,
+    parse_disbursement,
+    parse_disbursement_json,
 )
-from schemas.generate import disbursement_schema, schema_text
+from engine.spec.published_schemas import disbursement_schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,7 +139,7 @@ def test_amounts_beyond_15_digits_are_refused_so_sums_stay_exact() -> None:
 
 def test_the_schema_file_is_generated_from_the_model() -> None:
     committed = (ROOT / "schemas" / "disbursement.schema.json").read_text(encoding="utf-8")
-    assert committed == schema_text(disbursement_schema()), "run `python -m schemas.generate`"
+    assert committed == schema_text(disbursement_schema()), "run `python -m engine.spec.published_schemas`"
 
 
 def test_the_schema_is_2020_12_with_an_absolute_id() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import directory, templates
 from engine.errors import ERRORS, KINDS, DomainError, markdown_table
+from engine.service import directory, templates
 from tests.conftest import ROOT
 from tests.store.world import build_world
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from payroute_docs import compile_text, reference_text
 
-from engine.compiler import WorkflowCompileError, compile_workflow
-from engine.evaluator import Router, UnknownStepError, decide, evaluate
-from engine.export import content_hash
+from engine.spec.compiler import WorkflowCompileError, compile_workflow
+from engine.spec.evaluator import Router, UnknownStepError, decide, evaluate
+from engine.spec.export import content_hash
 
 BIG = {"disbursement_amount": Decimal("120000.00")}
 
@@ -173,7 +173,7 @@ def test_one_compiled_workflow_serves_many_threads(reference) -> None:
 
 
 def test_the_compiler_refuses_a_date_that_does_not_exist_even_without_checks() -> None:
-    from engine.model import Branch, Compare, ConditionStep, DateLit, EndStep, FactRef, Party, WorkflowConfig
+    from engine.spec.model import Branch, Compare, ConditionStep, DateLit, EndStep, FactRef, Party, WorkflowConfig
 
     when = Compare(op=">=", left=FactRef(fact="project.start_date"), right=DateLit(date="2024-02-30"))
     config = WorkflowConfig(name="Dates", manager=Party(kind="role", name="M"), start="C", steps=(

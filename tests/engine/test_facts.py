@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from payroute_docs import disbursement, invoice
 
-from engine.disbursement import parse_disbursement
-from engine.facts import FACTS, compute_facts, raw_fact_plan
+from engine.spec.disbursement import parse_disbursement
+from engine.spec.facts import FACTS, compute_facts, raw_fact_plan
 
 
 def facts_of(*invoices: dict[str, object], **extra: object) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Segregation of duties as a pure function (AUTH-3, AUTH-5..AUTH-8): :func:`engine.segregation.bar`
+"""Segregation of duties as a pure function (AUTH-3, AUTH-5..AUTH-8): :func:`engine.security.segregation.bar`
 names the rule, the conflicting role and the invoices or steps; the END-4 invitation list is
 everyone it does not bar."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.segregation import AuthorizeFacts, Bar, authorizers, bar, may_authorize
+from engine.security.segregation import AuthorizeFacts, Bar, authorizers, bar, may_authorize
 
 FACTS = AuthorizeFacts(eligible=frozenset({"ann", "bob", "cat", "dan"}),
                        invoice_approvers={"bob": ("inv-1", "inv-2")},

@@ -16,11 +16,26 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.compiler import WorkflowCompileError, compile_workflow
-from engine.evaluator import Router, evaluate
-from engine.model import (
-    Answer, Branch, Compare, ConditionStep, DateLit, EndStep, FactRef, InList, IntLit, ListLit, Logical,
-    MoneyLit, Not, Party, ResponseStep, StringLit, WorkflowConfig,
+from engine.spec.compiler import WorkflowCompileError, compile_workflow
+from engine.spec.evaluator import Router, evaluate
+from engine.spec.model import (
+    Answer,
+    Branch,
+    Compare,
+    ConditionStep,
+    DateLit,
+    EndStep,
+    FactRef,
+    InList,
+    IntLit,
+    ListLit,
+    Logical,
+    MoneyLit,
+    Not,
+    Party,
+    ResponseStep,
+    StringLit,
+    WorkflowConfig,
 )
 
 MONEY_FACTS = ["disbursement_amount", "highest_invoice_amount", "highest_retainage_release"]

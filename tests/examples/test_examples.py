@@ -22,10 +22,10 @@ import pytest
 
 from dsl.cases import read_cases
 from dsl.load import load_workflow_file
-from engine.compiler import compile_workflow
-from engine.evaluator import evaluate
-from engine.facts import compute_facts
-from engine.model import Compare, ConditionStep, DateLit, FactRef, InList, IntLit, Logical, MoneyLit, Not
+from engine.spec.compiler import compile_workflow
+from engine.spec.evaluator import evaluate
+from engine.spec.facts import compute_facts
+from engine.spec.model import Compare, ConditionStep, DateLit, FactRef, InList, IntLit, Logical, MoneyLit, Not
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "templates_examples"

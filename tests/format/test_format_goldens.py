@@ -15,7 +15,7 @@ import pytest
 
 from dsl.formatter import format_loaded
 from dsl.load import load_workflow
-from engine.export import document_text
+from engine.spec.export import document_text
 
 GOLDEN_FORMAT = Path(__file__).resolve().parents[1] / "golden" / "format"
 INPUTS = sorted(p for p in GOLDEN_FORMAT.glob("*.flow") if not p.name.endswith(".formatted.flow"))

@@ -13,9 +13,18 @@ import pytest
 
 from dsl.formatter import FormatError, format_config, format_expr, format_loaded
 from dsl.load import load_workflow
-from engine.export import config_to_document
-from engine.model import (
-    Compare, ConditionStep, FactRef, InList, IntLit, ListLit, Logical, MoneyLit, Not, StringLit,
+from engine.spec.export import config_to_document
+from engine.spec.model import (
+    Compare,
+    ConditionStep,
+    FactRef,
+    InList,
+    IntLit,
+    ListLit,
+    Logical,
+    MoneyLit,
+    Not,
+    StringLit,
     WorkflowConfig,
 )
 

@@ -21,12 +21,28 @@ from hypothesis import strategies as st
 
 from dsl.formatter import format_config, format_loaded
 from dsl.load import load_workflow
-from engine.export import config_to_document
-from engine.expression_text import expression_text
-from engine.facts import FACTS, PROJECT_FIELDS
-from engine.model import (
-    Answer, Branch, Compare, ConditionStep, DateLit, Due, EndStep, FactRef, InList, IntLit, ListLit,
-    Logical, MoneyLit, Not, Party, ResponseStep, StringLit, WorkflowConfig,
+from engine.spec.export import config_to_document
+from engine.spec.expression_text import expression_text
+from engine.spec.facts import FACTS, PROJECT_FIELDS
+from engine.spec.model import (
+    Answer,
+    Branch,
+    Compare,
+    ConditionStep,
+    DateLit,
+    Due,
+    EndStep,
+    FactRef,
+    InList,
+    IntLit,
+    ListLit,
+    Logical,
+    MoneyLit,
+    Not,
+    Party,
+    ResponseStep,
+    StringLit,
+    WorkflowConfig,
 )
 
 REFERENCE = Path(__file__).with_name("reference.flow").read_text(encoding="utf-8")

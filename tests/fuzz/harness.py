@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def seeds() -> tuple[tuple[str, str], ...]:
     """``(kind, text)`` of every example and golden case, `.flow` ones also compiled to JSON."""
     from dsl.load import load_workflow
-    from engine.export import document_text
+    from engine.spec.export import document_text
 
     out: list[tuple[str, str]] = []
     paths = sorted((ROOT / "templates_examples").glob("*/workflow.flow"))
@@ -261,9 +261,9 @@ def exercise(case: Case) -> str:
     from dsl.formatter import FormatError, format_loaded
     from dsl.load import load_workflow
     from dsl.render import diagnostic_json, render_text
-    from engine.calendar import CompanyCalendar
-    from engine.compiler import CompiledCondition, compile_workflow
-    from engine.export import content_hash, document_text
+    from engine.runtime.calendar import CompanyCalendar
+    from engine.spec.compiler import CompiledCondition, compile_workflow
+    from engine.spec.export import content_hash, document_text
 
     if isinstance(case.data, bytes):
         try:

@@ -35,13 +35,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, workflows
-from engine.demo import seed_company
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.model import ConditionStep, EndStep, ResponseStep, WorkflowConfig
-from engine.runtime import ADD_ASSIGNEE_REASONS, InstanceState
+from engine.runtime.instance import ADD_ASSIGNEE_REASONS, InstanceState
+from engine.service import audit, directory, disbursements, instances
+from engine.service.demo import seed_company
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
+from engine.spec.model import ConditionStep, EndStep, ResponseStep, WorkflowConfig
 from engine.store.db import Database
 from engine.store.tables import AuditEntry, Base, Disbursement, Instance
 
@@ -200,7 +200,7 @@ class WorkflowStore(RuleBasedStateMachine):
         """Awaited assignees answer, one after the other (so runs get deep, not only refused)."""
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
         for answer in answers:
-            view = workflows.view(self.svc, self.company_id, d)
+            view = instances.view(self.svc, self.company_id, d)
             awaited = list(view.awaited) if view is not None else []
             user = data.draw(st.sampled_from(awaited), label="assignee") if awaited else self.ids["r1"]
             self._respond(d, user, answer, "current")
@@ -209,7 +209,7 @@ class WorkflowStore(RuleBasedStateMachine):
           step=st.sampled_from(STEPS), reason=st.sampled_from(REASONS))
     def return_to(self, data: st.DataObject, actor: str, step: str, reason: str) -> None:
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
-        self._command(d, lambda: workflows.return_to(self.svc, self.ids[actor], self.company_id, d,
+        self._command(d, lambda: instances.return_to(self.svc, self.ids[actor], self.company_id, d,
                                                      step=step, reason=reason))
 
     @rule(data=st.data(), actor=st.sampled_from(("manager", "manager", "b1")),
@@ -220,7 +220,7 @@ class WorkflowStore(RuleBasedStateMachine):
     def add_assignees(self, data: st.DataObject, actor: str, users: list[str], replacing: list[str],
                       reason: str, comment: str | None) -> None:
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
-        self._command(d, lambda: workflows.add_assignees(
+        self._command(d, lambda: instances.add_assignees(
             self.svc, self.ids[actor], self.company_id, d, users=[self.ids[u] for u in users],
             reason=reason, comment=comment, replacing=[self.ids[u] for u in replacing]))
 
@@ -228,20 +228,20 @@ class WorkflowStore(RuleBasedStateMachine):
           reason=st.sampled_from(REASONS))
     def terminate(self, data: st.DataObject, actor: str, reason: str) -> None:
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
-        self._command(d, lambda: workflows.terminate(self.svc, self.ids[actor], self.company_id, d,
+        self._command(d, lambda: instances.terminate(self.svc, self.ids[actor], self.company_id, d,
                                                      reason=reason))
 
     @rule(data=st.data(), actor=st.sampled_from(("manager", "manager", "admin")),
           reason=st.sampled_from(REASONS), mode=st.sampled_from(("defaults", "current", "sideways")))
     def restart(self, data: st.DataObject, actor: str, reason: str, mode: str) -> None:
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
-        self._command(d, lambda: workflows.restart(self.svc, self.ids[actor], self.company_id, d,
+        self._command(d, lambda: instances.restart(self.svc, self.ids[actor], self.company_id, d,
                                                    reason=reason, mode=mode))  # type: ignore[arg-type]
 
     @rule(data=st.data(), actor=st.sampled_from(("manager", "manager", "creator")))
     def start(self, data: st.DataObject, actor: str) -> None:
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
-        self._command(d, lambda: workflows.start(self.svc, self.ids[actor], self.company_id, d))
+        self._command(d, lambda: instances.start(self.svc, self.ids[actor], self.company_id, d))
 
     @rule(data=st.data(), actor=st.sampled_from(("creator", "admin", "outsider", "b1")),
           reason=st.sampled_from(REASONS))
@@ -260,11 +260,11 @@ class WorkflowStore(RuleBasedStateMachine):
     # ------------------------------------------------------------ sending
 
     def _respond(self, d: str, user: str, answer: str, which: str) -> None:
-        view = workflows.view(self.svc, self.company_id, d)
+        view = instances.view(self.svc, self.company_id, d)
         occ = view.current_occurrence if view is not None and view.current_occurrence else 1
         occ = {"current": occ, "previous": occ - 1, "next": occ + 1}[which]
         resubmit = self._has_answered(d, user, occ, answer)
-        changed = self._command(d, lambda: workflows.respond(self.svc, user, self.company_id, d,
+        changed = self._command(d, lambda: instances.respond(self.svc, user, self.company_id, d,
                                                              occurrence=occ, answer=answer))
         if resubmit:
             assert not changed, "RESP-4: an identical resubmit is a no-op that writes nothing"
@@ -327,7 +327,7 @@ class WorkflowStore(RuleBasedStateMachine):
         seen: dict[str, set[int]] = {}
         with self.db.sessions() as s:
             for inst in s.scalars(select(Instance).order_by(Instance.number)):
-                state = workflows.load_state(s, inst)
+                state = instances.load_state(s, inst)
                 _check_path(state, self.amount[inst.disbursement_id])
                 numbers = seen.setdefault(inst.disbursement_id, set())
                 mine = {o.seq for o in state.occurrences}
@@ -352,7 +352,7 @@ class WorkflowStore(RuleBasedStateMachine):
                     expected = "Not Started"
                 else:
                     inst = s.get(Instance, newest)
-                    expected = workflows.workflow_status(workflows.load_state(s, inst))
+                    expected = instances.workflow_status(instances.load_state(s, inst))
                     if active:
                         assert active[0].id == newest, "the active instance is not the newest one"
                 assert d.workflow_status == expected, (d.workflow_status, expected)
@@ -406,7 +406,7 @@ class WorkflowStore(RuleBasedStateMachine):
                                                     Instance.status == "active")).first()
             if inst is None:
                 return False
-            state = workflows.load_state(s, inst)
+            state = instances.load_state(s, inst)
             cur = state.current
             if cur is None or cur.seq != occ:
                 return False
@@ -415,7 +415,7 @@ class WorkflowStore(RuleBasedStateMachine):
 
     @staticmethod
     def _instance_print(s: Any, inst: Instance) -> Any:
-        state = workflows.load_state(s, inst)
+        state = instances.load_state(s, inst)
         return (inst.status, inst.outcome, inst.end_step, inst.lock_version, inst.blocked, state)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.calendar import CompanyCalendar
+from engine.runtime.calendar import CompanyCalendar
 
 NY = CompanyCalendar()
 UTC = timezone.utc

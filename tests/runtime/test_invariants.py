@@ -13,15 +13,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine import runtime
-from engine.compiler import compile_workflow
 from engine.errors import DomainError, InvariantBroken
-from engine.model import ConditionStep, EndStep, Party, WorkflowConfig
+from engine.runtime import instance
+from engine.spec.compiler import compile_workflow
+from engine.spec.model import ConditionStep, EndStep, Party, WorkflowConfig
 
 
-def _ctx() -> runtime.Context:
-    return runtime.Context(now=datetime(2026, 3, 2, 9, tzinfo=timezone.utc),
-                           snapshot=runtime.Snapshot(manager="manager"), eligible=frozenset(), facts={})
+def _ctx() -> instance.Context:
+    return instance.Context(now=datetime(2026, 3, 2, 9, tzinfo=timezone.utc),
+                           snapshot=instance.Snapshot(manager="manager"), eligible=frozenset(), facts={})
 
 
 def _unchecked(*steps: object, start: str) -> object:
@@ -36,7 +36,7 @@ def test_a_stored_workflow_that_loops_through_conditions_is_an_internal_fault() 
                           ConditionStep(kind="condition", name="B", otherwise="A"),
                           EndStep(kind="end", name="Done", outcome="success", status="Approved"), start="A")
     with pytest.raises(InvariantBroken, match="loop") as e:
-        runtime.start(compiled, _ctx())
+        instance.start(compiled, _ctx())
     assert not isinstance(e.value, DomainError) and isinstance(e.value, RuntimeError)
 
 
@@ -45,5 +45,5 @@ def test_a_stored_workflow_routing_to_a_missing_step_is_an_internal_fault() -> N
     compiled = _unchecked(EndStep(kind="end", name="Done", outcome="success", status="Approved"), start="Done")
     compiled = replace(compiled, config=replace(compiled.config, start="Nowhere"))
     with pytest.raises(InvariantBroken, match="no step `Nowhere`") as e:
-        runtime.start(compiled, _ctx())
+        instance.start(compiled, _ctx())
     assert not isinstance(e.value, DomainError)

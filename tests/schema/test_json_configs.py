@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError
 
 from dsl.load import load_workflow
-from engine.export import config_to_document
-from engine.model import WorkflowConfig
+from engine.spec.export import config_to_document
+from engine.spec.model import WorkflowConfig
 from schemas import WORKFLOW, load_schema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The committed JSON Schema is exactly what ``schemas/generate.py`` produces from the model.
+"""The committed JSON Schema is exactly what ``engine/spec/published_schemas.py`` produces from the model.
 
 A reader of ``schemas/workflow.schema.json`` (an editor, another program's
 validator) must see the rules payroute applies; the file is generated, so it
@@ -11,16 +11,16 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from schemas.generate import schema_text, workflow_schema
+from engine.spec.published_schemas import schema_text, workflow_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-REGENERATE = "python -m schemas.generate"
+REGENERATE = "python -m engine.spec.published_schemas"
 
 
 def test_workflow_schema_file_matches_the_model() -> None:
     committed = (ROOT / "schemas" / "workflow.schema.json").read_text(encoding="utf-8")
     assert committed == schema_text(workflow_schema()), (
-        f"schemas/workflow.schema.json is out of date with engine/model.py; run `{REGENERATE}`"
+        f"schemas/workflow.schema.json is out of date with engine/spec/model.py; run `{REGENERATE}`"
     )
 
 

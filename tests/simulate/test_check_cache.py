@@ -9,8 +9,7 @@ from hypothesis import given, settings
 
 from dsl import check_cache
 from dsl.load import load_workflow
-from engine.model import config_from_data, to_data
-
+from engine.spec.model import config_from_data, to_data
 from tests.conftest import EXAMPLES
 from tests.format.test_laws import workflows  # the formatter's strategy of models
 

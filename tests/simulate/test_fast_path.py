@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from payroute_docs import disbursement, documents, invoice
 
 from dsl.simulate_input import FastReader, full_facts
-from engine.disbursement import DisbursementError
-from engine.facts import FACTS
+from engine.spec.disbursement import DisbursementError
+from engine.spec.facts import FACTS
 
 ALL_FACTS = frozenset([*FACTS, "project.office", "project.start_date", "project.market", "project.name"])
 FAST = FastReader(ALL_FACTS)

@@ -14,8 +14,8 @@ import pytest
 from payroute_docs import REFERENCE_FLOW, disbursement, invoice
 
 from dsl.simulate_input import FastReader, full_facts
-from engine.disbursement import DisbursementError, parse_disbursement_json
-from engine.facts import FACTS
+from engine.spec.disbursement import DisbursementError, parse_disbursement_json
+from engine.spec.facts import FACTS
 
 FLOW = str(REFERENCE_FLOW)
 CFO = ["Controller Review", "> $100,000.00", "CFO Review", "Approved"]

@@ -11,7 +11,7 @@ import pytest
 from payroute_docs import REFERENCE_FLOW, disbursement, invoice
 
 import dsl.commands.simulate as simulate
-from dsl.cli import main
+from web.cli import main
 
 
 class Terminal(io.StringIO):

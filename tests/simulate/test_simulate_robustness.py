@@ -19,8 +19,8 @@ from typing import Iterator
 import pytest
 from payroute_docs import REFERENCE_FLOW, disbursement, invoice
 
-from dsl.cli import main
 from dsl.simulate_input import read_records
+from web.cli import main
 
 FLOW = str(REFERENCE_FLOW)
 BOM = b"\xef\xbb\xbf"

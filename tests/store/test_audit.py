@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from engine import audit, workflows
-from engine.disbursements import PaymentLine, create_disbursement
 from engine.errors import DomainError
+from engine.service import audit, instances
+from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.store.tables import AuditEntry, OutboxEmail
 
 from .world import build_world
@@ -17,8 +17,8 @@ def _flow(svc):
     w = build_world(svc)
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                             payments=[PaymentLine(w.invoice("120000.00"))])
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve",
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve",
                       comment="lien waivers attached")
     return w, d
 
@@ -83,7 +83,7 @@ def test_a_refused_command_writes_nothing(svc) -> None:
     with svc.db.sessions() as s:
         before = (s.scalar(select(func.count(AuditEntry.id))), s.scalar(select(func.count(OutboxEmail.id))))
     with pytest.raises(DomainError):
-        workflows.respond(svc, w.creator, w.company, d, occurrence=4, answer="Approve")
+        instances.respond(svc, w.creator, w.company, d, occurrence=4, answer="Approve")
     with svc.db.sessions() as s:
         after = (s.scalar(select(func.count(AuditEntry.id))), s.scalar(select(func.count(OutboxEmail.id))))
     assert after == before

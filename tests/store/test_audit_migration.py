@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from engine import audit, keys
+from engine.security import keys
+from engine.service import audit
 from engine.services import Services
 from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from engine import audit, keys, workflows
-from engine.disbursements import PaymentLine, create_disbursement
+from engine.security import keys
+from engine.service import audit, instances
+from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.store.tables import AuditEntry
 
 from .world import World, build_world
@@ -33,8 +34,8 @@ def _flow(svc) -> tuple[World, str]:
     w = build_world(svc)
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                             payments=[PaymentLine(w.invoice("120000.00"))])
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     return w, d
 
 
@@ -177,10 +178,10 @@ def test_without_a_key_nothing_is_written(svc, monkeypatch, cli) -> None:
     before = len(_rows(svc, audit.disbursement_chain(d)))
     monkeypatch.delenv("PAYROUTE_INSECURE_DEVELOPMENT_KEY")
     with pytest.raises(keys.KeyConfigError, match="PAYROUTE_AUDIT_KEY"):
-        workflows.respond(svc, w.cfo, w.company, d, occurrence=workflows.view(svc, w.company, d).current_occurrence,
+        instances.respond(svc, w.cfo, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
                           answer="Approve")
     assert len(_rows(svc, audit.disbursement_chain(d))) == before
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"
     result = cli("audit", "verify", "--database-url", _url(svc))
     assert result.code == 2 and "PAYROUTE_AUDIT_KEY" in result.err and "Traceback" not in result.err
 
@@ -243,7 +244,7 @@ def test_checkpoint_cli_text_and_verify_against_it(svc, cli, tmp_path: Path) -> 
     assert chains[audit.disbursement_chain(d)]["seq"] == len(_rows(svc, audit.disbursement_chain(d)))
     assert audit.company_chain(w.company) in chains and len(data["signature"]) == 64
     # later entries are fine: a checkpoint is a lower bound
-    workflows.respond(svc, w.cfo, w.company, d, occurrence=workflows.view(svc, w.company, d).current_occurrence,
+    instances.respond(svc, w.cfo, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
                       answer="Approve")
     ok = cli("audit", "verify", "--database-url", _url(svc), "--against", str(path))
     assert ok.code == 0 and f"against the checkpoint of {data['created_at']} ({len(chains)} chains): ok" in ok.out
@@ -275,7 +276,7 @@ def test_a_replayed_old_head_is_found_only_against_a_checkpoint(svc, cli, tmp_pa
     chain = audit.disbursement_chain(d)
     with svc.db.sessions() as s:
         old = s.execute(text("SELECT seq, hash, mac FROM audit_heads WHERE chain = :c"), {"c": chain}).one()
-    workflows.respond(svc, w.cfo, w.company, d, occurrence=workflows.view(svc, w.company, d).current_occurrence,
+    instances.respond(svc, w.cfo, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
                       answer="Approve")
     path = tmp_path / "cp.json"
     _checkpoint(svc, cli, path)

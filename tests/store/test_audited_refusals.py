@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, directory, disbursements, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError, Refusal
-from engine.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.service import audit, directory, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Disbursement, DisbursementItem, Invoice, OutboxEmail
 
 from .world import build_world
@@ -97,7 +97,7 @@ def test_refusals_on_a_disbursement_name_it(svc) -> None:
         last = company_entries(svc, w.company)[-1]
         assert (last.action, last.object_type, last.object_id, last.details["attempted"]) == (
             "refused", "disbursement", target, attempted)
-    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
     with svc.db.sessions() as s:
         assert s.get(Disbursement, draft).is_draft and s.get(Disbursement, d).canceled_at is None
     assert chains_verify(svc) == []

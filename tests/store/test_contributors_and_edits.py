@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, directory, disbursements, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.service import audit, directory, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Disbursement, DisbursementItem, Instance, Invoice, OutboxEmail
 
 from .world import build_world
@@ -107,18 +107,18 @@ def test_an_edit_that_changes_nothing_keeps_the_approvals(svc) -> None:
     inv = w.invoice("150000.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(inv, amount="90000.00", note="first half")])
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
     before = snapshot(svc, d)
     disbursements.edit_payments(svc, w.cfo, w.company, d, reason="just saving",
                                 amounts={inv: PaymentLine(inv, amount="90000.0", note="first half")})
     disbursements.edit_payments(svc, w.cfo, w.company, d)
     assert snapshot(svc, d) == before
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
     disbursements.edit_payments(svc, w.cfo, w.company, d, reason="retainage too",
                                 amounts={inv: PaymentLine(inv, amount="90000.00", note="first half",
                                                           retainage_released="100.00")})
-    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
     with svc.db.sessions() as s:
         assert audit.verify(s) == []

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from dsl.load import load_workflow
-from engine import directory, templates
 from engine.errors import DomainError
-from engine.permissions import EDIT_TEMPLATES
+from engine.security.permissions import EDIT_TEMPLATES
+from engine.service import directory, templates
 from engine.store.tables import Template
 
 from .world import REFERENCE, build_world

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from dsl.load import load_workflow
-from engine import directory, templates, workflows
-from engine.disbursements import PaymentLine, create_disbursement
 from engine.errors import DomainError
+from engine.service import directory, instances, templates
+from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.store.tables import TemplateVersion, User
 
 from .world import REFERENCE, build_world
@@ -52,14 +52,14 @@ def test_an_instance_keeps_running_on_a_template_archived_under_it(svc) -> None:
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     templates.set_default(svc, w.admin, w.company, t2)
     templates.archive(svc, w.admin, w.company, w.template)
-    view = workflows.view(svc, w.company, d)
-    first = workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    view = instances.view(svc, w.company, d)
+    first = instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert (first.workflow_status, first.current_step) == ("Under Review", "CFO Review")
-    done = workflows.respond(svc, w.cfo, w.company, d, occurrence=first.current_occurrence, answer="Approve")
+    done = instances.respond(svc, w.cfo, w.company, d, occurrence=first.current_occurrence, answer="Approve")
     assert done.workflow_status == "Approved"
     # ...but it starts nothing new: a restart in `current` mode counts as a start
     with pytest.raises(DomainError) as e:
-        workflows.restart(svc, w.manager, w.company, d, reason="again", mode="current")
+        instances.restart(svc, w.manager, w.company, d, reason="again", mode="current")
     assert (e.value.code, e.value.rule) == ("template_archived", "WF-14")
 
 

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.service import audit, directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Disbursement, Invoice, OutboxEmail
 
 from .world import REFERENCE, build_world
@@ -99,7 +99,7 @@ def test_creating_starts_the_default_workflow(svc) -> None:
     """DSB-8: conditions decided at once, response steps wait."""
     w = build_world(svc)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert (view.workflow_status, view.current_step) == ("Under Review", "Controller Review")
 
 
@@ -108,19 +108,19 @@ def test_no_configured_default_leaves_it_not_started_then_start(svc) -> None:
     """DSB-9, MGR-4, MGR-1: Not Started until the default's manager starts it."""
     w = build_world(svc, configure=False)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    assert workflows.view(svc, w.company, d) is None
-    from engine import templates
+    assert instances.view(svc, w.company, d) is None
+    from engine.service import templates
 
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     templates.set_default(svc, w.admin, w.company, w.template)
     with pytest.raises(DomainError) as e:
-        workflows.start(svc, w.creator, w.company, d)
+        instances.start(svc, w.creator, w.company, d)
     assert e.value.rule == "MGR-1"
-    workflows.start(svc, w.manager, w.company, d)
-    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    instances.start(svc, w.manager, w.company, d)
+    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
     with pytest.raises(DomainError):
-        workflows.start(svc, w.manager, w.company, d)  # MGR-4: only from Not Started
+        instances.start(svc, w.manager, w.company, d)  # MGR-4: only from Not Started
 
 
 @pytest.mark.rule("ROLL-1", "ROLL-2", "DSB-10")
@@ -133,10 +133,10 @@ def test_project_enablement_decides_if_a_workflow_applies(svc) -> None:
     with svc.db.sessions() as s:
         assert s.get(Disbursement, later).workflow_applies is False
         assert s.get(Disbursement, later).workflow_status is None
-    assert workflows.view(svc, w.company, running).workflow_status == "Under Review"
-    view = workflows.view(svc, w.company, running)
-    workflows.respond(svc, w.controller, w.company, running, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, running).workflow_status == "Approved"
+    assert instances.view(svc, w.company, running).workflow_status == "Under Review"
+    view = instances.view(svc, w.company, running)
+    instances.respond(svc, w.controller, w.company, running, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, running).workflow_status == "Approved"
 
 
 @pytest.mark.rule("ROLL-1", "ROLL-2")
@@ -166,7 +166,7 @@ def test_a_disbursement_is_made_only_on_a_project_with_payments_enabled(svc) -> 
         assert (e.value.code, e.value.rule) == ("payments_not_enabled", "ROLL-1")
         assert "Tower A" in e.value.message
     assert counts(svc)[0] == before[0]
-    assert workflows.view(svc, w.company, running).workflow_status == "Under Review"  # ROLL-2
+    assert instances.view(svc, w.company, running).workflow_status == "Under Review"  # ROLL-2
     directory.set_project_payments(svc, w.admin, w.company, w.project, True)
     assert disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding) == draft
     with svc.db.sessions() as s:
@@ -180,7 +180,7 @@ def test_company_setting_turns_workflows_off(svc) -> None:
     w = build_world(svc)
     directory.update_settings(svc, w.admin, w.company, workflows_enabled=False)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    assert workflows.view(svc, w.company, d) is None
+    assert instances.view(svc, w.company, d) is None
     with svc.db.sessions() as s:
         assert s.get(Disbursement, d).workflow_applies is False  # the project still has workflows enabled
 
@@ -205,7 +205,7 @@ def test_cancel_terminates_releases_and_emails(svc) -> None:
     disbursements.cancel(svc, w.creator, w.company, d, reason="again")
     assert counts(svc) == before
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=1, answer="Approve")
+        instances.respond(svc, w.controller, w.company, d, occurrence=1, answer="Approve")
     assert e.value.code == "disbursement_canceled"
 
 
@@ -215,20 +215,20 @@ def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
     w = build_world(svc)
     inv = w.invoice("150000.00")
     d = create(w, PaymentLine(inv, amount="90000.00", note="first half"))
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
     with pytest.raises(DomainError) as e:
         disbursements.edit_payments(svc, w.creator, w.company, d,
                                     amounts={inv: PaymentLine(inv, amount="150000.00")})
     assert (e.value.code, e.value.rule) == ("reason_required", "DSB-12")
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="150000.00")},
                                 reason="pay in full")
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert (view.workflow_status, view.current_step, view.path) == ("Under Review", "Controller Review",
                                                                     ("Controller Review",))
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"  # now above the threshold
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"  # now above the threshold
     with pytest.raises(DomainError) as e:
         disbursements.edit_payments(svc, w.creator, w.company, d, remove=[inv], reason="x")
     assert (e.value.code, e.value.rule) == ("invalid_disbursement", "DSB-12")  # the last invoice: cancel instead
@@ -266,13 +266,13 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     with pytest.raises(DomainError) as e:
         disbursements.create_from_draft(svc, helper, w.company, draft, funding_account=w.funding)
     assert e.value.rule == "ROLE-3"
-    assert workflows.view(svc, w.company, draft) is None  # a Draft has no workflow
+    assert instances.view(svc, w.company, draft) is None  # a Draft has no workflow
     d = disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     assert d == draft
     with svc.db.sessions() as s:
         row = s.get(Disbursement, d)
         assert (row.is_draft, row.created_by, row.funding_account_id) == (False, w.creator, w.funding)
-    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
     with pytest.raises(DomainError) as e:
         disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     assert e.value.code == "invalid_state"
@@ -296,13 +296,13 @@ def test_idempotency_keys(svc) -> None:
                                           funding_account=w.funding, payments=[PaymentLine(other)],
                                           idempotency_key="k-1")
     assert (e.value.code, e.value.rule) == ("idempotency_conflict", "GEN-8")
-    occ = workflows.view(svc, w.company, first).current_occurrence
-    workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
+    occ = instances.view(svc, w.company, first).current_occurrence
+    instances.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
     n = counts(svc)
-    workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
+    instances.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
     assert counts(svc) == n
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Reject",
+        instances.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Reject",
                           idempotency_key="r-1")
     assert e.value.code == "idempotency_conflict"
 
@@ -335,15 +335,15 @@ def test_a_command_the_objects_state_refuses_is_invalid_state_never_a_retryable_
     `state_conflict` a client may retry: sending it again never helps)."""
     w = build_world(svc, configure=False)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    from engine import templates
+    from engine.service import templates
 
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     templates.set_default(svc, w.admin, w.company, w.template)
-    workflows.start(svc, w.manager, w.company, d)
+    instances.start(svc, w.manager, w.company, d)
     before = counts(svc)
     with pytest.raises(DomainError) as e:
-        workflows.start(svc, w.manager, w.company, d)
+        instances.start(svc, w.manager, w.company, d)
     assert (e.value.code, e.value.rule, e.value.kind) == ("invalid_state", "MGR-4", "conflict")
     assert "not Not Started" in e.value.message and counts(svc) == before
     draft = disbursements.create_draft(svc, w.creator, w.company, project_id=w.project,
@@ -367,6 +367,6 @@ def test_an_edit_after_start_restarts_on_the_current_default_version(svc) -> Non
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="60000.00",
                                                                                          note="more")},
                                 reason="pay more")
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"  # the pinned version would approve
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"  # the pinned version would approve

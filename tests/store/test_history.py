@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import directory, workflows
-from engine.disbursements import PaymentLine, cancel, create_disbursement
 from engine.errors import DomainError
-from engine.history import history
-from engine.permissions import VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP
+from engine.security.permissions import VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP
+from engine.service import directory, instances
+from engine.service.disbursements import PaymentLine, cancel, create_disbursement
+from engine.service.history import history
 
 from .world import build_world
 
@@ -17,8 +17,8 @@ def _approved_by_controller(svc):
     w = build_world(svc)
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                             payments=[PaymentLine(w.invoice("120000.00"))])
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     return w, d
 
 
@@ -59,7 +59,7 @@ def test_canceled_history_is_hidden_but_kept(svc) -> None:
     cancel(svc, w.creator, w.company, d, reason="duplicate")
     h = history(svc, w.admin, w.company, d)
     assert (h.scope, h.events) == ("hidden", ())
-    from engine import audit
+    from engine.service import audit
 
     with svc.db.sessions() as s:
         assert len(audit.entries(s, audit.disbursement_chain(d))) > 6

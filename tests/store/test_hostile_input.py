@@ -16,9 +16,10 @@ from typing import Any, Callable
 
 import pytest
 
-from engine import bank_accounts, directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import ERRORS, DomainError
+from engine.payments import bank_accounts
+from engine.service import directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
 
 from .world import World, build_world
@@ -114,12 +115,12 @@ def test_disbursements_and_workflows(w: World, value: Any) -> None:
     inv2 = w.invoice("100.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                           funding_account=w.funding, payments=[PaymentLine(inv2)])
-    outcome(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=value, answer="Approve"))
-    outcome(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=1, answer=value))
-    outcome(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=1, answer="Approve",
+    outcome(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=value, answer="Approve"))
+    outcome(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=1, answer=value))
+    outcome(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=1, answer="Approve",
                                       comment=value))
-    outcome(lambda: workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason=value))
-    outcome(lambda: workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="other",
+    outcome(lambda: instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason=value))
+    outcome(lambda: instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="other",
                                             comment=value))
     outcome(lambda: disbursements.edit_payments(svc, w.admin, w.company, d, add=[PaymentLine(inv)], reason=value))
     outcome(lambda: disbursements.change_funding_account(svc, w.admin, w.company, d, funding_account=w.funding,

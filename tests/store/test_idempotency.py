@@ -13,16 +13,17 @@ import inspect
 import pytest
 from sqlalchemy import func, select
 
-from engine import bank_accounts, directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import PAYMENTS_DISBURSER
+from engine.payments import bank_accounts
+from engine.security.permissions import PAYMENTS_DISBURSER
+from engine.service import directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Instance, OutboxEmail, TemplateVersion
 
 from .world import REFERENCE, build_world
 
 #: modules whose public ``f(svc, actor, company_id, ...)`` functions are the engine's commands
-COMMAND_MODULES = (directory, templates, disbursements, workflows, bank_accounts)
+COMMAND_MODULES = (directory, templates, disbursements, instances, bank_accounts)
 #: functions of that shape that only read
 QUERIES = {"list_versions"}
 
@@ -60,22 +61,22 @@ def _create(w, inv: str, key: str | None = None) -> str:
 
 
 def _approve_controller(w, d: str):
-    occ = workflows.view(w.svc, w.company, d).current_occurrence
-    return workflows.respond(w.svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
+    occ = instances.view(w.svc, w.company, d).current_occurrence
+    return instances.respond(w.svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
 
 
 @pytest.mark.rule("GEN-8", "MGR-5")
 def test_a_retried_restart_runs_once(svc) -> None:
     w = build_world(svc)
     d = _create(w, w.invoice("10.00"))
-    first = workflows.restart(svc, w.manager, w.company, d, reason="new facts", idempotency_key="rs-1")
+    first = instances.restart(svc, w.manager, w.company, d, reason="new facts", idempotency_key="rs-1")
     before = effects(svc)
-    again = workflows.restart(svc, w.manager, w.company, d, reason="new facts", idempotency_key="rs-1")
+    again = instances.restart(svc, w.manager, w.company, d, reason="new facts", idempotency_key="rs-1")
     assert again == first and effects(svc) == before
     with svc.db.sessions() as s:
         assert s.scalar(select(func.count(Instance.id)).where(Instance.disbursement_id == d)) == 2
     with pytest.raises(DomainError) as e:
-        workflows.restart(svc, w.manager, w.company, d, reason="other facts", idempotency_key="rs-1")
+        instances.restart(svc, w.manager, w.company, d, reason="other facts", idempotency_key="rs-1")
     assert (e.value.code, e.value.rule) == ("idempotency_conflict", "GEN-8")
 
 
@@ -83,15 +84,15 @@ def test_a_retried_restart_runs_once(svc) -> None:
 def test_a_replayed_respond_returns_the_first_result_not_the_current_state(svc) -> None:
     w = build_world(svc)
     d = _create(w, w.invoice("150000.00"))
-    occ = workflows.view(svc, w.company, d).current_occurrence
-    first = workflows.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve",
+    occ = instances.view(svc, w.company, d).current_occurrence
+    first = instances.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve",
                               idempotency_key="r-1")
     assert first.workflow_status == "Under Review"
-    cfo = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.cfo, w.company, d, occurrence=cfo.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    cfo = instances.view(svc, w.company, d)
+    instances.respond(svc, w.cfo, w.company, d, occurrence=cfo.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
     before = effects(svc)
-    again = workflows.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve",
+    again = instances.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve",
                               idempotency_key="r-1")
     assert again == first and effects(svc) == before
 
@@ -123,10 +124,10 @@ def test_keys_belong_to_their_actor(svc) -> None:
 def test_retried_manager_admin_and_template_commands_change_nothing_more(svc) -> None:
     w = build_world(svc)
     d = _create(w, w.invoice("10.00"))
-    workflows.terminate(svc, w.manager, w.company, d, reason="wrong payee", idempotency_key="t-1")
+    instances.terminate(svc, w.manager, w.company, d, reason="wrong payee", idempotency_key="t-1")
     before = effects(svc)
     # without the key the second terminate is refused (nothing is active); with it, it is the first result
-    workflows.terminate(svc, w.manager, w.company, d, reason="wrong payee", idempotency_key="t-1")
+    instances.terminate(svc, w.manager, w.company, d, reason="wrong payee", idempotency_key="t-1")
     assert effects(svc) == before
 
     version = templates.publish(svc, w.admin, w.company, w.template, _source(), idempotency_key="p-1")
@@ -149,7 +150,7 @@ def test_a_key_is_one_to_two_hundred_characters(svc) -> None:
     w = build_world(svc)
     for bad in ("", "   ", "k" * 201):
         with pytest.raises(DomainError) as e:
-            workflows.restart(svc, w.manager, w.company, "nope", reason="r", idempotency_key=bad)
+            instances.restart(svc, w.manager, w.company, "nope", reason="r", idempotency_key=bad)
         assert (e.value.code, e.value.rule) == ("invalid_idempotency_key", "GEN-8")
 
 

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from engine.outbox.delivery import outbox_status, requeue
 from engine.services import Services
 from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade
-from engine.worker import outbox_status, requeue
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
 #: written with raw SQL, as a 0002b database holds them (naive UTC binds read back on both backends)

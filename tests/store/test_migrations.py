@@ -13,13 +13,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, insert, text
 
-from engine import bank_accounts, directory, disbursements
 from engine.errors import DomainError
+from engine.payments import bank_accounts
+from engine.security import permissions
+from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
+from engine.service import directory, disbursements
 from engine.services import Services
 from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade
-from engine import permissions
-from engine.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
 from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from engine import disbursements
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
+from engine.service import disbursements
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import DisbursementItem, Invoice
 
 from .world import build_world

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, bank_accounts, directory, disbursements, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.payments import bank_accounts
+from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
+from engine.service import audit, directory, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, BankAccount, Disbursement, Instance, Invoice
 
 from .world import World, build_world
@@ -25,7 +26,7 @@ def funding_of(svc, d: str) -> str | None:
         return s.get(Disbursement, d).funding_account_id
 
 
-def instances(svc, d: str) -> int:
+def instance_count(svc, d: str) -> int:
     with svc.db.sessions() as s:
         return s.scalar(select(func.count(Instance.id)).where(Instance.disbursement_id == d))
 
@@ -40,9 +41,9 @@ def approved(w: World, amount: str = "5000.00") -> str:
     """A disbursement whose reference workflow the Controller approved (at most $100,000: no CFO step)."""
     d = disbursements.create_disbursement(w.svc, w.creator, w.company, project_id=w.project,
                                           funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))])
-    view = workflows.view(w.svc, w.company, d)
-    workflows.respond(w.svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(w.svc, w.company, d).workflow_status == "Approved"
+    view = instances.view(w.svc, w.company, d)
+    instances.respond(w.svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(w.svc, w.company, d).workflow_status == "Approved"
     return d
 
 
@@ -159,10 +160,10 @@ def test_changing_the_account_restarts_an_approved_workflow_with_a_reason(svc) -
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=payroll,
                                          reason="payroll account holds the project funds")
     assert funding_of(svc, d) == payroll
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert (view.workflow_status, view.current_step, view.awaited) == (
         "Under Review", "Controller Review", (w.controller,))
-    assert instances(svc, d) == 2
+    assert instance_count(svc, d) == 2
     with svc.db.sessions() as s:
         entries = list(s.scalars(select(AuditEntry).where(AuditEntry.chain == audit.disbursement_chain(d))
                                  .order_by(AuditEntry.seq)))
@@ -186,7 +187,7 @@ def test_changing_the_account_after_a_start_needs_a_reason(svc) -> None:
                                                  reason=reason)
         assert (e.value.code, e.value.rule) == ("reason_required", "DSB-12")
     assert funding_of(svc, d) == w.funding and audit_count(svc) == before
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved" and instances(svc, d) == 1
+    assert instances.view(svc, w.company, d).workflow_status == "Approved" and instance_count(svc, d) == 1
 
 
 @pytest.mark.rule("DSB-12")
@@ -198,8 +199,8 @@ def test_choosing_the_account_it_already_has_changes_nothing(svc) -> None:
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=w.funding,
                                          reason="same again")
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=w.funding)
-    assert audit_count(svc) == before and instances(svc, d) == 1
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    assert audit_count(svc) == before and instance_count(svc, d) == 1
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
 
 
 @pytest.mark.rule("GEN-5")
@@ -215,7 +216,7 @@ def test_another_companys_account_is_not_found(svc) -> None:
     with pytest.raises(DomainError) as e:  # nor can the other company reach our disbursement
         disbursements.change_funding_account(svc, boss, other, d, funding_account=theirs, reason="mine")
     assert (e.value.code, e.value.rule) == ("not_found", "GEN-5")
-    assert funding_of(svc, d) == w.funding and instances(svc, d) == 1
+    assert funding_of(svc, d) == w.funding and instance_count(svc, d) == 1
 
 
 @pytest.mark.rule("ROLE-2", "DSB-6", "AUTH-12", "DSB-12")
@@ -250,7 +251,7 @@ def test_who_may_change_the_account_and_when(svc) -> None:
     quiet = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                               funding_account=w.funding, payments=[PaymentLine(w.invoice("40.00"))])
     disbursements.change_funding_account(svc, w.admin, w.company, quiet, funding_account=payroll)
-    assert funding_of(svc, quiet) == payroll and instances(svc, quiet) == 0
+    assert funding_of(svc, quiet) == payroll and instance_count(svc, quiet) == 0
 
 
 @pytest.mark.rule("GEN-8")
@@ -268,7 +269,7 @@ def test_changing_the_account_takes_an_idempotency_key(svc) -> None:
     before = audit_count(svc)
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=payroll,
                                          reason="payroll", idempotency_key="chg-1")
-    assert funding_of(svc, d) == reserve and audit_count(svc) == before and instances(svc, d) == 3
+    assert funding_of(svc, d) == reserve and audit_count(svc) == before and instance_count(svc, d) == 3
     with pytest.raises(DomainError) as e:
         disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=w.funding,
                                              reason="back", idempotency_key="chg-1")

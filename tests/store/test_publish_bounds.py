@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from dsl.load import load_workflow
-from engine import templates
-from engine.templates import PublishRefused
+from engine.service import templates
+from engine.service.templates import PublishRefused
 
 from .world import REFERENCE, build_world
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import audit, disbursements, workflows
-from engine.disbursements import PaymentLine
+from engine.service import audit, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail
 
 from .world import build_world
@@ -25,7 +25,7 @@ def test_controller_then_cfo_approve_a_large_disbursement(svc, clock) -> None:
     inv = w.invoice("120000.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                           funding_account=w.funding, payments=[PaymentLine(inv)])
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert view is not None
     assert (view.workflow_status, view.current_step, view.awaited) == ("Under Review", "Controller Review",
                                                                          (w.controller,))
@@ -35,14 +35,14 @@ def test_controller_then_cfo_approve_a_large_disbursement(svc, clock) -> None:
                                         ("creator@gc.example", "step_entered")])
 
     clock.advance(hours=1)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    view = workflows.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    view = instances.view(svc, w.company, d)
     assert view.current_step == "CFO Review"
     assert view.path == ("Controller Review", "> $100,000.00", "CFO Review")
 
     clock.advance(hours=1)
-    workflows.respond(svc, w.cfo, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    view = workflows.view(svc, w.company, d)
+    instances.respond(svc, w.cfo, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    view = instances.view(svc, w.company, d)
     assert view.workflow_status == "Approved"
     assert view.path[-1] == "Approved"
 

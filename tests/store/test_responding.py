@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import func, select
 
 from dsl.load import load_workflow
-from engine import audit, directory, templates, workflows
-from engine.disbursements import PaymentLine, create_disbursement
 from engine.errors import DomainError
-from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
+from engine.security.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
+from engine.service import audit, directory, instances, templates
+from engine.service.disbursements import PaymentLine, create_disbursement
+from engine.service.templates import PublishRefused
 from engine.store.tables import AuditEntry, OutboxEmail
-from engine.templates import PublishRefused
 
 from .world import REFERENCE, build_world
 
@@ -58,7 +58,7 @@ def new(w, amount: str = "10.00") -> str:
 
 
 def occ(w, d: str) -> int:
-    return workflows.view(w.svc, w.company, d).current_occurrence
+    return instances.view(w.svc, w.company, d).current_occurrence
 
 
 def exec_world(svc):
@@ -82,7 +82,7 @@ def test_only_awaited_assignees_respond(svc) -> None:
     before = audit_count(svc)
     for who in (w.cfo, w.creator, w.manager):
         with pytest.raises(DomainError) as e:
-            workflows.respond(svc, who, w.company, d, occurrence=occ(w, d), answer="Approve")
+            instances.respond(svc, who, w.company, d, occurrence=occ(w, d), answer="Approve")
         assert (e.value.code, e.value.rule) == ("permission_denied", "RESP-1")
     assert audit_count(svc) == before
 
@@ -95,17 +95,17 @@ def test_unknown_answer_and_stale_occurrence_are_refused(svc) -> None:
     d = new(w, "200000.00")
     first = occ(w, d)
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approved")
+        instances.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approved")
     assert e.value.rule == "RESP-3" and "`Approve`" in e.value.message
-    workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")
     n = audit_count(svc)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")  # RESP-4 no-op
+    instances.respond(svc, w.controller, w.company, d, occurrence=first, answer="Approve")  # RESP-4 no-op
     assert audit_count(svc) == n
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=first, answer="Reject")
+        instances.respond(svc, w.controller, w.company, d, occurrence=first, answer="Reject")
     assert (e.value.code, e.value.rule) == ("already_responded", "RESP-4")
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.cfo, w.company, d, occurrence=first, answer="Approve")
+        instances.respond(svc, w.cfo, w.company, d, occurrence=first, answer="Approve")
     assert (e.value.code, e.value.rule) == ("stale", "RESP-2")
 
 
@@ -114,25 +114,25 @@ def test_requires_all_needs_every_approval_and_one_reject_decides(svc) -> None:
     """STEP-4, RESP-4: identical resubmit is a no-op, a different one is refused."""
     w, execs = exec_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     o = occ(w, d)
-    workflows.respond(svc, execs[0], w.company, d, occurrence=o, answer="Approve")
+    instances.respond(svc, execs[0], w.company, d, occurrence=o, answer="Approve")
     n = audit_count(svc)
-    workflows.respond(svc, execs[0], w.company, d, occurrence=o, answer="Approve")  # no-op
+    instances.respond(svc, execs[0], w.company, d, occurrence=o, answer="Approve")  # no-op
     assert audit_count(svc) == n
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, execs[0], w.company, d, occurrence=o, answer="Reject")
+        instances.respond(svc, execs[0], w.company, d, occurrence=o, answer="Reject")
     assert e.value.rule == "RESP-4"
-    workflows.respond(svc, execs[1], w.company, d, occurrence=o, answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "Executive Review"
-    workflows.respond(svc, execs[2], w.company, d, occurrence=o, answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    instances.respond(svc, execs[1], w.company, d, occurrence=o, answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "Executive Review"
+    instances.respond(svc, execs[2], w.company, d, occurrence=o, answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
 
     d2 = new(w)
-    workflows.respond(svc, w.controller, w.company, d2, occurrence=occ(w, d2), answer="Approve")
-    workflows.respond(svc, execs[0], w.company, d2, occurrence=occ(w, d2), answer="Approve")
-    workflows.respond(svc, execs[1], w.company, d2, occurrence=occ(w, d2), answer="Reject")
-    assert workflows.view(svc, w.company, d2).workflow_status == "Rejected"
+    instances.respond(svc, w.controller, w.company, d2, occurrence=occ(w, d2), answer="Approve")
+    instances.respond(svc, execs[0], w.company, d2, occurrence=occ(w, d2), answer="Approve")
+    instances.respond(svc, execs[1], w.company, d2, occurrence=occ(w, d2), answer="Reject")
+    assert instances.view(svc, w.company, d2).workflow_status == "Rejected"
 
 
 @pytest.mark.rule("STEP-4", "STEP-10")
@@ -140,10 +140,10 @@ def test_return_answer_loops_with_a_fresh_due_date(svc, clock) -> None:
     """STEP-4 (Return decides at once), STEP-10: each occurrence gets its own due date."""
     w, execs = exec_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     clock.advance(days=4)
-    workflows.respond(svc, execs[2], w.company, d, occurrence=occ(w, d), answer="Return")
-    view = workflows.view(svc, w.company, d)
+    instances.respond(svc, execs[2], w.company, d, occurrence=occ(w, d), answer="Return")
+    view = instances.view(svc, w.company, d)
     assert view.path == ("Controller Review", "Executive Review", "Controller Review")
     assert view.overdue_steps == ()
 
@@ -154,24 +154,24 @@ def test_empty_assignees_block_until_manager_adds(svc) -> None:
     w = build_world(svc)
     d = new(w, "200000.00")
     directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)  # the CFO leaves meanwhile
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    view = workflows.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    view = instances.view(svc, w.company, d)
     assert view.blocked and view.current_step == "CFO Review" and view.awaited == ()
     with svc.db.sessions() as s:
         blocked_to = {r.recipients[0] for r in s.scalars(select(OutboxEmail).where(OutboxEmail.event == "blocked"))}
     assert blocked_to == {"manager@gc.example", "admin@gc.example"}
     with pytest.raises(DomainError) as e:
-        workflows.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="other")
+        instances.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="other")
     assert e.value.rule == "MGR-7"  # `other` needs a comment
     with pytest.raises(DomainError) as e:
-        workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="vacation")
+        instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="vacation")
     assert e.value.rule == "ROLE-8"
-    workflows.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="vacation",
+    instances.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="vacation",
                             message="please cover for the CFO")
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert not view.blocked and view.awaited == (w.creator,)
-    workflows.respond(svc, w.creator, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    instances.respond(svc, w.creator, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
 
 
 @pytest.mark.rule("MGR-8", "STEP-5")
@@ -179,14 +179,14 @@ def test_replaced_assignees_can_no_longer_respond(svc) -> None:
     """MGR-8, STEP-5."""
     w = build_world(svc)
     d = new(w)
-    workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="left_company",
+    instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="left_company",
                             replacing=[w.controller])
-    assert workflows.view(svc, w.company, d).awaited == (w.cfo,)  # STEP-5: the replaced one is not awaited
+    assert instances.view(svc, w.company, d).awaited == (w.cfo,)  # STEP-5: the replaced one is not awaited
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+        instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     assert e.value.rule == "RESP-1"
-    workflows.respond(svc, w.cfo, w.company, d, occurrence=occ(w, d), answer="Reject")
-    assert workflows.view(svc, w.company, d).workflow_status == "Rejected"
+    instances.respond(svc, w.cfo, w.company, d, occurrence=occ(w, d), answer="Reject")
+    assert instances.view(svc, w.company, d).workflow_status == "Rejected"
 
 
 @pytest.mark.rule("MGR-1", "MGR-3", "MGR-9")
@@ -195,13 +195,13 @@ def test_manager_actions_need_the_manager_and_a_reason(svc) -> None:
     w = build_world(svc)
     d = new(w)
     with pytest.raises(DomainError) as e:
-        workflows.terminate(svc, w.admin, w.company, d, reason="x")
+        instances.terminate(svc, w.admin, w.company, d, reason="x")
     assert e.value.rule == "MGR-1"
     with pytest.raises(DomainError) as e:
-        workflows.terminate(svc, w.manager, w.company, d, reason=" ")
+        instances.terminate(svc, w.manager, w.company, d, reason=" ")
     assert e.value.code == "reason_required"
-    workflows.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
-    assert workflows.view(svc, w.company, d).workflow_status == "Not Started"  # MGR-9
+    instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
+    assert instances.view(svc, w.company, d).workflow_status == "Not Started"  # MGR-9
 
 
 @pytest.mark.rule("MGR-6")
@@ -210,14 +210,14 @@ def test_return_to_a_previous_step(svc) -> None:
     w = build_world(svc)
     d = new(w, "200000.00")
     with pytest.raises(DomainError) as e:
-        workflows.return_to(svc, w.manager, w.company, d, step="CFO Review", reason="redo")
+        instances.return_to(svc, w.manager, w.company, d, step="CFO Review", reason="redo")
     assert e.value.rule == "MGR-6"
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    workflows.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="missing lien waiver")
-    view = workflows.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    instances.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="missing lien waiver")
+    view = instances.view(svc, w.company, d)
     assert view.current_step == "Controller Review" and view.awaited == (w.controller,)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"
 
 
 @pytest.mark.rule("WF-12", "MGR-5")
@@ -227,14 +227,14 @@ def test_running_instance_keeps_its_version_until_restart(svc) -> None:
     d = new(w, "50000.00")
     lower = REFERENCE.replace("when disbursement_amount > $100,000.00", "when disbursement_amount > $10,000.00")
     templates.publish(svc, w.admin, w.company, w.template, load_workflow(lower, "w.flow"))
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"  # old threshold
-    workflows.restart(svc, w.manager, w.company, d, reason="new policy", mode="current")
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"  # still the pinned version
-    workflows.restart(svc, w.manager, w.company, d, reason="new policy", mode="defaults")
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"  # the new version
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"  # old threshold
+    instances.restart(svc, w.manager, w.company, d, reason="new policy", mode="current")
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"  # still the pinned version
+    instances.restart(svc, w.manager, w.company, d, reason="new policy", mode="defaults")
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"  # the new version
     with svc.db.sessions() as s:
         assert audit.verify(s) == []
 
@@ -244,15 +244,15 @@ def test_ended_instance_refuses_everything_but_restart(svc) -> None:
     """END-1."""
     w = build_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Reject")
-    for call in (lambda: workflows.terminate(svc, w.manager, w.company, d, reason="x"),
-                 lambda: workflows.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="x"),
-                 lambda: workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="vacation")):
+    instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Reject")
+    for call in (lambda: instances.terminate(svc, w.manager, w.company, d, reason="x"),
+                 lambda: instances.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="x"),
+                 lambda: instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="vacation")):
         with pytest.raises(DomainError) as e:
             call()
         assert e.value.code == "instance_not_active"
-    workflows.restart(svc, w.manager, w.company, d, reason="fixed the invoice")
-    assert workflows.view(svc, w.company, d).workflow_status == "Under Review"
+    instances.restart(svc, w.manager, w.company, d, reason="fixed the invoice")
+    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
 
 
 @pytest.mark.rule("MGR-2")
@@ -261,12 +261,12 @@ def test_admin_reassigns_an_ineligible_manager(svc) -> None:
     w = build_world(svc)
     d = new(w)
     with pytest.raises(DomainError) as e:
-        workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="x")
+        instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="x")
     assert e.value.code == "manager_still_eligible"
     directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)
     directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
-    workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")
-    workflows.terminate(svc, w.cfo, w.company, d, reason="now I can")
+    instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")
+    instances.terminate(svc, w.cfo, w.company, d, reason="now I can")
 
 
 @pytest.mark.rule("STEP-9")
@@ -275,9 +275,9 @@ def test_overdue_steps_are_known(svc, clock) -> None:
     w = build_world(svc)
     d = new(w)
     clock.advance(days=5)
-    assert workflows.view(svc, w.company, d).overdue_steps == ()
+    assert instances.view(svc, w.company, d).overdue_steps == ()
     clock.advance(days=1)
-    assert workflows.view(svc, w.company, d).overdue_steps == ("Controller Review",)
+    assert instances.view(svc, w.company, d).overdue_steps == ("Controller Review",)
 
 
 @pytest.mark.rule("STEP-4")

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from dsl.load import load_workflow
-from engine import audit, directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import EDIT_TEMPLATES, VIEW_TEMPLATES
+from engine.security.permissions import EDIT_TEMPLATES, VIEW_TEMPLATES
+from engine.service import audit, directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
+from engine.service.templates import PublishRefused
 from engine.store.tables import Disbursement, OutboxEmail, Template
-from engine.templates import PublishRefused
 
 from .world import REFERENCE, build_world
 
@@ -45,9 +45,9 @@ def test_a_new_instance_runs_the_defaults_newest_published_version(svc) -> None:
     lower = REFERENCE.replace("disbursement_amount > $100,000.00", "disbursement_amount > $10,000.00")
     templates.publish(svc, w.admin, w.company, w.template, load_workflow(lower, "w.flow"))
     d = _create(w, "50000.00")
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"
 
 
 @pytest.mark.rule("WF-5")
@@ -85,7 +85,7 @@ def test_a_user_reached_twice_is_one_assignee(svc) -> None:
                         roles={"Controller": [w.controller], "CFO": [w.cfo]}, groups={"Controller": [g]})
     templates.set_default(svc, w.admin, w.company, w.template)
     d = _create(w)
-    assert sorted(workflows.view(svc, w.company, d).awaited) == sorted([w.controller, w.cfo])
+    assert sorted(instances.view(svc, w.company, d).awaited) == sorted([w.controller, w.cfo])
     assert _mail(svc, "step_entered").count("controller@gc.example") == 1
 
 
@@ -142,20 +142,20 @@ def test_a_manager_action_is_audited_with_its_reason_and_emails_those_it_affects
     d = _create(w)
     for blank in ("", "  "):
         with pytest.raises(DomainError) as e:
-            workflows.restart(svc, w.manager, w.company, d, reason=blank)
+            instances.restart(svc, w.manager, w.company, d, reason=blank)
         assert e.value.code == "reason_required"
         with pytest.raises(DomainError) as e:
-            workflows.return_to(svc, w.manager, w.company, d, step="Controller Review", reason=blank)
+            instances.return_to(svc, w.manager, w.company, d, step="Controller Review", reason=blank)
         assert e.value.code == "reason_required"
-    workflows.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
+    instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
     with svc.db.sessions() as s:
         done = [e for e in audit.entries(s, audit.disbursement_chain(d)) if e.action == "terminated"]
     assert [(e.actor_id, e.details["reason"]) for e in done] == [(w.manager, "vendor dispute")]
     assert _mail(svc, "manager_action") == ["controller@gc.example", "creator@gc.example", "manager@gc.example"]
-    workflows.start(svc, w.manager, w.company, d)
+    instances.start(svc, w.manager, w.company, d)
     disbursements.cancel(svc, w.creator, w.company, d, reason="duplicate")
     with pytest.raises(DomainError) as e:
-        workflows.restart(svc, w.manager, w.company, d, reason="try again")
+        instances.restart(svc, w.manager, w.company, d, reason="try again")
     assert e.value.code == "disbursement_canceled"
 
 
@@ -163,10 +163,10 @@ def test_a_manager_action_is_audited_with_its_reason_and_emails_those_it_affects
 def test_added_assignees_get_the_managers_message(svc) -> None:
     w = build_world(svc)
     d = _create(w)
-    workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="vacation",
+    instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="vacation",
                             message="please cover for the Controller")
     with svc.db.sessions() as s:
         rows = list(s.scalars(select(OutboxEmail).where(OutboxEmail.event == "assignees_added")))
     assert [r.recipients[0] for r in rows] == ["cfo@gc.example"]
     assert "Message: please cover for the Controller" in rows[0].body
-    assert sorted(workflows.view(svc, w.company, d).awaited) == sorted([w.controller, w.cfo])
+    assert sorted(instances.view(svc, w.company, d).awaited) == sorted([w.controller, w.cfo])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dsl.load import load_workflow
-from engine import directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import PAYMENTS_ADMIN
+from engine.security.permissions import PAYMENTS_ADMIN
+from engine.service import directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
 from engine.store.tables import Disbursement
 
 from .world import REFERENCE, build_world
@@ -40,9 +40,9 @@ def test_status_text_is_display_only(svc) -> None:
     templates.set_default(svc, w.admin, w.company, w.template)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Reject")
-    after = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Reject")
+    after = instances.view(svc, w.company, d)
     assert (after.workflow_status, after.status_text) == ("Rejected", "Approved")
 
 
@@ -66,10 +66,10 @@ def test_a_late_answer_is_accepted(svc, clock) -> None:
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     clock.advance(days=30)
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     assert view.overdue_steps == ("Controller Review",)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
 
 
 def test_a_canceled_disbursement_stays_draft_for_funding(svc) -> None:
@@ -92,8 +92,8 @@ def test_a_new_instance_uses_the_defaults_current_configuration(svc) -> None:
                         roles={"Controller": [w.cfo], "CFO": [w.cfo]})
     d2 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                            payments=[PaymentLine(w.invoice("5.00"))])
-    assert workflows.view(svc, w.company, d1).awaited == (w.controller,)
-    assert workflows.view(svc, w.company, d2).awaited == (w.cfo,)
+    assert instances.view(svc, w.company, d1).awaited == (w.controller,)
+    assert instances.view(svc, w.company, d2).awaited == (w.cfo,)
 
 
 @pytest.mark.rule("COND-5", "DSB-12")
@@ -104,9 +104,9 @@ def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(inv, amount="1000.00", note="deposit")])
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv)}, reason="pay all")
-    view = workflows.view(svc, w.company, d)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert workflows.view(svc, w.company, d).current_step == "CFO Review"
+    view = instances.view(svc, w.company, d)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    assert instances.view(svc, w.company, d).current_step == "CFO Review"
 
 
 @pytest.mark.rule("GEN-5")
@@ -130,14 +130,14 @@ def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
     directory.set_user_active(svc, w.admin, w.company, w.controller, False)
-    view = workflows.view(svc, w.company, d)
+    view = instances.view(svc, w.company, d)
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+        instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert e.value.rule == "RESP-1"
     directory.set_user_active(svc, w.admin, w.company, w.controller, True)
     with pytest.raises(DomainError) as e:
-        workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+        instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert (e.value.code, e.value.rule) == ("instance_blocked", "STEP-2")
-    workflows.add_assignees(svc, w.manager, w.company, d, users=[w.controller], reason="other",
+    instances.add_assignees(svc, w.manager, w.company, d, users=[w.controller], reason="other",
                             comment="back from leave")
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")

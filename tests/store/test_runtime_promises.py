@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from dsl.load import load_workflow
-from engine import directory, disbursements, templates, workflows
-from engine.disbursements import PaymentLine, create_disbursement
 from engine.errors import DomainError
-from engine.history import history
-from engine.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
+from engine.security.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
+from engine.service import directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine, create_disbursement
+from engine.service.history import history
 from engine.store.tables import AuditEntry, Instance, OccurrenceRow, OutboxEmail, ResponseRow
 
 from .test_responding import exec_world
@@ -40,8 +40,8 @@ def new(w, amount: str = "10.00", *, approved_by: str | None = None) -> str:
                                payments=[PaymentLine(inv)])
 
 
-def view(w, d: str) -> workflows.InstanceView:
-    v = workflows.view(w.svc, w.company, d)
+def view(w, d: str) -> instances.InstanceView:
+    v = instances.view(w.svc, w.company, d)
     assert v is not None
     return v
 
@@ -73,17 +73,17 @@ def test_an_answer_read_before_a_restart_never_lands_on_the_new_instance(svc) ->
     w = build_world(svc)
     d = new(w)
     read = view(w, d)  # the controller opens the page: occurrence 1
-    workflows.restart(svc, w.manager, w.company, d, reason="wrong cost code")
+    instances.restart(svc, w.manager, w.company, d, reason="wrong cost code")
     after = view(w, d)
     assert after.instance_id != read.instance_id
     assert after.current_occurrence != read.current_occurrence  # numbers continue across instances
-    e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
+    e = refused(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve"))
     assert (e.code, e.rule) == ("stale", "RESP-2")
     assert responses_of(svc, after.instance_id) == []
     assert view(w, d).workflow_status == "Under Review"
     # naming the old instance explicitly is refused the same way
-    e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
+    e = refused(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve", instance_id=read.instance_id))
     assert (e.code, e.rule) == ("stale", "RESP-2")
 
@@ -98,14 +98,14 @@ def test_an_approval_for_the_old_amount_never_counts_after_an_edit(svc) -> None:
     read = view(w, d)  # the controller reads the $250,000.00 disbursement
     disbursements.edit_payments(svc, w.creator, w.company, d, reason="paying part now",
                                 amounts={inv: PaymentLine(inv, amount="150000.00", note="first half")})
-    e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
+    e = refused(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=read.current_occurrence,
                                           answer="Approve"))
     assert (e.code, e.rule) == ("stale", "RESP-2")
     restarted = view(w, d)
     assert restarted.instance_id != read.instance_id and restarted.current_step == "Controller Review"
     assert responses_of(svc, restarted.instance_id) == []
     # answered against the new instance, the approval is for the new amount
-    workflows.respond(svc, w.controller, w.company, d, occurrence=restarted.current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=restarted.current_occurrence, answer="Approve")
     assert view(w, d).current_step == "CFO Review"
 
 
@@ -114,18 +114,18 @@ def test_an_identical_resubmit_after_the_answer_ended_the_instance_is_a_no_op(sv
     w = build_world(svc)
     d = new(w)
     o = view(w, d).current_occurrence
-    first = workflows.respond(svc, w.controller, w.company, d, occurrence=o, answer="Reject")
+    first = instances.respond(svc, w.controller, w.company, d, occurrence=o, answer="Reject")
     assert view(w, d).status == "ended"
     n = written(svc)
-    again = workflows.respond(svc, w.controller, w.company, d, occurrence=o, answer="Reject")
+    again = instances.respond(svc, w.controller, w.company, d, occurrence=o, answer="Reject")
     assert written(svc) == n
     assert (again.instance_id, again.occurrence, again.workflow_status) == (first.instance_id, o, "Rejected")
-    e = refused(lambda: workflows.respond(svc, w.controller, w.company, d, occurrence=o, answer="Approve"))
+    e = refused(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=o, answer="Approve"))
     assert (e.code, e.rule) == ("already_responded", "RESP-4")
     # and after a restart, the identical retry still changes nothing on the new instance
-    workflows.restart(svc, w.manager, w.company, d, reason="new invoice attached")
+    instances.restart(svc, w.manager, w.company, d, reason="new invoice attached")
     n = written(svc)
-    retry = workflows.respond(svc, w.controller, w.company, d, occurrence=o, answer="Reject")
+    retry = instances.respond(svc, w.controller, w.company, d, occurrence=o, answer="Reject")
     assert written(svc) == n and retry.instance_id == first.instance_id
     assert retry.current_occurrence == view(w, d).current_occurrence != o
     assert responses_of(svc, view(w, d).instance_id) == []
@@ -136,9 +136,9 @@ def test_respond_returns_a_frozen_result_naming_the_instance_and_occurrence(svc)
     w = build_world(svc)
     d = new(w, "200000.00")
     v = view(w, d)
-    result = workflows.respond(svc, w.controller, w.company, d, occurrence=v.current_occurrence,
+    result = instances.respond(svc, w.controller, w.company, d, occurrence=v.current_occurrence,
                                answer="Approve", instance_id=v.instance_id)
-    assert isinstance(result, workflows.RespondResult)
+    assert isinstance(result, instances.RespondResult)
     assert (result.instance_id, result.occurrence) == (v.instance_id, v.current_occurrence)
     now = view(w, d)
     assert (result.workflow_status, result.current_step, result.current_occurrence) == \
@@ -162,7 +162,7 @@ def test_revoking_the_only_awaited_assignee_blocks_the_instance(svc) -> None:
         blocked = s.scalars(select(AuditEntry).where(AuditEntry.action == "instance_blocked")).all()
     assert [(e.actor_id, e.object_id, e.details["step"]) for e in blocked] == [(w.admin, d, "Controller Review")]
     # the manager unblocks it by adding an assignee (MGR-7)
-    workflows.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="left_company",
+    instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="left_company",
                             replacing=[w.controller])
     v = view(w, d)
     assert not v.blocked and v.awaited == (w.cfo,)
@@ -172,11 +172,11 @@ def test_revoking_the_only_awaited_assignee_blocks_the_instance(svc) -> None:
 def test_a_restart_terminates_the_active_instance_and_starts_afresh_at_the_first_step(svc) -> None:
     w, execs = exec_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
-    workflows.respond(svc, execs[0], w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, execs[0], w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     old = view(w, d)
     assert (old.status, old.current_step) == ("active", "Executive Review")
-    workflows.restart(svc, w.manager, w.company, d, reason="the lien waiver changed")
+    instances.restart(svc, w.manager, w.company, d, reason="the lien waiver changed")
     v = view(w, d)
     assert v.instance_id != old.instance_id and v.status == "active"
     assert (v.current_step, v.path, v.awaited) == ("Controller Review", ("Controller Review",), (w.controller,))
@@ -193,10 +193,10 @@ def test_the_manager_unblocks_a_blocked_instance_by_restarting_it(svc) -> None:
     directory.set_user_active(svc, w.admin, w.company, w.controller, True)
     v = view(w, d)
     assert v.blocked  # eligible again, yet the instance stays Blocked (STEP-2)
-    workflows.restart(svc, w.manager, w.company, d, reason="the controller is back")
+    instances.restart(svc, w.manager, w.company, d, reason="the controller is back")
     v = view(w, d)
     assert not v.blocked and v.current_step == "Controller Review" and v.awaited == (w.controller,)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=v.current_occurrence, answer="Reject")
+    instances.respond(svc, w.controller, w.company, d, occurrence=v.current_occurrence, answer="Reject")
     assert view(w, d).workflow_status == "Rejected"
 
 
@@ -204,7 +204,7 @@ def test_the_manager_unblocks_a_blocked_instance_by_restarting_it(svc) -> None:
 def test_deactivating_every_awaited_assignee_blocks_but_one_left_does_not(svc) -> None:
     w, execs = exec_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     assert view(w, d).current_step == "Executive Review"
     directory.set_user_active(svc, w.admin, w.company, execs[0], False)
     directory.revoke(svc, w.admin, w.company, execs[1], PAYMENTS_DISBURSER)
@@ -224,11 +224,11 @@ def test_deactivating_every_awaited_assignee_blocks_but_one_left_does_not(svc) -
 def test_replacing_the_last_unapproved_assignee_with_an_approver_decides_the_all_step(svc) -> None:
     w, execs = exec_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     o = view(w, d).current_occurrence
-    workflows.respond(svc, execs[0], w.company, d, occurrence=o, answer="Approve")
-    workflows.respond(svc, execs[1], w.company, d, occurrence=o, answer="Approve")
-    workflows.add_assignees(svc, w.manager, w.company, d, users=[execs[0]], reason="left_company",
+    instances.respond(svc, execs[0], w.company, d, occurrence=o, answer="Approve")
+    instances.respond(svc, execs[1], w.company, d, occurrence=o, answer="Approve")
+    instances.add_assignees(svc, w.manager, w.company, d, users=[execs[0]], reason="left_company",
                             replacing=[execs[2]])
     v = view(w, d)
     assert (v.status, v.workflow_status) == ("ended", "Approved")
@@ -242,11 +242,11 @@ def test_replacing_the_last_unapproved_assignee_with_an_approver_decides_the_all
 def test_an_admin_reassigns_the_manager_of_a_rejected_disbursement_who_then_restarts_it(svc) -> None:
     w = build_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Reject")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Reject")
     directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
     directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
-    workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")
-    workflows.restart(svc, w.cfo, w.company, d, reason="invoice corrected", mode="current")
+    instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")
+    instances.restart(svc, w.cfo, w.company, d, reason="invoice corrected", mode="current")
     assert view(w, d).workflow_status == "Under Review"
 
 
@@ -254,22 +254,22 @@ def test_an_admin_reassigns_the_manager_of_a_rejected_disbursement_who_then_rest
 def test_only_an_admin_reassigns_with_a_reason_to_an_eligible_manager_and_never_on_a_canceled_one(svc) -> None:
     w = build_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     assert view(w, d).workflow_status == "Approved"
     directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
-    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
+    e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
     assert (e.code, e.rule) == ("ineligible_manager", "ROLE-8")  # the CFO cannot be a manager yet
     directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
-    e = refused(lambda: workflows.reassign_manager(svc, w.cfo, w.company, d, manager=w.cfo, reason="left"))
+    e = refused(lambda: instances.reassign_manager(svc, w.cfo, w.company, d, manager=w.cfo, reason="left"))
     assert (e.code, e.rule) == ("permission_denied", "MGR-2")  # a Disburser is not an Admin
-    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason=" "))
+    e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason=" "))
     assert (e.code, e.rule) == ("reason_required", "MGR-2")
-    workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")  # Approved: ended
-    workflows.restart(svc, w.cfo, w.company, d, reason="second look", mode="current")
+    instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")  # Approved: ended
+    instances.restart(svc, w.cfo, w.company, d, reason="second look", mode="current")
     assert view(w, d).workflow_status == "Under Review"
     disbursements.cancel(svc, w.admin, w.company, d, reason="paid by check instead")
     directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
-    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.admin, reason="left"))
+    e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.admin, reason="left"))
     assert (e.code, e.rule) == ("disbursement_canceled", "AUTH-12")
 
 
@@ -277,12 +277,12 @@ def test_only_an_admin_reassigns_with_a_reason_to_an_eligible_manager_and_never_
 def test_a_terminated_instance_is_neither_reassigned_nor_restarted(svc) -> None:
     w = build_world(svc)
     d = new(w)
-    workflows.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
-    e = refused(lambda: workflows.restart(svc, w.manager, w.company, d, reason="dispute settled"))
+    instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
+    e = refused(lambda: instances.restart(svc, w.manager, w.company, d, reason="dispute settled"))
     assert (e.code, e.rule) == ("instance_not_active", "MGR-5")
     directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)
     directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
-    e = refused(lambda: workflows.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
+    e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
     assert (e.code, e.rule) == ("instance_not_active", "MGR-2")
     assert view(w, d).workflow_status == "Not Started"
 
@@ -298,10 +298,10 @@ def test_restart_in_current_mode_on_an_archived_template_is_refused(svc) -> None
     templates.set_default(svc, w.admin, w.company, other)
     templates.archive(svc, w.admin, w.company, w.template)
     before = view(w, d).instance_id
-    e = refused(lambda: workflows.restart(svc, w.manager, w.company, d, reason="again", mode="current"))
+    e = refused(lambda: instances.restart(svc, w.manager, w.company, d, reason="again", mode="current"))
     assert (e.code, e.rule) == ("template_archived", "WF-14")
     assert view(w, d).instance_id == before
-    workflows.restart(svc, w.manager, w.company, d, reason="again", mode="defaults")
+    instances.restart(svc, w.manager, w.company, d, reason="again", mode="defaults")
     assert view(w, d).awaited == (w.cfo,)  # the new default's configuration
 
 
@@ -312,19 +312,19 @@ def test_restart_in_current_mode_on_an_archived_template_is_refused(svc) -> None
 def test_an_eligible_manager_who_is_not_the_instances_manager_takes_no_manager_action(svc) -> None:
     w = build_world(svc)
     d = new(w, "200000.00")
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)  # could manage, but does not manage this one
     before = (audit_count(svc), view(w, d))
     for call in (
-        lambda: workflows.terminate(svc, w.cfo, w.company, d, reason="x"),
-        lambda: workflows.restart(svc, w.cfo, w.company, d, reason="x"),
-        lambda: workflows.return_to(svc, w.cfo, w.company, d, step="Controller Review", reason="x"),
-        lambda: workflows.add_assignees(svc, w.cfo, w.company, d, users=[w.creator], reason="vacation"),
+        lambda: instances.terminate(svc, w.cfo, w.company, d, reason="x"),
+        lambda: instances.restart(svc, w.cfo, w.company, d, reason="x"),
+        lambda: instances.return_to(svc, w.cfo, w.company, d, step="Controller Review", reason="x"),
+        lambda: instances.add_assignees(svc, w.cfo, w.company, d, users=[w.creator], reason="vacation"),
     ):
         e = refused(call)
         assert (e.code, e.rule) == ("permission_denied", "MGR-1")
     assert (audit_count(svc), view(w, d)) == before
-    workflows.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="recheck the lien waiver")
+    instances.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="recheck the lien waiver")
     assert view(w, d).current_step == "Controller Review"
 
 
@@ -332,14 +332,14 @@ def test_an_eligible_manager_who_is_not_the_instances_manager_takes_no_manager_a
 def test_a_deactivated_manager_can_take_no_manager_action(svc) -> None:
     w = build_world(svc)
     d = new(w, "200000.00")
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     directory.set_user_active(svc, w.admin, w.company, w.manager, False)
     before = audit_count(svc)
     for call in (
-        lambda: workflows.terminate(svc, w.manager, w.company, d, reason="x"),
-        lambda: workflows.restart(svc, w.manager, w.company, d, reason="x"),
-        lambda: workflows.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="x"),
-        lambda: workflows.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="vacation"),
+        lambda: instances.terminate(svc, w.manager, w.company, d, reason="x"),
+        lambda: instances.restart(svc, w.manager, w.company, d, reason="x"),
+        lambda: instances.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="x"),
+        lambda: instances.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="vacation"),
         lambda: history(svc, w.manager, w.company, d),
     ):
         e = refused(call)
@@ -351,11 +351,11 @@ def test_a_deactivated_manager_can_take_no_manager_action(svc) -> None:
 def test_a_manager_without_can_be_workflow_manager_cannot_start_or_terminate(svc) -> None:
     w = build_world(svc)
     d, d2 = new(w), new(w)
-    workflows.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
+    instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
     directory.revoke(svc, w.admin, w.company, w.manager, CAN_BE_MANAGER)
-    e = refused(lambda: workflows.start(svc, w.manager, w.company, d))
+    e = refused(lambda: instances.start(svc, w.manager, w.company, d))
     assert (e.code, e.rule) == ("permission_denied", "ROLE-8")
-    e = refused(lambda: workflows.terminate(svc, w.manager, w.company, d2, reason="x"))
+    e = refused(lambda: instances.terminate(svc, w.manager, w.company, d2, reason="x"))
     assert (e.code, e.rule) == ("permission_denied", "ROLE-8")
     assert history(svc, w.admin, w.company, d2).scope == "complete"  # Admins still read it all
     e = refused(lambda: history(svc, w.manager, w.company, d2))
@@ -369,7 +369,7 @@ def test_a_manager_without_can_be_workflow_manager_cannot_start_or_terminate(svc
 def test_ready_to_authorize_skips_the_invoice_approver(svc) -> None:
     w = build_world(svc)
     d = new(w, approved_by=w.cfo)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     assert view(w, d).workflow_status == "Approved"
     # eligible: admin, creator, manager, controller (the final approver, AUTH-6), cfo (approved the invoice)
     assert outbox(svc, "approved") == ["admin@gc.example", "controller@gc.example", "creator@gc.example",
@@ -381,7 +381,7 @@ def test_ready_to_authorize_in_strict_mode_also_skips_responders_and_the_creator
     w = build_world(svc)
     directory.update_settings(svc, w.admin, w.company, segregation="strict")
     d = new(w, approved_by=w.cfo)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     assert outbox(svc, "approved") == ["admin@gc.example", "manager@gc.example"]
 
 
@@ -393,7 +393,7 @@ def test_ready_to_authorize_in_strict_mode_also_skips_responders_and_the_creator
 def test_canceling_an_approved_or_rejected_disbursement_emails_manager_and_creator(svc, answer: str) -> None:
     w = build_world(svc)
     d = new(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer=answer)
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer=answer)
     disbursements.cancel(svc, w.admin, w.company, d, reason="paid by check instead")
     assert outbox(svc, "canceled") == ["creator@gc.example", "manager@gc.example"]
 
@@ -430,10 +430,10 @@ def test_the_view_shows_the_step_and_end_step_status_text(svc) -> None:
     w = build_world(svc, STATUS_FLOW)
     d = new(w)
     assert view(w, d).status_text == "With the controller"
-    workflows.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Reject")
+    instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Reject")
     v = view(w, d)
     assert (v.workflow_status, v.status_text) == ("Rejected", "Sent back to the vendor")
     ok = new(w)
-    workflows.respond(svc, w.controller, w.company, ok, occurrence=view(w, ok).current_occurrence, answer="Approve")
+    instances.respond(svc, w.controller, w.company, ok, occurrence=view(w, ok).current_occurrence, answer="Approve")
     v = view(w, ok)
     assert (v.workflow_status, v.status_text) == ("Approved", "Cleared for payment")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import directory, disbursements, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
+from engine.service import directory, disbursements, instances
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.tables import AuditEntry, Company
 
@@ -60,7 +60,7 @@ def test_update_settings_refuses_what_the_engine_could_not_use(svc, settings: di
         assert s.scalar(select(func.count(AuditEntry.id))) == entries
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
-    assert workflows.view(svc, w.company, d).current_step == "Controller Review"
+    assert instances.view(svc, w.company, d).current_step == "Controller Review"
 
 
 @pytest.mark.rule("GEN-6", "AUTH-6")
@@ -87,7 +87,7 @@ def test_valid_settings_are_stored_in_one_form(svc) -> None:
     directory.update_settings(svc, w.admin, w.company, workflows_enabled=True, holidays=())
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00"))])
-    assert workflows.view(svc, w.company, d).current_step == "Controller Review"
+    assert instances.view(svc, w.company, d).current_step == "Controller Review"
 
 
 @pytest.mark.rule("GEN-6")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from dsl.load import load_workflow
-from engine import directory, templates
 from engine.errors import DomainError
-from engine.permissions import CAN_BE_MANAGER, EDIT_TEMPLATES, PAYMENTS_DISBURSER
+from engine.security.permissions import CAN_BE_MANAGER, EDIT_TEMPLATES, PAYMENTS_DISBURSER
+from engine.service import directory, templates
+from engine.service.templates import PublishRefused
 from engine.store.tables import Company
-from engine.templates import PublishRefused
 
 from .world import REFERENCE, build_world
 
@@ -62,7 +62,7 @@ def test_publish_refuses_a_workflow_with_errors_listing_them(svc) -> None:
 @pytest.mark.rule("WF-5")
 def test_a_hand_written_json_config_gets_the_same_checks(svc) -> None:
     """WF-5: a JSON config is checked like a .flow file."""
-    from engine.export import document_text
+    from engine.spec.export import document_text
 
     w = build_world(svc, configure=False)
     broken_json = document_text(load_workflow(BROKEN, "w.flow").config)

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from engine import directory, disbursements, permissions, templates, workflows
-from engine.disbursements import PaymentLine
 from engine.errors import DomainError
-from engine.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
+from engine.security import permissions
+from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
+from engine.service import directory, disbursements, instances, templates
+from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.tables import AuditEntry, Grant, Group, Invoice
 
@@ -64,9 +65,9 @@ def test_a_foreign_admin_cannot_deactivate_or_grant_to_your_user(svc) -> None:
     assert held(svc, other, w.controller) == set()
     # the controller still acts in their own company
     d = start(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=workflows.view(svc, w.company, d).current_occurrence,
+    instances.respond(svc, w.controller, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
                       answer="Approve")
-    assert workflows.view(svc, w.company, d).workflow_status == "Approved"
+    assert instances.view(svc, w.company, d).workflow_status == "Approved"
 
 
 @pytest.mark.rule("GEN-5", "ROLE-8")
@@ -85,7 +86,7 @@ def test_deactivation_in_one_company_changes_nothing_in_another(svc) -> None:
     directory.set_user_active(svc, boss, other, w.controller, False)
     assert w.controller in eligible(svc, w.company) and w.controller not in eligible(svc, other)
     d = start(w)
-    workflows.respond(svc, w.controller, w.company, d, occurrence=workflows.view(svc, w.company, d).current_occurrence,
+    instances.respond(svc, w.controller, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
                       answer="Approve")
     with svc.db.sessions() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.company_id == other))]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsl.load import load_workflow
-from engine import directory
-from engine.demo import seed_company, seed_payee
+from engine.service import directory
+from engine.service.demo import seed_company, seed_payee
 from engine.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]

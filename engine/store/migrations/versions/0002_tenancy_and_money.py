@@ -14,9 +14,8 @@ so they are rounded to the nearest cent once, here.
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

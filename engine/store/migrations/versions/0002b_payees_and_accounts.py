@@ -21,9 +21,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002b'
 down_revision = "0002"

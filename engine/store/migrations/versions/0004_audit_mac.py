@@ -7,7 +7,7 @@ Create Date: 2026-12-02 10:00:00
 AUD-3 (issue 8): the hash chain had no secret, so anyone able to write the
 database could rewrite an entry and recompute the hashes after it. Each
 entry now carries ``mac`` (HMAC-SHA256 of its hash under the audit key) and
-each head a MAC of (chain, seq, hash); see engine/audit.py and docs/audit.md.
+each head a MAC of (chain, seq, hash); see engine/service/audit.py and docs/audit.md.
 
 Data: existing entries are sealed where they still verify. Each chain is
 walked as the unkeyed verifier did (links and hashes from the first entry);
@@ -18,9 +18,9 @@ without any chain (payee companies made by revision 0002b, rows written
 before the audit log) gets a chain opened by a ``chain_opened`` entry that
 says so, as ``verify`` now requires a chain for each.
 
-The key comes from PAYROUTE_AUDIT_KEY or PAYROUTE_AUDIT_KEY_FILE (engine/keys.py);
+The key comes from PAYROUTE_AUDIT_KEY or PAYROUTE_AUDIT_KEY_FILE (engine/security/keys.py);
 it is needed only if there is something to seal, and the upgrade stops, changing
-nothing, without it. The hashing is engine.audit's (the scheme this revision
+nothing, without it. The hashing is engine.service.audit's (the scheme this revision
 seals, unchanged by it). Downgrade drops the MAC columns; the opened chains'
 entries stay (they are valid entries of the unkeyed scheme).
 """
@@ -30,9 +30,8 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
@@ -65,7 +64,8 @@ def upgrade() -> None:
 
 
 def _seal(bind: sa.Connection) -> None:
-    from engine import audit, keys
+    from engine.security import keys
+    from engine.service import audit
 
     head_rows = {h.chain: h for h in bind.execute(sa.select(heads))}
     chains = set(head_rows) | set(bind.scalars(sa.select(entries.c.chain).group_by(entries.c.chain)))

@@ -10,9 +10,8 @@ existing project has had disbursements created on it, so it keeps Payments on.
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'

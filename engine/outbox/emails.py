@@ -1,0 +1,179 @@
+"""Email: render notices into messages and put them in the outbox (AUD-1, AUD-5, AUD-6).
+
+Rendering happens inside the state change's transaction, so the outbox row
+commits with the change or not at all; the worker (:mod:`engine.outbox.delivery`)
+sends it afterwards. Messages carry no secrets: names, steps, statuses and
+amounts only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from engine.money import format_money
+from engine.store.tables import OutboxEmail, User, new_id
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an email is about: the disbursement and its company."""
+
+    company_id: str
+    company_name: str
+    disbursement_id: str
+    amount: Decimal
+    project: str
+
+
+_SUBJECTS: dict[str, str] = {
+    "step_entered": "Action required: {step}",
+    "blocked": "Workflow blocked at {step}: no eligible assignee",
+    "assignees_added": "You were added to {step}",
+    "manager_action": "Workflow {action}",
+    "end_reached": "Disbursement {status}",
+    "approved": "Ready to authorize",
+    "canceled": "Disbursement canceled",
+    "overdue": "Overdue: {step}",
+}
+
+
+#: the width of ``outbox.subject``
+SUBJECT_WIDTH = 300
+_SPACES = re.compile(r"\s+")
+
+
+def header_text(value: str) -> str:
+    """``value`` safe in a header: one line, encodable. A CR or LF in a header value would
+    let text (a step name, a status) start a header of its own (``Bcc:``); Python's email
+    package refuses such a value, so one bad subject would also make its email unsendable.
+    Every control, line- or paragraph-separator character becomes a space (runs collapse),
+    and a lone surrogate becomes U+FFFD, which UTF-8 cannot carry."""
+    out = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            out.append(" ")
+        elif category == "Cs":
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return _SPACES.sub(" ", "".join(out)).strip()
+
+
+def body_text(value: str) -> str:
+    """``value`` safe in a plain-text body: line breaks kept as LF, other control characters
+    dropped, lone surrogates as U+FFFD — so rendering never writes a message that cannot be sent."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            out.append("\ufffd")
+        elif category in ("Zl", "Zp"):
+            out.append("\n")
+        elif category == "Cc" and ch not in "\n\t":
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _subject_line(event: str, step: str | None, details: Mapping[str, Any], subject: Subject) -> str:
+    template = _SUBJECTS.get(event, event.replace("_", " ").capitalize())
+    action = str(details.get("action", "changed")).replace("_", " ")
+    status = details.get("status") or ("approved" if details.get("outcome") == "success" else "rejected")
+    head = header_text(template.format(step=step or "", action=action, status=status))
+    tail = f" — disbursement {subject.disbursement_id[:8]} ({format_money(subject.amount)})"
+    room = SUBJECT_WIDTH - len("[payroute] ") - len(tail)
+    if len(head) > room:  # a long step name must not make the state change fail on the column width
+        head = head[:room - 1].rstrip() + "…"
+    return f"[payroute] {head}{tail}"
+
+
+def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Subject, name: str) -> str:
+    lines = [f"Hello {name},", ""]
+    what = {
+        "step_entered": f"The disbursement is waiting at \u201c{step}\u201d.",
+        "blocked": f"The workflow is blocked at \u201c{step}\u201d: no eligible user can answer. "
+                   "The workflow manager can add assignees or restart it.",
+        "assignees_added": f"You were added as an assignee of \u201c{step}\u201d.",
+        "manager_action": f"The workflow manager took an action: {details.get('action', '')}.",
+        "end_reached": f"The workflow ended at \u201c{step}\u201d.",
+        "approved": "The disbursement is approved and waiting for authorization.",
+        "canceled": "The disbursement was canceled.",
+        "overdue": f"\u201c{step}\u201d is overdue and still waits for your answer.",
+    }.get(event, event)
+    if event == "overdue" and details.get("to_manager"):
+        # STEP-13: the manager hears on the first overdue day, whether or not they are asked.
+        what = f"\u201c{step}\u201d, a step of a workflow you manage, is overdue."
+    lines.append(what)
+    if details.get("waiting_for"):
+        lines.append(f"Waiting for: {details['waiting_for']}")
+    lines.append("")
+    lines.append(f"Company: {subject.company_name}")
+    lines.append(f"Project: {subject.project}")
+    lines.append(f"Disbursement: {subject.disbursement_id}")
+    lines.append(f"Amount: {format_money(subject.amount)}")
+    if details.get("due"):
+        lines.append(f"Due: {details['due']}")
+    if details.get("reason"):
+        lines.append(f"Reason: {details['reason']}")
+    if details.get("message"):
+        lines.append(f"Message: {details['message']}")
+    lines += ["", "— payroute"]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One email event to queue: its recipients are user ids."""
+
+    event: str
+    recipients: Sequence[str]
+    step: str | None = None
+    details: Mapping[str, Any] | None = None
+    dedupe_key: str | None = None
+
+
+def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message]) -> int:
+    """Queue every message's emails: one outbox row per recipient user (so each is
+    retried and counted on its own), in one user lookup and one INSERT.
+    Returns the number of rows written."""
+    wanted = list(dict.fromkeys(u for m in messages for u in m.recipients))
+    if not wanted:
+        return 0
+    users = {uid: (email, name) for uid, email, name in session.execute(
+        select(User.id, User.email, User.name).where(User.id.in_(wanted)))}
+    rows = []
+    for m in messages:
+        details = m.details or {}
+        for uid in dict.fromkeys(m.recipients):
+            if uid not in users:
+                continue
+            email, name = users[uid]
+            rows.append({
+                "id": new_id(), "company_id": subject.company_id, "created_at": now, "event": m.event,
+                "recipients": [email], "subject": _subject_line(m.event, m.step, details, subject),
+                "body": body_text(_body(m.event, m.step, details, subject, name)),
+                "dedupe_key": f"{m.dedupe_key}:{uid}" if m.dedupe_key else None,
+                "status": "pending", "attempts": 0, "next_attempt_at": now,
+            })
+    if rows:
+        session.execute(insert(OutboxEmail), rows)
+    return len(rows)
+
+
+def enqueue(session: Session, *, now: datetime, subject: Subject, event: str, recipients: Sequence[str],
+            step: str | None = None, details: Mapping[str, Any] | None = None,
+            dedupe_key: str | None = None) -> int:
+    """Queue one email event (see :func:`enqueue_many`); returns the number of rows written."""
+    return enqueue_many(session, now=now, subject=subject,
+                        messages=[Message(event, recipients, step, details, dedupe_key)])

@@ -1,0 +1,87 @@
+"""Bank accounts (BANK-1): for now, the funding accounts disbursements draw from.
+
+A disbursement names its funding account by id (DSB-7), so the money
+milestone fills these rows rather than migrating free strings later. What
+arrives with it: account and routing numbers entered twice (BANK-7, BANK-8),
+the MFA challenge on adding (BANK-7), the mapping to a deposit account
+(BANK-5, BANK-6), verification (BANK-3), deactivation and the default account
+(BANK-4, BANK-9, BANK-10). Until then an account is Pending Verification and
+active, and a disbursement may use any active funding account of its company.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import DomainError
+from engine.security.permissions import PAYMENTS_ADMIN, require, standing
+from engine.service import audit
+from engine.service.directory import get_company
+from engine.service.idempotency import idempotent
+from engine.services import Services
+from engine.store.tables import BankAccount
+from engine.text import text_problem
+
+FUNDING = "funding"
+DEPOSIT = "deposit"
+BENEFICIARY = "beneficiary"
+KINDS = (FUNDING, DEPOSIT, BENEFICIARY)
+
+MAX_NICKNAME = 100
+
+
+@idempotent("add_funding_account", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLE-1", action="adding funding accounts"))
+def add_funding_account(svc: Services, actor: str, company_id: str, nickname: str) -> str:
+    """BANK-7: an Admin adds a funding account whose nickname is unique in the company, ignoring case.
+
+    The MFA challenge, the account numbers and verification of BANK-7 arrive
+    with the money milestone; the account starts Pending Verification (BANK-3).
+    """
+    if nickname is None or (isinstance(nickname, str) and not nickname.strip()):
+        raise DomainError("invalid_bank_account", "a funding account needs a nickname", rule="BANK-7")
+    name = nickname.strip() if isinstance(nickname, str) else nickname
+    problem = text_problem(name, limit=MAX_NICKNAME)
+    if problem is not None:
+        raise DomainError("invalid_bank_account",
+                          f"a funding account nickname has at most {MAX_NICKNAME} printable characters: {problem}",
+                          rule="BANK-7")
+    key = name.casefold()
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)  # serialises adds: the nickname check below cannot race
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="adding a funding account")
+        taken = s.scalar(select(BankAccount.id).where(BankAccount.company_id == company_id,
+                                                      BankAccount.kind == FUNDING,
+                                                      BankAccount.nickname_key == key))
+        if taken is not None:
+            raise DomainError("duplicate_nickname", f"a funding account named `{name}` exists in this company",
+                              rule="BANK-7")
+        account = BankAccount(company_id=company_id, kind=FUNDING, nickname=name, nickname_key=key,
+                              created_at=svc.now())
+        s.add(account)
+        s.flush()
+        audit.append(s, chain=audit.company_chain(company_id), company_id=company_id, at=svc.now(),
+                     actor_id=actor, action="funding_account_added", object_type="bank_account",
+                     object_id=account.id, after={"kind": FUNDING, "nickname": name,
+                                                  "verification_status": account.verification_status},
+                     rules=("BANK-1", "BANK-7"))
+        return account.id
+
+
+def usable_funding_account(s: Session, company_id: str, account_id: str, where: str) -> BankAccount:
+    """DSB-7: the account a disbursement may draw from — this company's, a funding account, active.
+
+    Another company's account is as unknown as a missing one (GEN-5). Verification
+    (DSB-7's "Verified") is checked once accounts can be verified, with the money milestone.
+    """
+    account = s.get(BankAccount, account_id) if isinstance(account_id, str) and account_id else None
+    if account is None or account.company_id != company_id:
+        raise DomainError("not_found", f"{where}: no such bank account", rule="GEN-5")
+    if account.kind != FUNDING:
+        raise DomainError("invalid_funding_account", f"{where}: a {account.kind} account is not a funding account",
+                          rule="DSB-7")
+    if not account.active:
+        raise DomainError("invalid_funding_account", f"{where}: the funding account is deactivated",
+                          rule="DSB-7")
+    return account

@@ -1,0 +1,432 @@
+"""Companies, people, groups, projects and invoices: the objects workflows act on.
+
+Company-level changes are audited on the company's chain. Role grants are an
+Admin action and can never leave the company without an active Admin
+(ROLE-11); the MFA challenge ROLE-11 also asks for arrives with the security
+milestone.
+
+A user is a person, global; a person acts in a company only as a member of it
+(``memberships``), active or deactivated per company (GEN-5). Every action
+here names users of the actor's company only: anyone else is ``not_found``,
+exactly like a user who does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import DomainError
+from engine.money import MoneyError, parse_money
+from engine.security.permissions import (
+    ALL_PERMISSIONS,
+    LABELS,
+    PAYMENTS_ADMIN,
+    admins,
+    membership,
+    require,
+    require_member,
+    standing,
+)
+from engine.service import audit
+from engine.service.idempotency import idempotent
+from engine.services import Services
+from engine.store.tables import Company, Grant, Group, GroupMember, Invoice, Membership, Project, User
+from engine.text import bounded_text, is_id, optional_text, text_problem
+
+
+def get_company(session: Session, company_id: str, *, lock: bool = False) -> Company:
+    """The company, or ``not_found`` (GEN-5); ``lock`` takes its row lock for company-level changes."""
+    if not is_id(company_id):
+        raise DomainError("not_found", "no such company", rule="GEN-5")
+    q = select(Company).where(Company.id == company_id)
+    if lock:
+        q = q.with_for_update()
+    company = session.scalars(q).first()
+    if company is None:
+        raise DomainError("not_found", "no such company", rule="GEN-5")
+    return company
+
+
+def _audit(session: Session, svc: Services, company_id: str, actor: str | None, action: str,
+           object_type: str, object_id: str, **kwargs: Any) -> None:
+    audit.append(session, chain=audit.company_chain(company_id), company_id=company_id,
+                 at=svc.now(), actor_id=actor, action=action, object_type=object_type,
+                 object_id=object_id, **kwargs)
+
+
+def _recheck_workflows(session: Session, svc: Services, company_id: str, user_id: str, actor: str) -> None:
+    """STEP-2: a user who lost eligibility may have been the last one a step waits for."""
+    from engine.service.instances import recheck_eligibility  # lazily: engine.service.instances imports this module
+
+    recheck_eligibility(session, svc, company_id, [user_id], actor)
+
+
+#: one address, as the outbox will put it in a To: header
+_EMAIL = re.compile(r"[^@\s,;<>\"\x00-\x1f\x7f]+@[^@\s,;<>\"\x00-\x1f\x7f]+\.[^@\s,;<>\"\x00-\x1f\x7f]+")
+
+
+def _email(value: object) -> str:
+    """An address in its stored (lower-case) form, or ``invalid_email``."""
+    email = value.strip().lower() if isinstance(value, str) else ""
+    # the address becomes an email header (AUD-5): no line breaks, commas or other controls
+    if len(email) > 320 or not _EMAIL.fullmatch(email) or not email.isprintable():
+        shown = email.encode("unicode_escape").decode("ascii")[:80]
+        raise DomainError("invalid_email", f"`{shown}` is not an email address", rule="GEN-5")
+    return email
+
+
+def create_user(svc: Services, email: str, name: str) -> str:
+    email = _email(email)
+    problem = text_problem(name, limit=200)
+    if problem is not None:
+        raise DomainError("invalid_name", f"a user's name is 1 to 200 printable characters: {problem}",
+                          rule="GEN-5")
+    with svc.tx() as s:
+        if s.scalar(select(func.count(User.id)).where(User.email == email)):
+            raise DomainError("duplicate_user", f"a user with email `{email}` exists", rule="GEN-5")
+        user = User(email=email, name=name)
+        s.add(user)
+        s.flush()
+        return user.id
+
+
+SEGREGATION_MODES = ("invoice_approver", "strict")
+SETTINGS = ("workflows_enabled", "time_zone", "holidays", "segregation")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def _time_zone(value: object) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if isinstance(value, str) and value in _time_zones():
+        try:
+            ZoneInfo(value)
+            return value
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise DomainError("invalid_time_zone", f"time_zone: `{value}` is not an IANA time zone", rule="GEN-6")
+
+
+def _holiday(value: object) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise DomainError("invalid_setting", f"holidays: `{value}` is not a date (YYYY-MM-DD)", rule="GEN-6")
+
+
+def _holidays(value: object) -> list[str]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise DomainError("invalid_setting", f"holidays: `{value}` is not a list of dates", rule="GEN-6")
+    return sorted({_holiday(d) for d in value})
+
+
+def _workflows_enabled(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise DomainError("invalid_setting", f"workflows_enabled: `{value}` is not true or false", rule="GEN-6")
+    return value
+
+
+def _segregation(value: object) -> str:
+    if value not in SEGREGATION_MODES:
+        raise DomainError("invalid_setting",
+                          f"segregation: `{value}` is not `invoice_approver` or `strict`", rule="AUTH-6")
+    return str(value)
+
+
+_CHECKS = {"workflows_enabled": _workflows_enabled, "time_zone": _time_zone, "holidays": _holidays,
+           "segregation": _segregation}
+
+
+def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """GEN-6, WF-10, AUTH-6: every company setting checked (and put in its stored form) before any change.
+
+    One validator for create and update, so no value the calendar or the
+    authorize check cannot read ever reaches a company.
+    """
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise DomainError("invalid_setting", "unknown setting: " + ", ".join(sorted(unknown)), rule="GEN-6")
+    return {key: _CHECKS[key](value) for key, value in settings.items()}
+
+
+def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str = "America/New_York",
+                   holidays: Iterable[date] = (), workflows_enabled: bool = True,
+                   segregation: str = "invoice_approver", is_payee: bool = False) -> str:
+    """Create a company with its first Payments Admin, its first member (the bootstrap; no actor yet).
+
+    A payee company (``is_payee``: a subcontractor receiving payments) is a
+    company like any other; its first Payments Admin is its Payee Admin (ROLE-6).
+    """
+    bounded_text(name, field="company name", limit=200, rule="GEN-5", strip=False)
+    settings = validate_settings({"time_zone": time_zone, "holidays": holidays,
+                                  "workflows_enabled": workflows_enabled, "segregation": segregation})
+    with svc.tx() as s:
+        if s.get(User, first_admin) is None:
+            raise DomainError("not_found", "no such user", rule="GEN-5")
+        company = Company(name=name, is_payee=is_payee, **settings)
+        s.add(company)
+        s.flush()
+        s.add(Membership(company_id=company.id, user_id=first_admin, active=True))
+        s.add(Grant(company_id=company.id, user_id=first_admin, permission=PAYMENTS_ADMIN))
+        _audit(s, svc, company.id, None, "company_created", "company", company.id,
+               after={"name": name, "first_admin": first_admin, "payee": is_payee}, rules=("ROLE-1", "GEN-5"))
+        return company.id
+
+
+@idempotent("update_settings", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings"))
+def update_settings(svc: Services, actor: str, company_id: str, **settings: Any) -> None:
+    """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation`` (AUTH-6)."""
+    settings = validate_settings(settings)
+    with svc.tx() as s:
+        company = get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings")
+        before = {k: getattr(company, k) for k in settings}
+        for key, value in settings.items():
+            setattr(company, key, value)
+        _audit(s, svc, company_id, actor, "settings_changed", "company", company_id,
+               before=before, after=settings, rules=("WF-10", "GEN-6"))
+
+
+@idempotent("add_member", standing=standing(PAYMENTS_ADMIN, rule="GEN-5", action="adding members"))
+def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
+    """GEN-5: an Admin makes an existing person (``create_user`` first) a member of the company.
+
+    Adding a member again changes nothing (a deactivated member stays
+    deactivated: that is ``set_user_active``'s decision).
+    """
+    key = _email(email)
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="adding members")
+        user_id = s.scalar(select(User.id).where(User.email == key))
+        if user_id is None:
+            raise DomainError("not_found", f"no user with email `{key}`: create the user first", rule="GEN-5")
+        if membership(s, company_id, user_id) is not None:
+            return user_id
+        s.add(Membership(company_id=company_id, user_id=user_id, active=True))
+        _audit(s, svc, company_id, actor, "member_added", "user", user_id, after={"email": key},
+               rules=("GEN-5",))
+        return user_id
+
+
+def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: str) -> None:
+    """ROLE-11: refuse a change that would leave no *active* Payments Admin besides ``user_id``."""
+    if admins(s, company_id) == (user_id,):
+        raise DomainError("last_admin", f"{action} would leave the company without an active Payments Admin",
+                          rule="ROLE-11")
+
+
+@idempotent("grant", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles"))
+def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
+    """ROLE-11: an Admin grants a role or workflow permission (idempotent)."""
+    if permission not in ALL_PERMISSIONS:
+        raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles")
+        require_member(s, company_id, user_id)
+        exists = s.scalar(select(Grant.id).where(Grant.company_id == company_id,
+                                                 Grant.user_id == user_id, Grant.permission == permission))
+        if exists:
+            return
+        s.add(Grant(company_id=company_id, user_id=user_id, permission=permission))
+        _audit(s, svc, company_id, actor, "role_granted", "user", user_id,
+               after={"permission": LABELS[permission]}, rules=("ROLE-11",))
+
+
+@idempotent("revoke", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles"))
+def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
+    """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count)."""
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles")
+        require_member(s, company_id, user_id)
+        row = s.scalars(select(Grant).where(Grant.company_id == company_id, Grant.user_id == user_id,
+                                            Grant.permission == permission)).first()
+        if row is None:
+            return
+        if permission == PAYMENTS_ADMIN:
+            _keeps_an_active_admin(s, company_id, user_id, "revoking this Payments Admin")
+        s.delete(row)
+        _audit(s, svc, company_id, actor, "role_revoked", "user", user_id,
+               before={"permission": LABELS[permission]}, rules=("ROLE-11",))
+        _recheck_workflows(s, svc, company_id, user_id, actor)
+
+
+@idempotent("set_user_active", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="deactivating users"))
+def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> None:
+    """ROLE-8, GEN-5: (de)activate a member in this company only; their other companies are untouched.
+
+    ROLE-11: never the company's last active Admin.
+    """
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="deactivating users")
+        member = require_member(s, company_id, user_id, lock=True)
+        if not active:
+            _keeps_an_active_admin(s, company_id, user_id, "deactivating this Payments Admin")
+        before = member.active
+        member.active = active
+        _audit(s, svc, company_id, actor, "user_activated" if active else "user_deactivated",
+               "user", user_id, before={"active": before}, after={"active": active}, rules=("ROLE-8", "GEN-5"))
+        _recheck_workflows(s, svc, company_id, user_id, actor)
+
+
+@idempotent("create_group", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups"))
+def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:
+    bounded_text(name, field="group name", limit=200, rule="GEN-5", strip=False)
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups")
+        if isinstance(members, (str, bytes, Mapping)) or not isinstance(members, Iterable):
+            raise DomainError("invalid_value", "members: not a list of user ids", rule="GEN-5")
+        members = list(dict.fromkeys(members))
+        for uid in members:
+            require_member(s, company_id, uid, what="group member")
+        group = Group(company_id=company_id, name=name)
+        s.add(group)
+        s.flush()
+        for uid in members:
+            s.add(GroupMember(group_id=group.id, user_id=uid))
+        _audit(s, svc, company_id, actor, "group_created", "group", group.id,
+               after={"name": name, "members": list(members)})
+        return group.id
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    name: str
+    office: str | None = None
+    sector: str | None = None
+    start_date: date | None = None
+    attributes: dict[str, str] | None = None
+    payment_workflows_enabled: bool = True
+    #: ROLL-1: Payments itself, apart from payment workflows (a phased rollout enables both)
+    payments_enabled: bool = True
+
+
+@idempotent("create_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects"))
+def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo) -> str:
+    _check_project(info)
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects")
+        project = Project(company_id=company_id, name=info.name, office=info.office, sector=info.sector,
+                          start_date=info.start_date, attributes=dict(info.attributes or {}),
+                          payment_workflows_enabled=info.payment_workflows_enabled,
+                          payments_enabled=info.payments_enabled)
+        s.add(project)
+        s.flush()
+        _audit(s, svc, company_id, actor, "project_created", "project", project.id,
+               after={"name": info.name, "payments_enabled": info.payments_enabled,
+                      "payment_workflows_enabled": info.payment_workflows_enabled})
+        return project.id
+
+
+def _check_project(info: ProjectInfo) -> None:
+    bounded_text(info.name, field="project name", limit=200, rule="ROLL-1", strip=False)
+    optional_text(info.office, field="office", limit=200, rule="ROLL-1", multiline=False)
+    optional_text(info.sector, field="sector", limit=200, rule="ROLL-1", multiline=False)
+    if info.start_date is not None and (not isinstance(info.start_date, date) or isinstance(info.start_date, datetime)):
+        raise DomainError("invalid_value", "start_date: not a date", rule="ROLL-1")
+    if info.attributes is not None and not isinstance(info.attributes, Mapping):
+        raise DomainError("invalid_value", "attributes: not a mapping of names to text", rule="ROLL-1")
+    for name, value in (info.attributes or {}).items():
+        bounded_text(name, field="attribute name", limit=200, rule="ROLL-1")
+        optional_text(value, field=f"attribute {name}", rule="ROLL-1")
+    for flag in ("payment_workflows_enabled", "payments_enabled"):
+        if not isinstance(getattr(info, flag), bool):
+            raise DomainError("invalid_setting", f"{flag} is true or false", rule="ROLL-1")
+
+
+@idempotent("set_project_workflows", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payment workflows"))
+def set_project_workflows(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
+    """ROLL-1/ROLL-2: payment workflows on a project; affects disbursements created afterwards only."""
+    _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled", enabled,
+                      action="enabling payment workflows", event="project_workflows_changed")
+
+
+@idempotent("set_project_payments", standing=standing(
+    PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payments"))
+def set_project_payments(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
+    """ROLL-1: Payments on a project; only disbursements created afterwards are affected (ROLL-2)."""
+    _set_project_flag(svc, actor, company_id, project_id, "payments_enabled", enabled,
+                      action="enabling payments", event="project_payments_changed")
+
+
+def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: str, flag: str, enabled: bool,
+                      *, action: str, event: str) -> None:
+    """An Admin turns a rollout switch of a project on or off (ROLL-1), audited; the same value is a no-op."""
+    if not isinstance(enabled, bool):
+        raise DomainError("invalid_setting", f"{flag} is true or false", rule="ROLL-1")
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action=action)
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        before = getattr(project, flag)
+        if before == enabled:
+            return
+        setattr(project, flag, enabled)
+        _audit(s, svc, company_id, actor, event, "project", project_id,
+               before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
+
+
+@idempotent("create_invoice", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="registering invoices"))
+def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, *, payee: str,
+                   number: str, amount_due: str, approved_by: str | None = None) -> str:
+    """Register an Unpaid invoice (the Invoicing tool's side, reduced to what payments need).
+
+    ``payee`` is the id of the payee company being paid (a company with ``is_payee``), so
+    the money milestone can find its beneficiary account (BANK-12); ``approved_by`` is who
+    approved the invoice, which segregation of duties reads (AUTH-5).
+    """
+    bounded_text(number, field="invoice number", limit=100, rule="GEN-5", strip=False)
+    try:
+        due: Decimal = parse_money(amount_due)
+    except MoneyError as exc:
+        raise DomainError("invalid_amount", f"amount_due: {exc}", rule=exc.rule) from None
+    if due <= 0:
+        raise DomainError("invalid_amount", "amount_due must be greater than $0.00", rule="DSB-2")
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-1", action="registering invoices")
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        payee_company = s.get(Company, payee) if is_id(payee) else None
+        if payee_company is None or not payee_company.is_payee:
+            raise DomainError("not_found", "payee: no such payee company", rule="GEN-5")
+        if approved_by is not None:
+            require_member(s, company_id, approved_by, what="approving user")
+        invoice = Invoice(company_id=company_id, project_id=project_id, payee_company_id=payee_company.id,
+                          number=number, amount_due=due, approved_by=approved_by)
+        s.add(invoice)
+        s.flush()
+        _audit(s, svc, company_id, actor, "invoice_registered", "invoice", invoice.id,
+               after={"payee": payee_company.id, "payee_name": payee_company.name, "number": number,
+                      "amount_due": due})
+        return invoice.id

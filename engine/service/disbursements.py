@@ -1,0 +1,437 @@
+"""Disbursements: create from invoice payments, edit, cancel (DSB-1..DSB-13, AUTH-13/14).
+
+Creating a disbursement starts the default workflow in the same transaction
+when a workflow applies (DSB-8, ROLL-1); otherwise the workflow status stays
+Not Started (DSB-9) or there is none (DSB-10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import DomainError, Refusal
+from engine.money import MoneyError, parse_money
+from engine.outbox import emails
+from engine.payments.bank_accounts import usable_funding_account
+from engine.security.permissions import (
+    DISBURSEMENT_CONTRIBUTOR,
+    LABELS,
+    PAYMENTS_ADMIN,
+    PAYMENTS_DISBURSER,
+    require_any,
+    require_payments_user,
+    standing,
+)
+from engine.service import audit
+from engine.service.directory import get_company
+from engine.service.idempotency import idempotent
+from engine.service.instances import (
+    STATUS_CANCELED,
+    STATUS_NOT_STARTED,
+    cancel_instance,
+    email_subject,
+    latest_instance,
+    lock_disbursement,
+    restart_for_edit,
+    start_on_template,
+)
+from engine.services import Services
+from engine.store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
+from engine.text import optional_text
+
+MAX_INVOICES = 100
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One invoice payment: ``amount`` defaults to the amount due (DSB-2)."""
+
+    invoice_id: str
+    amount: str | None = None
+    note: str | None = None
+    retainage_released: str = "0.00"
+
+
+def _money(value: str, where: str, *, positive: bool) -> Decimal:
+    try:
+        amount = parse_money(value)
+    except MoneyError as exc:
+        raise DomainError("invalid_amount", f"{where}: {exc}", rule=exc.rule) from None
+    if positive and amount <= 0:
+        raise DomainError("invalid_amount", f"{where}: must be greater than $0.00", rule="DSB-2")
+    return amount
+
+
+def _contributor_only(mine: set[str], company_id: str, actor: str, target: tuple[str, str]) -> Refusal | None:
+    """ROLE-4: the refusal to record when a Contributor (no Admin or Disburser power) sets an amount."""
+    if mine & {PAYMENTS_ADMIN, PAYMENTS_DISBURSER}:
+        return None
+    return Refusal(company_id, actor, "setting payment amounts", *target)
+
+
+def _refuse_contributor_amount(where: str, what: str, refusal: Refusal) -> DomainError:
+    return DomainError("permission_denied",
+                       f"{where}: a Disbursement Contributor only adds or removes invoices; {what} needs "
+                       f"{LABELS[PAYMENTS_DISBURSER]}",
+                       rule="ROLE-4", missing=LABELS[PAYMENTS_DISBURSER], audit=refusal)
+
+
+def _line_values(s: Session, company_id: str, project_id: str | None, line: PaymentLine, where: str,
+                 own: str | None = None, contributor: Refusal | None = None) -> tuple[Invoice, Decimal, Decimal]:
+    """Validate one payment line. With ``contributor`` the actor may only pay the amount due
+    and release no retainage (ROLE-4); a refusal is audited (AUD-4), amounts being money."""
+    optional_text(line.note, field=f"{where}.note", rule="DSB-3")
+    inv = s.scalars(select(Invoice).where(Invoice.id == line.invoice_id).with_for_update()).first()
+    if inv is None or inv.company_id != company_id:
+        raise DomainError("not_found", f"{where}: no such invoice", rule="GEN-5")
+    if project_id is not None and inv.project_id != project_id:
+        raise DomainError("invalid_invoice", f"{where}: the invoice belongs to another project", rule="DSB-4")
+    if inv.status != "Unpaid":
+        raise DomainError("invalid_invoice", f"{where}: only Unpaid invoices can be paid", rule="DSB-5")
+    if inv.reserved_by is not None and inv.reserved_by != own:
+        raise DomainError("invoice_reserved", f"{where}: the invoice is in another disbursement", rule="DSB-5")
+    amount = inv.amount_due if line.amount is None else _money(line.amount, f"{where}.amount", positive=True)
+    if amount > inv.amount_due:
+        raise DomainError("invalid_amount", f"{where}.amount: more than the invoice's amount due", rule="DSB-2")
+    if contributor is not None and amount != inv.amount_due:
+        raise _refuse_contributor_amount(where, "a partial payment", contributor)
+    if amount < inv.amount_due and not (line.note and line.note.strip()):
+        raise DomainError("note_required", f"{where}: a partial payment needs a note", rule="DSB-3")
+    retainage = _money(line.retainage_released, f"{where}.retainage_released", positive=False)
+    if contributor is not None and retainage != 0:
+        raise _refuse_contributor_amount(where, "releasing retainage", contributor)
+    return inv, amount, retainage
+
+
+
+def _require_payments(project: Project) -> None:
+    """ROLL-1: a disbursement (a Draft included) is made only on a project with Payments enabled."""
+    if not project.payments_enabled:
+        raise DomainError("payments_not_enabled", f"payments are not enabled on project `{project.name}`",
+                          rule="ROLL-1")
+
+
+def _require_changeable(d: Disbursement) -> None:
+    """AUTH-12: payments and funding account change only before cancel or authorization."""
+    if d.canceled_at is not None or d.authorized_at is not None:
+        raise DomainError("disbursement_closed", "a canceled or authorized disbursement cannot change",
+                          rule="AUTH-12")
+
+
+def _workflow_started(d: Disbursement) -> bool:
+    """DSB-12: a change now needs a reason and restarts the workflow in `defaults` mode."""
+    return bool(d.workflow_applies) and d.workflow_status not in (None, STATUS_NOT_STARTED)
+
+
+def _check_count(n: int) -> None:
+    if n < 1:
+        raise DomainError("invalid_disbursement", "a disbursement holds at least one invoice payment",
+                          rule="DSB-1")
+    if n > MAX_INVOICES:
+        raise DomainError("invalid_disbursement",
+                          f"a disbursement holds at most {MAX_INVOICES} invoice payments", rule="DSB-1")
+
+
+@idempotent("create_disbursement", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
+def create_disbursement(svc: Services, actor: str, company_id: str, *, project_id: str,
+                        funding_account: str, payments: Sequence[PaymentLine]) -> str:
+    """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow.
+
+    ``funding_account`` is the id of an active funding account of the company (DSB-7,
+    engine.payments.bank_accounts). With ``idempotency_key`` (GEN-8) a retry returns the first disbursement's id.
+    """
+    _check_count(len(payments))
+    ids = [p.invoice_id for p in payments]
+    if len(set(ids)) != len(ids):
+        raise DomainError("invalid_disbursement", "each invoice can be paid once per disbursement", rule="DSB-1")
+    if not funding_account or not funding_account.strip():
+        raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
+                              audited=True, target=("project", project_id))
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        _require_payments(project)
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        now = svc.now()
+        d = Disbursement(company_id=company_id, project_id=project_id, is_draft=False, created_by=actor,
+                         funding_account_id=account.id, created_at=now, updated_at=now)
+        s.add(d)
+        s.flush()
+        lines = _add_lines(s, company_id, d, payments)
+        _finish_creation(s, svc, company, project, d, actor, lines)
+        return d.id
+
+
+def _add_lines(s: Session, company_id: str, d: Disbursement, payments: Sequence[PaymentLine],
+               start: int = 0, contributor: Refusal | None = None) -> list[dict[str, object]]:
+    lines: list[dict[str, object]] = []
+    for k, line in enumerate(payments):
+        inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"payments[{start + k}]",
+                                              contributor=contributor)
+        inv.reserved_by = d.id  # DSB-5: reserved from the moment it joins, a Draft included
+        s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=start + k, amount=amount,
+                               retainage_released=retainage, note=line.note))
+        lines.append({"invoice": inv.id, "amount": amount, "partial": amount < inv.amount_due})
+    s.flush()
+    return lines
+
+
+def _finish_creation(s: Session, svc: Services, company: Company, project: Project, d: Disbursement,
+                     actor: str, lines: list[dict[str, object]]) -> None:
+    """The disbursement exists now: audit it and start its workflow (DSB-8) or leave it Not Started."""
+    now = svc.now()
+    applies = bool(company.workflows_enabled and project.payment_workflows_enabled)
+    d.workflow_applies = applies
+    d.workflow_status = STATUS_NOT_STARTED if applies else None
+    audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company.id, at=now, actor_id=actor,
+                 action="disbursement_created", object_type="disbursement", object_id=d.id,
+                 before=None, after={"workflow_status": d.workflow_status, "drawdown_status": "Draft"},
+                 rules=("ROLE-3", "DSB-1", "DSB-2", "DSB-5", "ROLL-1"),
+                 details={"payments": lines, "workflow_applies": applies, "funding_account": d.funding_account_id})
+    if applies and company.default_template_id is not None:
+        try:
+            with s.begin_nested():
+                start_on_template(s, svc, company, d, actor)
+        except DomainError as exc:
+            if exc.code != "no_workflow_configured":
+                raise
+            _not_started(s, svc, d, actor, exc.message)
+    elif applies:
+        _not_started(s, svc, d, actor, "no default workflow template")
+
+
+@idempotent("create_draft", standing=standing(
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="DSB-6", action="saving a draft disbursement"))
+def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
+                 payments: Sequence[PaymentLine] = ()) -> str:
+    """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
+    with svc.tx() as s:
+        get_company(s, company_id)
+        mine = require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                           rule="DSB-6", action="saving a draft disbursement")
+        project = s.get(Project, project_id)
+        if project is None or project.company_id != company_id:
+            raise DomainError("not_found", "no such project", rule="GEN-5")
+        _require_payments(project)
+        if len(payments) > MAX_INVOICES:
+            _check_count(len(payments))
+        now = svc.now()
+        d = Disbursement(company_id=company_id, project_id=project_id, is_draft=True, drafted_by=actor,
+                         updated_at=now)
+        s.add(d)
+        s.flush()
+        lines = _add_lines(s, company_id, d, payments,
+                           contributor=_contributor_only(mine, company_id, actor, ("project", project_id)))
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
+                     action="draft_saved", object_type="disbursement", object_id=d.id,
+                     after={"draft": True}, rules=("DSB-6", "DSB-5"), details={"payments": lines})
+        return d.id
+
+
+@idempotent("create_from_draft", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
+def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *, funding_account: str) -> str:
+    """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding
+    account (the id of an active funding account of the company, DSB-7)."""
+    if not funding_account or not funding_account.strip():
+        raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, draft_id)
+        require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
+                              audited=True, target=("disbursement", d.id))
+        if not d.is_draft:
+            raise DomainError("invalid_state", "the disbursement was already created from this draft",
+                              rule="DSB-6")
+        items = list(s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id)))
+        _check_count(len(items))
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        now = svc.now()
+        d.is_draft, d.created_by, d.created_at = False, actor, now
+        d.funding_account_id, d.updated_at = account.id, now
+        s.flush()
+        lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
+        project = s.get(Project, d.project_id)
+        _require_payments(project)
+        _finish_creation(s, svc, company, project, d, actor, lines)
+        return d.id
+
+
+def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: str) -> None:
+    """DSB-9: no Configured default at creation — the workflow waits to be started (MGR-4)."""
+    audit.append(s, chain=audit.disbursement_chain(d.id), company_id=d.company_id, at=svc.now(),
+                 actor_id=actor, action="workflow_not_started", object_type="disbursement", object_id=d.id,
+                 after={"workflow_status": STATUS_NOT_STARTED}, rules=("DSB-9",), details={"why": why})
+
+
+@idempotent("cancel", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="AUTH-13", action="canceling a disbursement", audited=True))
+def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+    """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op."""
+    optional_text(reason, field="reason", rule="AUTH-13")
+    if not reason or not reason.strip():
+        raise DomainError("reason_required", "canceling needs a reason", rule="AUTH-13")
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement",
+                              audited=True, target=("disbursement", d.id))
+        if d.canceled_at is not None:
+            return  # AUTH-14
+        if d.authorized_at is not None:
+            raise DomainError("disbursement_authorized", "an authorized disbursement cannot be canceled",
+                              rule="AUTH-14")
+        before = d.workflow_status
+        latest = latest_instance(s, d.id)
+        ended_manager = latest.snapshot.get("manager") if latest is not None and latest.status == "ended" else None
+        cancel_instance(s, svc, company, d, actor, reason.strip())
+        now = svc.now()
+        d.canceled_at, d.cancel_reason = now, reason.strip()
+        d.workflow_status = STATUS_CANCELED if d.workflow_applies else None
+        d.updated_at = now
+        for inv in s.scalars(select(Invoice).where(Invoice.reserved_by == d.id)):
+            inv.reserved_by = None
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
+                     action="disbursement_canceled", object_type="disbursement", object_id=d.id,
+                     before={"workflow_status": before}, after={"workflow_status": d.workflow_status},
+                     reason=reason.strip(), rules=("AUTH-13",))
+        if before in (None, STATUS_NOT_STARTED):
+            emails.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
+                           recipients=[d.created_by], details={"reason": reason.strip()})
+        elif ended_manager is not None:
+            # AUTH-13: an Approved or Rejected workflow has no instance to terminate (whose
+            # emails cover the active case); its manager and the creator still hear of it
+            emails.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
+                           recipients=[ended_manager, d.created_by],
+                           details={"reason": reason.strip()})
+
+
+@idempotent("edit_payments", standing=standing(
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"))
+def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                  add: Sequence[PaymentLine] = (), remove: Sequence[str] = (),
+                  amounts: Mapping[str, PaymentLine] | None = None, reason: str | None = None) -> None:
+    """DSB-12: add or remove invoices, change amounts; after a start this needs a reason and
+    restarts the workflow in `defaults` mode, since earlier approvals saw other facts.
+
+    An edit that changes nothing (the same amounts, notes and retainage, nothing added or
+    removed) writes nothing and restarts nothing: re-saving must not wipe approvals."""
+    optional_text(reason, field="reason", rule="DSB-12")
+    amounts = dict(amounts or {})
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, disbursement_id)
+        contributor: Refusal | None = None
+        if d.is_draft and not amounts:
+            # DSB-6, ROLE-4: Contributors may add or remove invoices on a Draft, at their amount due
+            mine = require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
+                               rule="ROLE-4", action="editing a draft disbursement")
+            contributor = _contributor_only(mine, company_id, actor, ("disbursement", d.id))
+        else:
+            # ROLE-2: setting payment amounts is a Disburser power; refusing it is audited (AUD-4)
+            require_payments_user(s, company_id, actor, rule="DSB-12", action="changing payment amounts",
+                                  audited=True, target=("disbursement", d.id))
+        _require_changeable(d)
+        started = _workflow_started(d)
+        items = {i.invoice_id: i for i in s.scalars(
+            select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
+        unknown = [r for r in list(remove) + list(amounts) if r not in items]
+        if unknown:
+            raise DomainError("invalid_disbursement", "not in this disbursement: " + ", ".join(unknown),
+                              rule="DSB-12", invoices=unknown)
+        both = [r for r in dict.fromkeys(remove) if r in amounts]
+        if both:
+            raise DomainError("invalid_disbursement",
+                              f"invoice {both[0]} is both removed and given a new amount in one edit; do one",
+                              rule="DSB-12", invoice=both[0])
+        remaining = len(items) - len(set(remove)) + len(add)
+        if remaining < 1 and not d.is_draft:
+            raise DomainError("invalid_disbursement", "removing the last invoice is refused; cancel instead",
+                              rule="DSB-12")
+        if remaining > MAX_INVOICES:
+            _check_count(remaining)
+        changes: list[dict[str, object]] = []
+        for inv_id in dict.fromkeys(remove):
+            s.get(Invoice, inv_id).reserved_by = None
+            s.delete(items.pop(inv_id))
+            changes.append({"removed": inv_id})
+        for inv_id, line in amounts.items():
+            inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"amounts[{inv_id}]", own=d.id)
+            item = items[inv_id]
+            if (amount, retainage, line.note or None) == (item.amount, item.retainage_released, item.note or None):
+                continue
+            changes.append({"invoice": inv_id, "before": item.amount, "after": amount,
+                            "retainage_before": item.retainage_released, "retainage_after": retainage})
+            item.amount, item.retainage_released, item.note = amount, retainage, line.note
+        pos = max((i.position for i in items.values()), default=-1) + 1
+        for k, line in enumerate(add):
+            if line.invoice_id in items:
+                raise DomainError("invalid_disbursement", "the invoice is already in this disbursement", rule="DSB-1")
+            inv, amount, retainage = _line_values(s, company_id, d.project_id, line, f"add[{k}]",
+                                                  contributor=contributor)
+            inv.reserved_by = d.id
+            s.add(DisbursementItem(disbursement_id=d.id, invoice_id=inv.id, position=pos + k, amount=amount,
+                                   retainage_released=retainage, note=line.note))
+            changes.append({"added": inv.id, "amount": amount})
+        if not changes:
+            return  # DSB-12: nothing changed, so nothing is written and no approval is lost
+        if started and not (reason and reason.strip()):
+            raise DomainError("reason_required", "an edit after the workflow started needs a reason",
+                              rule="DSB-12")
+        d.updated_at = svc.now()
+        s.flush()
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
+                     actor_id=actor, action="disbursement_edited", object_type="disbursement", object_id=d.id,
+                     reason=reason.strip() if reason else None, rules=("DSB-12",), details={"changes": changes})
+        if started:
+            restart_for_edit(s, svc, company, d, actor, reason.strip())
+
+
+@idempotent("change_funding_account", standing=standing(
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-2", action="changing the funding account", audited=True))
+def change_funding_account(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                           funding_account: str, reason: str | None = None) -> None:
+    """DSB-12: an Admin or Disburser changes the funding account before authorization.
+
+    Once the workflow has started this needs a reason and restarts it in `defaults` mode,
+    as an edit of the payments does. Choosing the account it already has changes nothing,
+    so it can wipe no approvals. A Draft has no account yet: create it from the draft (DSB-6).
+    """
+    optional_text(reason, field="reason", rule="DSB-12")
+    if not funding_account or not funding_account.strip():
+        raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_payments_user(s, company_id, actor, rule="ROLE-2", action="changing the funding account")
+        if d.is_draft:
+            raise DomainError("invalid_disbursement",
+                              "a draft has no funding account; choose one when creating it from the draft",
+                              rule="DSB-6")
+        _require_changeable(d)
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        now = svc.now()
+        if account.id != d.funding_account_id:
+            started = _workflow_started(d)
+            if started and not (reason and reason.strip()):
+                raise DomainError("reason_required",
+                                  "changing the funding account after the workflow started needs a reason",
+                                  rule="DSB-12")
+            before = d.funding_account_id
+            d.funding_account_id, d.updated_at = account.id, now
+            s.flush()
+            audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
+                         action="funding_account_changed", object_type="disbursement", object_id=d.id,
+                         before={"funding_account": before}, after={"funding_account": account.id},
+                         reason=reason.strip() if reason else None, rules=("DSB-12", "DSB-7"))
+            if started:
+                restart_for_edit(s, svc, company, d, actor, reason.strip())

@@ -1,0 +1,786 @@
+"""Running workflows for real: load an instance, apply a runtime transition, persist it.
+
+Each public function is one transaction (RESP-8, AUD-1): it locks the
+disbursement row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises
+writers with ``BEGIN IMMEDIATE``), rebuilds the instance state, asks the pure
+:mod:`engine.runtime.instance` for the transition, then writes the rows, the audit
+entries and the outbox emails. The disbursement's ``lock_version`` is the
+backstop: a writer that read an older version gets ``state_conflict`` (GEN-7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Literal
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import DomainError
+from engine.outbox import emails
+from engine.runtime import instance
+from engine.runtime.calendar import CompanyCalendar
+from engine.runtime.instance import AuditEvent, InstanceState, Notice, Occurrence, Response, Snapshot
+from engine.security import segregation
+from engine.security.permissions import (
+    PAYMENTS_ADMIN,
+    PAYMENTS_DISBURSER,
+    admins,
+    can_manage,
+    eligible_users,
+    require_any,
+    standing,
+)
+from engine.service import audit
+from engine.service.directory import get_company
+from engine.service.idempotency import idempotent
+from engine.service.templates import configuration
+from engine.services import Services
+from engine.spec.facts import raw_fact_plan
+from engine.store.tables import (
+    Company,
+    Disbursement,
+    DisbursementItem,
+    Instance,
+    Invoice,
+    OccurrenceRow,
+    Project,
+    ResponseRow,
+    Template,
+    TemplateVersion,
+)
+from engine.text import optional_text, text_problem
+
+RestartMode = Literal["defaults", "current"]
+
+STATUS_UNDER_REVIEW = "Under Review"
+STATUS_APPROVED = "Approved"
+STATUS_REJECTED = "Rejected"
+STATUS_NOT_STARTED = "Not Started"
+STATUS_CANCELED = "Canceled"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def lock_disbursement(s: Session, company_id: str, disbursement_id: str) -> Disbursement:
+    d = s.scalars(select(Disbursement).where(Disbursement.id == disbursement_id).with_for_update()).first()
+    if d is None or d.company_id != company_id:
+        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+    return d
+
+
+def active_instance(s: Session, disbursement_id: str) -> Instance | None:
+    return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id,
+                                            Instance.status == "active")).first()
+
+
+def latest_instance(s: Session, disbursement_id: str) -> Instance | None:
+    return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id)
+                     .order_by(Instance.number.desc()).limit(1)).first()
+
+
+def last_occurrence(s: Session, disbursement_id: str) -> int:
+    """RESP-2: the highest occurrence number over every instance of the disbursement (0 if none);
+    a new instance numbers its occurrences after it."""
+    found = s.scalar(select(func.max(OccurrenceRow.seq)).join(Instance, Instance.id == OccurrenceRow.instance_id)
+                     .where(Instance.disbursement_id == disbursement_id))
+    return int(found or 0)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    from datetime import timezone
+
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
+    return moment
+
+
+def _load(s: Session, inst: Instance) -> tuple[InstanceState, dict[int, int]]:
+    """The instance's state, and the row id of each occurrence (by seq) for the writes."""
+    rows = s.execute(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id)
+                     .order_by(OccurrenceRow.seq)).scalars().all()
+    responses: dict[int, list[Response]] = {}
+    if rows:
+        for occurrence_id, user, answer, at, comment in s.execute(
+                select(ResponseRow.occurrence_id, ResponseRow.user_id, ResponseRow.answer,
+                       ResponseRow.created_at, ResponseRow.comment)
+                .where(ResponseRow.occurrence_id.in_([o.id for o in rows])).order_by(ResponseRow.id)):
+            responses.setdefault(occurrence_id, []).append(Response(user, answer, _aware(at), comment))
+    occs = tuple(
+        Occurrence(seq=o.seq, step=o.step, kind=o.kind, entered_at=_aware(o.entered_at), due=o.due_date,
+                   assignees=tuple(o.assignees or ()), replaced=tuple(o.replaced or ()),
+                   responses=tuple(responses.get(o.id, ())), closed_at=_aware(o.closed_at),
+                   decision=o.decision, evaluation=o.evaluation)
+        for o in rows)
+    state = InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
+                          outcome=inst.outcome, blocked=inst.blocked,
+                          first_seq=occs[0].seq if occs else 1)
+    return state, {o.seq: o.id for o in rows}
+
+
+def load_state(s: Session, inst: Instance) -> InstanceState:
+    return _load(s, inst)[0]
+
+
+def _occurrence_values(occ: Occurrence) -> dict[str, Any]:
+    return {"due_date": occ.due, "closed_at": occ.closed_at, "decision": occ.decision,
+            "assignees": list(occ.assignees), "replaced": list(occ.replaced),
+            "evaluation": dict(occ.evaluation) if occ.evaluation is not None else None}
+
+
+def _save_state(s: Session, inst: Instance, old: InstanceState, ids: dict[int, int], new: InstanceState,
+                now: datetime) -> None:
+    """Write what changed between ``old`` and ``new``: new occurrences and responses are
+    appended, changed occurrences updated — with Core, in a statement per kind of change
+    (this runs on every transition)."""
+    old_by_seq = {o.seq: o for o in old.occurrences}
+    new_occurrences: list[dict[str, Any]] = []
+    new_responses: list[dict[str, Any]] = []
+    for occ in new.occurrences:
+        before = old_by_seq.get(occ.seq)
+        if before is None:
+            new_occurrences.append({"instance_id": inst.id, "seq": occ.seq, "step": occ.step, "kind": occ.kind,
+                                    "entered_at": occ.entered_at, **_occurrence_values(occ)})
+            continue
+        if before == occ:
+            continue
+        if replace(before, responses=()) != replace(occ, responses=()):
+            s.execute(update(OccurrenceRow).where(OccurrenceRow.id == ids[occ.seq])
+                      .values(**_occurrence_values(occ)))
+        known = {r.user for r in before.responses}
+        new_responses += [{"occurrence_id": ids[occ.seq], "user_id": r.user, "answer": r.answer,
+                           "comment": r.comment, "created_at": r.at}
+                          for r in occ.responses if r.user not in known]
+    if new_responses:
+        s.execute(insert(ResponseRow), new_responses)
+    inst.status, inst.blocked = new.status, new.blocked
+    inst.end_step, inst.outcome = new.end_step, new.outcome
+    if new.status != "active" and inst.ended_at is None:
+        inst.ended_at = now
+    inst.lock_version += 1
+    s.flush()  # an ended instance must be written before a restart inserts the next (WF-13 index)
+    if new_occurrences:
+        s.execute(insert(OccurrenceRow), new_occurrences)
+
+
+def workflow_status(state: InstanceState) -> str:
+    """ST-1 from the instance: active → Under Review; success end → Approved; ..."""
+    if state.status == "active":
+        return STATUS_UNDER_REVIEW
+    if state.status == "ended":
+        return STATUS_APPROVED if state.outcome == "success" else STATUS_REJECTED
+    return STATUS_NOT_STARTED
+
+
+def calendar_of(company: Company) -> CompanyCalendar:
+    return CompanyCalendar(company.time_zone, frozenset(date.fromisoformat(h) for h in company.holidays or ()))
+
+
+class _Lazy(Sequence[str]):
+    """A sequence read from the database on first use (the Admins, needed only when a step blocks)."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load, self._items = load, None
+
+    def _all(self) -> Sequence[str]:
+        if self._items is None:
+            self._items = tuple(self._load())
+        return self._items
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _LazyFacts(Mapping[str, Any]):
+    """The facts, computed on first read (COND-5): only a condition step reads them."""
+
+    def __init__(self, load: Callable[[], Mapping[str, Any]]) -> None:
+        self._load, self._facts = load, None
+
+    def _all(self) -> Mapping[str, Any]:
+        if self._facts is None:
+            self._facts = self._load()
+        return self._facts
+
+    def __getitem__(self, key: str) -> Any:
+        return self._all()[key]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _Unit:
+    """One transaction's work on one disbursement: what it reads, read once and only when
+    needed, and how it writes a transition (state rows, status, audit, email)."""
+
+    def __init__(self, s: Session, company: Company, d: Disbursement, now: datetime | None) -> None:
+        self.s, self.company, self.d = s, company, d
+        self.now = now  # type: ignore[assignment]  # None only for read-only uses (subject)
+
+    @cached_property
+    def eligible(self) -> frozenset[str]:
+        return eligible_users(self.s, self.company.id)
+
+    @cached_property
+    def items(self) -> list[tuple[Decimal, Decimal]]:
+        return [(a, r) for a, r in self.s.execute(
+            select(DisbursementItem.amount, DisbursementItem.retainage_released)
+            .where(DisbursementItem.disbursement_id == self.d.id).order_by(DisbursementItem.position))]
+
+    @cached_property
+    def project(self) -> Project:
+        p = self.s.get(Project, self.d.project_id)
+        assert p is not None
+        return p
+
+    def facts(self, names: Sequence[str]) -> dict[str, Any]:
+        """COND-5: facts read from the disbursement as it is now (raw_fact_plan, as simulate does)."""
+        invoices = [{"amount": f"{a:f}", "retainage_released": f"{r:f}"} for a, r in self.items]
+        p = self.project
+        project: dict[str, Any] = {**(p.attributes or {}), "id": p.id, "name": p.name, "office": p.office,
+                                   "sector": p.sector,
+                                   "start_date": p.start_date.isoformat() if p.start_date else None}
+        return raw_fact_plan(names)(invoices, project)
+
+    @cached_property
+    def subject(self) -> emails.Subject:
+        amount = sum((a for a, _ in self.items), Decimal("0.00"))
+        return emails.Subject(self.company.id, self.company.name, self.d.id, amount, self.project.name)
+
+    def context(self, inst: Instance, compiled: Any) -> instance.Context:
+        names = sorted(compiled.facts_used)
+        return instance.Context(
+            now=self.now, snapshot=Snapshot.from_data(inst.snapshot), eligible=self.eligible,
+            facts=_LazyFacts(lambda: self.facts(names)), creator=self.d.created_by,
+            calendar=calendar_of(self.company), admins=_Lazy(lambda: admins(self.s, self.company.id)),
+            may_manage=lambda user: can_manage(self.s, self.company.id, user))
+
+    def commit(self, inst: Instance, old: InstanceState, ids: dict[int, int], tr: instance.Transition,
+               actor: str | None, reason: str | None = None) -> None:
+        """Persist a transition: its rows, the workflow status, its audit entries and emails."""
+        if not tr.changed:
+            return
+        before = self.d.workflow_status
+        _save_state(self.s, inst, old, ids, tr.state, self.now)
+        self.d.workflow_status = workflow_status(tr.state)
+        self.d.updated_at = self.now  # bumps lock_version (optimistic check)
+        self._effects(inst, actor, tr.effects, reason, before, tr.state)
+
+    def authorize_facts(self, state: InstanceState) -> segregation.AuthorizeFacts:
+        """What AUTH-5..AUTH-7 read about this disbursement, ``state`` being the Approved instance."""
+        approvers: dict[str, list[str]] = {}
+        for invoice_id, approver in self.s.execute(
+                select(Invoice.id, Invoice.approved_by).join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
+                .where(DisbursementItem.disbursement_id == self.d.id, Invoice.approved_by.is_not(None))):
+            approvers.setdefault(approver, []).append(invoice_id)
+        responders: dict[str, list[str]] = {}
+        for occ in state.occurrences:
+            for r in occ.responses:
+                responders.setdefault(r.user, []).append(occ.step)
+        return segregation.AuthorizeFacts(
+            eligible=self.eligible, invoice_approvers={u: tuple(v) for u, v in approvers.items()},
+            responders={u: tuple(v) for u, v in responders.items()}, creator=self.d.created_by,
+            segregation=self.company.segregation or "invoice_approver")
+
+    def _effects(self, inst: Instance, actor: str | None, effects: Sequence[instance.Effect],
+                 reason: str | None, before_status: str | None, state: InstanceState) -> None:
+        records: list[audit.Record] = []
+        messages: list[emails.Message] = []
+        for eff in effects:
+            if isinstance(eff, AuditEvent):
+                why = eff.details.get("reason")
+                records.append(audit.Record(
+                    eff.action, "disbursement", self.d.id, actor,
+                    before={"workflow_status": before_status}, after={"workflow_status": self.d.workflow_status},
+                    reason=why if isinstance(why, str) else reason, rules=eff.rules,
+                    version_id=inst.version_id, content_hash=inst.content_hash,
+                    details={"instance": inst.id, **eff.details}))
+            elif isinstance(eff, Notice):
+                messages.append(emails.Message(eff.event, eff.recipients, eff.step, eff.details))
+                if eff.event == "end_reached" and eff.details.get("outcome") == "success":
+                    # END-4: only those authorize will accept are invited (AUTH-3, AUTH-5..AUTH-7)
+                    messages.append(emails.Message("approved",
+                                                   segregation.authorizers(self.authorize_facts(state))))
+        audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
+                          at=self.now, records=records)
+        emails.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages)
+
+
+def email_subject(s: Session, company: Company, d: Disbursement) -> emails.Subject:
+    """What emails about ``d`` say it is (company, project, amount)."""
+    return _Unit(s, company, d, now=None).subject
+
+
+def _require_eligible_manager(s: Session, company_id: str, actor: str) -> None:
+    """ROLE-8/MGR-1: being named manager is not enough; the manager must still be eligible.
+
+    Also a manager action's GEN-8 standing (``_MANAGER``): before its stored result is
+    replayed, the actor must still be one who could be a workflow manager at all; which
+    instance they manage is the command's own check."""
+    if not can_manage(s, company_id, actor):
+        raise DomainError("permission_denied",
+                          "the workflow manager is no longer an active admin or disburser with "
+                          "can be workflow manager", rule="ROLE-8", missing="eligible workflow manager")
+
+
+_MANAGER = _require_eligible_manager
+_PARTICIPANT = standing(PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="RESP-1", action="responding to a workflow step")
+_ADMIN = standing(PAYMENTS_ADMIN, rule="MGR-2", action="reassigning a workflow manager")
+
+def _require_open(d: Disbursement) -> None:
+    if d.canceled_at is not None:
+        raise DomainError("disbursement_canceled", "the disbursement is canceled", rule="AUTH-12")
+    if d.authorized_at is not None:
+        raise DomainError("disbursement_authorized", "the disbursement is authorized; nothing can change",
+                          rule="AUTH-12")
+
+
+# ---------------------------------------------------------------- starting
+
+
+def start_on_template(s: Session, svc: Services, company: Company, d: Disbursement, actor: str | None,
+                      *, template: Template | None = None, version: TemplateVersion | None = None,
+                      snapshot: dict[str, Any] | None = None) -> Instance:
+    """Start an instance (inside the caller's transaction): the default template's active
+    version and current configuration (WF-11), or a pinned version and snapshot (MGR-5 current)."""
+    if template is None:
+        if company.default_template_id is None:
+            raise DomainError("no_workflow_configured", "no Configured default workflow template exists",
+                              rule="MGR-4")
+        template = s.get(Template, company.default_template_id)
+        assert template is not None
+    if version is None:
+        found = configuration(s, template)
+        if found.problems:
+            raise DomainError("no_workflow_configured",
+                              "the default template is Not Configured: " + "; ".join(found.problems), rule="WF-7")
+        version, snapshot = found.version, found.snapshot
+        assert version is not None
+    assert snapshot is not None and version.content_hash and version.document is not None
+    compiled = svc.compiled(version.content_hash, version.document)
+    unit = _Unit(s, company, d, svc.now())
+    previous = latest_instance(s, d.id)
+    inst = Instance(company_id=company.id, disbursement_id=d.id, number=(previous.number + 1 if previous else 1),
+                    template_id=template.id,
+                    version_id=version.id, content_hash=version.content_hash, snapshot=snapshot,
+                    status="active", blocked=False, started_at=svc.now(), lock_version=0)
+    s.add(inst)
+    s.flush()
+    tr = instance.start(compiled, unit.context(inst, compiled), first_seq=last_occurrence(s, d.id) + 1)
+    unit.commit(inst, InstanceState(), {}, tr, actor)
+    return inst
+
+
+@idempotent("start", standing=_MANAGER)
+def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> str:
+    """MGR-4: the default template's manager starts a Not Started workflow."""
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, disbursement_id)
+        _require_open(d)
+        if not d.workflow_applies:
+            raise DomainError("workflow_not_applicable", "no workflow applies to this disbursement",
+                              rule="ROLL-1")
+        if d.workflow_status != STATUS_NOT_STARTED:
+            raise DomainError("invalid_state", f"the workflow is {d.workflow_status}, not Not Started",
+                              rule="MGR-4")
+        template = s.get(Template, company.default_template_id) if company.default_template_id else None
+        if template is None:
+            raise DomainError("no_workflow_configured", "no Configured default workflow template exists",
+                              rule="MGR-4")
+        if actor != template.manager_id:
+            raise DomainError("permission_denied", "only the default template's workflow manager may start it",
+                              rule="MGR-1", missing="workflow manager of the default template")
+        _require_eligible_manager(s, company_id, actor)
+        inst = start_on_template(s, svc, company, d, actor)
+        return inst.id
+
+
+# ---------------------------------------------------------------- commands on the active instance
+
+
+@dataclass
+class _Active:
+    """The locked disbursement with its active instance, loaded for one command."""
+
+    unit: _Unit
+    inst: Instance
+    compiled: Any
+    state: InstanceState
+    ids: dict[int, int]
+
+    def context(self) -> instance.Context:
+        return self.unit.context(self.inst, self.compiled)
+
+    def commit(self, tr: instance.Transition, actor: str | None, reason: str | None = None) -> None:
+        self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
+
+
+def _lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tuple[Company, Disbursement]:
+    """The disbursement, row-locked (FOR UPDATE on PostgreSQL), with its company, in one query."""
+    row = s.execute(select(Disbursement, Company).join(Company, Company.id == Disbursement.company_id)
+                    .where(Disbursement.id == disbursement_id).with_for_update(of=Disbursement)).first()
+    if row is None or row[0].company_id != company_id:
+        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+    return row[1], row[0]
+
+
+def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str) -> _Active:
+    # The instance is read by a query of its own, after the lock is held: a row
+    # joined into the locking SELECT would come from the snapshot taken before
+    # waiting for the lock (PostgreSQL re-reads only the locked row), and a
+    # concurrent winner's change to the instance would go unseen.
+    company, d = _lock_with_company(s, company_id, disbursement_id)
+    _require_open(d)
+    inst = active_instance(s, d.id)
+    if inst is None:
+        raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="END-1")
+    return _loaded(s, svc, company, d, inst)
+
+
+def _compiled_of(s: Session, svc: Services, inst: Instance) -> Any:
+    """The compiled workflow ``inst`` runs on (its pinned version, compiled once per process)."""
+    return svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
+
+
+def _loaded(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance) -> _Active:
+    """``inst`` of the locked disbursement ``d``, with its workflow and state, ready for one command."""
+    compiled = _compiled_of(s, svc, inst)
+    state, ids = _load(s, inst)
+    return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
+
+
+@dataclass(frozen=True)
+class RespondResult:
+    """What a response did: the instance and occurrence it answered, and where the
+    disbursement's workflow stands now (RESP-2: the caller sees which instance took it)."""
+
+    instance_id: str
+    occurrence: int
+    workflow_status: str | None
+    current_step: str | None
+    current_occurrence: int | None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a manager action left the workflow: the instance, its status, the step waiting."""
+
+    instance_id: str
+    workflow_status: str | None
+    current_step: str | None
+    current_occurrence: int | None
+    blocked: bool
+
+
+def _position(a: "_Active", state: InstanceState) -> Position:
+    cur = state.current
+    return Position(a.inst.id, a.unit.d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
+                    state.blocked)
+
+
+def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id: str | None) -> Instance:
+    """The instance holding ``occurrence`` (RESP-2: numbers are unique per disbursement).
+
+    An occurrence found nowhere is stale, answered against the active instance (or the
+    latest one) so the refusal is the same as for any other stale answer."""
+    q = (select(Instance).join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
+         .where(Instance.disbursement_id == d.id, OccurrenceRow.seq == occurrence))
+    if instance_id is not None:
+        q = q.where(Instance.id == instance_id)
+    found = list(s.scalars(q))
+    if len(found) > 1:
+        # only rows written before numbers continued across instances can collide
+        raise DomainError("ambiguous_occurrence", f"occurrence {occurrence} exists in several workflow instances "
+                          "of this disbursement; name the instance", rule="RESP-2")
+    if found:
+        return found[0]
+    latest = latest_instance(s, d.id)
+    if latest is None:
+        raise DomainError("instance_not_active", "the disbursement has no active workflow", rule="END-1")
+    raise DomainError("stale", "that step is no longer waiting for an answer", rule="RESP-2")
+
+
+#: occurrence numbers are stored as (32-bit) integers
+_MAX_OCCURRENCE = 2**31 - 1
+
+
+def _check_prose(rule: str, **fields: object) -> None:
+    """Reasons, comments and messages: optional text (their required-ness is the runtime's rule)."""
+    for name, value in fields.items():
+        optional_text(value, field=name, rule=rule)
+
+
+@idempotent("respond", standing=_PARTICIPANT)
+def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
+            answer: str, comment: str | None = None, instance_id: str | None = None) -> RespondResult:
+    """RESP-1..RESP-8: answer the current occurrence; routing, audit and emails commit together.
+
+    ``occurrence`` names the answer's occurrence, unique across the disbursement's
+    instances (RESP-2), so an answer read before a restart or an edit is refused as
+    stale instead of landing on the new instance; ``instance_id`` may name its instance
+    too. The same user's identical answer again is a no-op (RESP-4), even once that
+    occurrence closed. With ``idempotency_key`` (GEN-8) a retried identical request
+    changes nothing more and gets the first result back.
+    """
+    if type(occurrence) is not int or abs(occurrence) > _MAX_OCCURRENCE:
+        raise DomainError("invalid_value", "occurrence: not an occurrence number", rule="RESP-2")
+    if text_problem(answer, limit=200) is not None:
+        raise DomainError("invalid_answer", "the answer is not one of the step's answers", rule="RESP-3")
+    _check_prose("RESP-3", comment=comment)
+    with svc.tx() as s:
+        company, d = _lock_with_company(s, company_id, disbursement_id)
+        _require_open(d)
+        a = _loaded(s, svc, company, d, _answered_instance(s, d, occurrence, instance_id))
+        inst = a.inst
+        tr = instance.respond(a.state, a.compiled, a.context(), user=actor, occurrence=occurrence,
+                             answer=answer, comment=comment)
+        was_active = inst.status == "active"
+        a.commit(tr, actor)
+        if was_active:
+            cur = tr.state.current
+        else:  # a no-op resubmit to an earlier instance (RESP-4): report where the workflow stands
+            active = active_instance(s, d.id)
+            cur = load_state(s, active).current if active is not None else None
+        return RespondResult(inst.id, occurrence, d.workflow_status, cur.step if cur else None,
+                             cur.seq if cur else None)
+
+
+@idempotent("return_to", standing=_MANAGER)
+def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
+              reason: str) -> Position:
+    _check_prose("MGR-6", reason=reason)
+    with svc.tx() as s:
+        a = _with_instance(s, svc, company_id, disbursement_id)
+        tr = instance.return_to(a.state, a.compiled, a.context(), actor=actor, step=step, reason=reason)
+        a.commit(tr, actor, reason)
+        return _position(a, tr.state)
+
+
+@idempotent("add_assignees", standing=_MANAGER)
+def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                  users: Sequence[str], reason: str, comment: str | None = None,
+                  replacing: Sequence[str] = (), message: str | None = None) -> Position:
+    _check_prose("MGR-7", reason=reason, comment=comment, message=message)
+    with svc.tx() as s:
+        a = _with_instance(s, svc, company_id, disbursement_id)
+        tr = instance.add_assignees(a.state, a.compiled, a.context(), actor=actor, users=users, reason=reason,
+                                   comment=comment, replacing=replacing, message=message)
+        a.commit(tr, actor, reason)
+        return _position(a, tr.state)
+
+
+@idempotent("terminate", standing=_MANAGER)
+def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+    _check_prose("MGR-3", reason=reason)
+    with svc.tx() as s:
+        a = _with_instance(s, svc, company_id, disbursement_id)
+        tr = instance.terminate(a.state, a.context(), actor=actor, reason=reason)
+        a.commit(tr, actor, reason)
+
+
+@idempotent("restart", standing=_MANAGER)
+def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
+            mode: RestartMode = "defaults") -> str:
+    """MGR-5: end the active (or look at the ended) instance and start afresh."""
+    _check_prose("MGR-5", reason=reason)
+    if not reason or not reason.strip():
+        raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-3")
+    if mode not in ("defaults", "current"):
+        raise DomainError("invalid_mode", "restart mode is `defaults` or `current`", rule="MGR-5")
+    with svc.tx() as s:
+        company = get_company(s, company_id)
+        d = lock_disbursement(s, company_id, disbursement_id)
+        _require_open(d)
+        inst = latest_instance(s, d.id)
+        if inst is None:
+            raise DomainError("instance_not_active", "the workflow has not been started", rule="MGR-5")
+        snap = Snapshot.from_data(inst.snapshot)
+        if actor != snap.manager:
+            raise DomainError("permission_denied", "only the instance's workflow manager may restart it",
+                              rule="MGR-1", missing="workflow manager of this instance")
+        _require_eligible_manager(s, company_id, actor)
+        if inst.status == "terminated":
+            raise DomainError("instance_not_active", "the workflow was terminated; start it again from "
+                              "not started instead", rule="MGR-5")
+        if mode == "current":
+            template = s.get(Template, inst.template_id)
+            if template is None or template.archived:
+                raise DomainError("template_archived", "the instance's template is archived; restart in "
+                                  "mode `defaults`", rule="WF-14")
+        return _restart_in(s, svc, company, d, inst, actor, reason.strip(), mode).id
+
+
+def _restart_in(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
+                actor: str | None, reason: str, mode: RestartMode,
+                cause: instance.TerminateCause = "restart") -> Instance:
+    before = d.workflow_status
+    if inst.status == "active":
+        _terminate_in(s, svc, company, d, inst, actor, reason, cause)
+    audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company.id, at=svc.now(),
+                 actor_id=actor, action="restarted", object_type="disbursement", object_id=d.id,
+                 before={"workflow_status": before}, after=None, reason=reason, rules=("MGR-5", "MGR-3"),
+                 version_id=inst.version_id, content_hash=inst.content_hash,
+                 details={"instance": inst.id, "mode": mode})
+    if mode == "current":
+        template = s.get(Template, inst.template_id)
+        version = s.get(TemplateVersion, inst.version_id)
+        return start_on_template(s, svc, company, d, actor, template=template, version=version,
+                                 snapshot=dict(inst.snapshot))
+    return start_on_template(s, svc, company, d, actor)
+
+
+def restart_for_edit(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
+                     reason: str) -> None:
+    """DSB-12: an edit after the workflow started restarts it in `defaults` mode."""
+    inst = latest_instance(s, d.id)
+    if inst is None or d.workflow_status in (None, STATUS_NOT_STARTED):
+        return
+    _restart_in(s, svc, company, d, inst, actor, reason, "defaults", cause="edit")
+
+
+def _terminate_in(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
+                  actor: str | None, reason: str, cause: instance.TerminateCause) -> None:
+    a = _loaded(s, svc, company, d, inst)
+    tr = instance.terminate(a.state, a.context(), actor=actor or "", reason=reason, cause=cause)
+    a.commit(tr, actor, reason)
+
+
+def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
+                    reason: str) -> None:
+    """AUTH-13: terminate the active instance as part of a cancel (its emails included)."""
+    inst = active_instance(s, d.id)
+    if inst is not None:
+        _terminate_in(s, svc, company, d, inst, actor, reason, "cancel")
+
+
+@idempotent("reassign_manager", standing=_ADMIN)
+def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                     manager: str, reason: str) -> None:
+    """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
+    an active instance, or an ended (Approved or Rejected) one, which only its manager can restart."""
+    _check_prose("MGR-2", reason=reason)
+    if not reason or not reason.strip():
+        raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-2")
+    with svc.tx() as s:
+        get_company(s, company_id)
+        require_any(s, company_id, actor, (PAYMENTS_ADMIN,), rule="MGR-2", action="reassigning a workflow manager")
+        d = lock_disbursement(s, company_id, disbursement_id)
+        _require_open(d)
+        inst = latest_instance(s, d.id)
+        if inst is None or inst.status == "terminated":
+            # an ended instance's new manager restarts it; a terminated one is started again (MGR-4)
+            raise DomainError("instance_not_active", "the disbursement has no active or ended workflow",
+                              rule="MGR-2")
+        old = inst.snapshot.get("manager")
+        if old and can_manage(s, company_id, old):
+            raise DomainError("manager_still_eligible", "the current manager is still eligible", rule="MGR-2")
+        if not can_manage(s, company_id, manager):
+            raise DomainError("ineligible_manager", "the new manager must be eligible and hold Can Be Workflow Manager",
+                              rule="ROLE-8")
+        inst.snapshot = {**inst.snapshot, "manager": manager}
+        inst.lock_version += 1
+        d.updated_at = svc.now()  # bumps lock_version (optimistic check)
+        audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
+                     actor_id=actor, action="manager_reassigned", object_type="disbursement", object_id=d.id,
+                     before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
+                     rules=("MGR-2",), version_id=inst.version_id, content_hash=inst.content_hash,
+                     details={"instance": inst.id})
+
+
+def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Sequence[str],
+                        actor: str | None) -> list[str]:
+    """STEP-2, inside the caller's transaction (a role revoked, a user deactivated): block every
+    active instance of the company whose current step has no eligible awaited assignee left,
+    audited and emailed to the manager and the Admins as a step entered with nobody to answer.
+    Returns the disbursements blocked.
+
+    Each disbursement is row-locked before its instance is read, as every workflow command
+    does, so a response racing the revoke is serialised with it.
+    """
+    s.flush()  # the caller's grant or user change must be visible to the eligibility queries
+    eligible = eligible_users(s, company_id)
+    gone = {u for u in user_ids if u not in eligible}
+    if not gone:
+        return []
+    # columns, not entities: the instances are read again, fresh, once their disbursement is locked
+    candidates = sorted({d_id for d_id, assignees, replaced in s.execute(
+        select(Instance.disbursement_id, OccurrenceRow.assignees, OccurrenceRow.replaced)
+        .join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
+        .where(Instance.company_id == company_id, Instance.status == "active", Instance.blocked.is_(False),
+               OccurrenceRow.closed_at.is_(None), OccurrenceRow.kind == "response"))
+        if gone.intersection(set(assignees or ()) - set(replaced or ()))})
+    if not candidates:
+        return []
+    company = get_company(s, company_id)
+    blocked: list[str] = []
+    for d_id in candidates:
+        d = lock_disbursement(s, company_id, d_id)
+        inst = active_instance(s, d.id)
+        if inst is None or d.canceled_at is not None or d.authorized_at is not None:
+            continue
+        a = _loaded(s, svc, company, d, inst)
+        tr = instance.recheck(a.state, a.context())
+        if tr.changed:
+            a.commit(tr, actor)
+            blocked.append(d.id)
+    return blocked
+
+
+# ---------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    instance_id: str
+    status: str
+    workflow_status: str | None
+    current_step: str | None
+    current_occurrence: int | None
+    #: STEP-5 and ROLE-8: awaited assignees of the current occurrence who are still eligible
+    awaited: tuple[str, ...]
+    blocked: bool
+    path: tuple[str, ...]
+    overdue_steps: tuple[str, ...]
+    #: STEP-7/END-2: the current response step's status text, or the end step's once ended
+    status_text: str | None = None
+
+
+def _status_text(compiled: Any, state: InstanceState) -> str | None:
+    name = state.current.step if state.current is not None else state.end_step if state.status == "ended" else None
+    step = compiled.config.step_named(name) if name is not None else None
+    return getattr(step, "status", None)
+
+
+def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView | None:
+    """The latest instance as the disbursement page shows it, with overdue steps."""
+    with svc.db.sessions() as s:
+        company = get_company(s, company_id)
+        d = s.get(Disbursement, disbursement_id)
+        if d is None or d.company_id != company_id:
+            raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+        inst = latest_instance(s, d.id)
+        if inst is None:
+            return None
+        state = load_state(s, inst)
+        cur = state.current
+        late = instance.overdue(state, calendar_of(company), svc.now())
+        awaited: tuple[str, ...] = ()
+        if cur is not None:
+            eligible = eligible_users(s, company_id)
+            awaited = tuple(u for u in cur.awaited if u in eligible)
+        compiled = _compiled_of(s, svc, inst)
+        return InstanceView(inst.id, state.status, d.workflow_status, cur.step if cur else None,
+                            cur.seq if cur else None, awaited, state.blocked,
+                            tuple(state.path), tuple(o.step for o in late), _status_text(compiled, state))

@@ -1,0 +1,6 @@
+"""The operator verbs, one module each: they run the service (database, worker, audit log).
+
+Listed with the language verbs in :data:`web.cli.VERBS`.
+"""
+
+__all__ = ["audit", "db", "worker"]
