@@ -1,10 +1,10 @@
 """Workflow templates: drafts, versions, publishing, configuration, the company default,
 archiving (WF-1..WF-14).
 
-The engine does not parse `.flow` text (it imports no :mod:`dsl` front end,
-only the :mod:`engine.diagnostics` vocabulary through its checks): the edge hands it a :class:`WorkflowSource` — the text, its kind, the model the
-front end built (or None after a syntax error) and the front end's
-diagnostics. The engine re-runs every semantic check on the model itself
+The engine does not parse `.flow` text (it imports neither :mod:`dsl` nor
+:mod:`web`): the edge hands it a :class:`WorkflowSource` — the text, its
+kind, the model the front end built (or None after a syntax error) and the
+front end's diagnostics; :class:`dsl.load.LoadedWorkflow` is one. The engine re-runs every semantic check on the model itself
 before publishing (WF-5), so no caller can publish an unchecked workflow.
 """
 
