@@ -21,11 +21,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterator
 
-HERE = Path(__file__).parent
+#: The ``schemas`` package folder (the source tree's ``schemas/`` in a checkout): the
+#: schemas are data there, generated here, so ``schemas`` never imports the engine.
+SCHEMAS = Path(str(resources.files("schemas")))
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 WORKFLOW_TITLE = "payroute workflow"
@@ -129,7 +132,7 @@ def schema_text(schema: dict[str, Any]) -> str:
 
 
 def write(name: str, schema: dict[str, Any]) -> None:
-    (HERE / name).write_text(schema_text(schema), encoding="utf-8")
+    (SCHEMAS / name).write_text(schema_text(schema), encoding="utf-8")
 
 
 def main() -> None:
