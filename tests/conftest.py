@@ -19,6 +19,9 @@ pytest_plugins = ["tests.db_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLES = ROOT / "templates_examples"
+#: The reference workflow, exactly as LANGUAGE.md writes it (`>` at $100,000.00, COND-10):
+#: the one copy tests read (tests/dsl/examples checks it against LANGUAGE.md).
+REFERENCE_FLOW = EXAMPLES / "reference" / "workflow.flow"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,7 +4,7 @@ The "ready to authorize" email (END-4) invites exactly :func:`authorizers`. The
 authorize command (with the money milestone) is to ask the same :func:`may_authorize`,
 and :func:`bar` for its AUTH-8 refusal, so an invitation can never go to someone the
 check then refuses. Pure: the caller reads the facts from the store
-(``engine.service.instances._Unit.authorize_facts``); tests/engine/test_segregation.py.
+(``engine.service.instances._Unit.authorize_facts``); tests/security/test_segregation.py.
 """
 
 from __future__ import annotations

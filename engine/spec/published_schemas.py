@@ -2,7 +2,7 @@
 
     python -m engine.spec.published_schemas        # rewrite schemas/*.schema.json
 
-A test (tests/schema/) fails when the committed files drift from what this
+A test (tests/spec/schema/) fails when the committed files drift from what this
 produces. One function per schema; :func:`main` writes them all.
 
 The field descriptions are the attribute docstrings in ``engine/spec/model.py``

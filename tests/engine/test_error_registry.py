@@ -11,14 +11,13 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from engine.errors import ERRORS, KINDS, DomainError, markdown_table
 from engine.service import directory, templates
 from tests.conftest import ROOT
-from tests.store.world import build_world
+from tests.world import build_world
 
 SOURCES = ("engine", "dsl")
 ENGINE_MD = ROOT / "docs" / "engine.md"

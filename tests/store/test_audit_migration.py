@@ -14,8 +14,7 @@ from engine.service import audit
 from engine.services import Services
 from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade
-
-from .world import build_world
+from tests.world import build_world
 
 
 def _engine_log_then_0002b(database_url: str, clock) -> tuple[str, str]:

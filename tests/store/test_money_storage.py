@@ -12,8 +12,7 @@ from engine.errors import DomainError
 from engine.service import disbursements
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import DisbursementItem, Invoice
-
-from .world import build_world
+from tests.world import build_world
 
 LARGEST = "999999999999999.99"
 
