@@ -14,13 +14,16 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_ROOTS = ("dsl", "engine", "schemas")
+#: The top-level packages pyproject.toml ships (``packages.find`` includes ``name*``).
+PACKAGE_ROOTS = tuple(sorted(pattern.rstrip("*") for pattern in tomllib.loads(
+    (ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]["include"]))
 DATA_SUFFIXES = (".lark", ".json", ".mako")
 
 
@@ -64,10 +67,18 @@ def test_the_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None:
         names = set(zf.namelist())
     shipped = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}
     packages = _source_packages()
-    assert packages >= {"dsl", "dsl.commands", "engine", "engine.spec.checks", "engine.store.migrations.versions"}
+    assert packages >= {"dsl", "dsl.commands", "engine", "engine.spec", "engine.spec.checks", "engine.runtime",
+                        "engine.service", "engine.security", "engine.payments", "engine.outbox", "engine.store",
+                        "engine.store.migrations.versions", "schemas", "web", "web.commands"}
     assert sorted(packages - shipped) == []
     assert sorted(_source_data_files() - names) == []
     modules = {p.relative_to(ROOT).as_posix() for top in PACKAGE_ROOTS for p in (ROOT / top).rglob("*.py")
                if "__pycache__" not in p.parts}
     assert sorted(modules - names) == []
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_every_top_level_package_is_included() -> None:
+    """A new top-level package (web/ was one) is shipped only if pyproject names it."""
+    on_disk = {d.name for d in ROOT.iterdir() if (d / "__init__.py").is_file() and d.name != "tests"}
+    assert on_disk == set(PACKAGE_ROOTS)
