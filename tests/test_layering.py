@@ -75,6 +75,8 @@ RULES = (
          "the language imports only the pure engine and its vocabulary",
          except_=("engine.spec", "engine.diagnostics", "engine.money", "engine.errors", "engine.text")),
     Rule("schemas", ("engine", "dsl", "web"), "schemas/ is data plus a loader: no engine <-> schemas loop"),
+    Rule("engine.outbox.lease", ("engine.outbox.smtp", "smtplib", "ssl"),
+         "a row's life (claim, lease, retry) knows no transport: the sender is handed to it"),
     Rule("engine.store", ("engine.service", "engine.outbox", "engine.payments", "engine.security"),
          "the store is the bottom of the stateful wings (its data migrations may reuse the engine)"),
 )

@@ -1,9 +1,11 @@
 """Email: render notices into messages and put them in the outbox (AUD-1, AUD-5, AUD-6).
 
 Rendering happens inside the state change's transaction, so the outbox row
-commits with the change or not at all; the worker (:mod:`engine.outbox.delivery`)
-sends it afterwards. Messages carry no secrets: names, steps, statuses and
-amounts only.
+commits with the change or not at all; the worker takes it from there
+(:mod:`engine.outbox.lease` claims it, :mod:`engine.outbox.smtp` sends it).
+Messages carry no secrets: names, steps, statuses and amounts only. Addresses
+are masked (:func:`mask_address`) wherever an operator or an audit entry sees
+a row.
 """
 
 from __future__ import annotations
@@ -84,6 +86,21 @@ def body_text(value: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+#: an email address inside free text (a server reply quoting its recipient)
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"'*][^\s<>()\[\],;:\"']*@[^\s<>()\[\],;:\"']+")
+
+
+def mask_address(address: str) -> str:
+    """``c***@gc.example``: enough for an operator to see which domain refused it, not who."""
+    local, at, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if at and local else "***"
+
+
+def mask_addresses(text: str) -> str:
+    """``text`` with every email address in it masked (server replies quote the recipient)."""
+    return _ADDRESS.sub(lambda m: mask_address(m.group(0)), text)
 
 
 def _subject_line(event: str, step: str | None, details: Mapping[str, Any], subject: Subject) -> str:

@@ -1,4 +1,6 @@
-"""How often the outbox worker tries an email before dead-lettering it (AUD-5).
+"""How often the outbox worker tries a row (an email) before dead-lettering it (AUD-5).
+
+The bounds :mod:`engine.outbox.lease` enforces for every sender.
 
 A module of its own, importing nothing, so the command line can show these
 defaults in ``payroute worker --help`` (and ``payroute --help``) without

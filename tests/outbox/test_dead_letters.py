@@ -23,7 +23,8 @@ from sqlalchemy import insert, select
 from dsl.load import load_workflow
 from engine.errors import DomainError
 from engine.outbox import emails
-from engine.outbox.delivery import BACKOFF_BASE, MAX_ATTEMPTS, message_id, requeue, send_pending
+from engine.outbox.lease import BACKOFF_BASE, MAX_ATTEMPTS, requeue
+from engine.outbox.smtp import message_id, send_pending
 from engine.service import audit, directory, disbursements, instances
 from engine.service.demo import seed_company
 from engine.service.disbursements import PaymentLine

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from engine.outbox.delivery import message_id, send_pending
+from engine.outbox.smtp import message_id, send_pending
 from engine.payments import bank_accounts
 from engine.service import disbursements, instances
 from engine.service.disbursements import PaymentLine

@@ -14,8 +14,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from engine.outbox import delivery
-from engine.outbox.delivery import BACKOFF_BASE, DEFAULT_LEASE, claim, message_id, send_pending
+from engine.outbox import lease
+from engine.outbox.lease import BACKOFF_BASE, DEFAULT_LEASE, claim
+from engine.outbox.smtp import message_id, send_pending
 from engine.service import disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
@@ -76,8 +77,8 @@ def test_smtp_down_keeps_emails_pending_with_backoff_and_sends_them_when_it_is_u
 @pytest.mark.rule("AUD-5")
 def test_backoff_doubles_and_is_capped() -> None:
     """AUD-5: retries spread out (30 s, 1 min, 2 min …) but never wait more than an hour."""
-    assert [delivery.backoff(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
-    assert delivery.backoff(8) == timedelta(hours=1) == delivery.backoff(500)
+    assert [lease.backoff(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert lease.backoff(8) == timedelta(hours=1) == lease.backoff(500)
 
 
 @pytest.mark.rule("AUD-1", "RESP-8")
@@ -144,15 +145,15 @@ def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
     class Killed(BaseException):
         pass
 
-    real_mark = delivery.mark_sent
+    real_mark = lease.mark_sent
 
     def die(*_args, **_kwargs):  # noqa: ANN002, ANN003
         raise Killed()
 
-    monkeypatch.setattr(delivery, "mark_sent", die)
+    monkeypatch.setattr(lease, "mark_sent", die)
     with pytest.raises(Killed):
         send_pending(svc, smtp_server.url)
-    monkeypatch.setattr(delivery, "mark_sent", real_mark)
+    monkeypatch.setattr(lease, "mark_sent", real_mark)
     assert len(smtp_server.messages) == 1
     first_id = smtp_server.messages[0].message_id
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from engine.outbox.delivery import send_pending
+from engine.outbox.smtp import send_pending
 from engine.security.permissions import PAYMENTS_DISBURSER
 from engine.service import directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from engine.outbox.delivery import SmtpUrlError, parse_smtp_url, send_pending
+from engine.outbox.smtp import SmtpUrlError, parse_smtp_url, send_pending
 from engine.service import disbursements
 from engine.service.disbursements import PaymentLine
 from tests.world import build_world

@@ -1,7 +1,7 @@
 """``payroute worker``: queue overdue reminders and deliver the email outbox.
 
 Each round runs :func:`engine.service.reminders.queue_reminders` (STEP-12/13) and
-then sends every due outbox row over SMTP (:func:`engine.outbox.delivery.drain`,
+then sends every due outbox row over SMTP (:func:`engine.outbox.smtp.drain`,
 AUD-5). ``--once`` runs one round and exits (cron, tests); otherwise the
 worker repeats every ``--interval`` seconds until interrupted (Ctrl-C or
 SIGTERM finish the current round first). Any number of workers may share one
@@ -102,7 +102,7 @@ def run_status(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from dsl.verbs import UsageError
-    from engine.outbox.delivery import outbox_status
+    from engine.outbox.lease import outbox_status
 
     if args.limit < 0:
         raise UsageError("--limit must be 0 or more")
@@ -140,7 +140,7 @@ def run_retry(args: argparse.Namespace) -> int:
 
     from dsl.verbs import UsageError
     from engine.errors import DomainError
-    from engine.outbox.delivery import dead_letter_ids, requeue
+    from engine.outbox.lease import dead_letter_ids, requeue
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("name the dead letters to requeue (ID ...) or pass --all")
@@ -184,7 +184,8 @@ def run_loop(args: argparse.Namespace) -> int:
 
     from dsl.verbs import UsageError
     from engine.errors import first_line
-    from engine.outbox.delivery import SmtpUrlError, default_worker_id, drain, parse_smtp_url, redact
+    from engine.outbox.lease import default_worker_id
+    from engine.outbox.smtp import SmtpUrlError, drain, parse_smtp_url, redact
     from engine.service.reminders import queue_reminders
     from engine.services import Services
     from engine.store.db import Database
