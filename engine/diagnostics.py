@@ -103,7 +103,7 @@ MAX_TEXT_LENGTH = 200
 #: ``±TOO_LARGE`` (Python refuses to convert more than 4,300 digits, and the
 #: checks report anything of this size anyway, without printing it).
 MAX_READ_DIGITS = 30
-TOO_LARGE = 10 ** MAX_READ_DIGITS
+TOO_LARGE: int = 10 ** MAX_READ_DIGITS  # annotated: `int ** int` is typed Any (a negative power is a float)
 
 
 @dataclass(frozen=True)
@@ -142,12 +142,12 @@ def _writable(text: str) -> str:
     return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def make(code: str, message: str, **kwargs: object) -> Diagnostic:
+def make(code: str, message: str, *, span: Span | None = None, pointer: str | None = None,
+         path: Path | None = None, hint: str | None = None) -> Diagnostic:
     """Build a diagnostic whose severity comes from the registry."""
     info = CODES[code]
-    hint = kwargs.pop("hint", None)
-    return Diagnostic(code=code, message=_writable(message), severity=info.severity,  # type: ignore[arg-type]
-                      hint=_writable(hint) if isinstance(hint, str) else None, **kwargs)
+    return Diagnostic(code=code, message=_writable(message), severity=info.severity, span=span,
+                      pointer=pointer, path=path, hint=_writable(hint) if isinstance(hint, str) else None)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import DomainError
 from engine.store.db import Database
+
+if TYPE_CHECKING:
+    from engine.spec.compiler import CompiledWorkflow
 
 
 def utc_now() -> datetime:
@@ -30,7 +33,7 @@ def utc_now() -> datetime:
 class Services:
     db: Database
     clock: Callable[[], datetime] = utc_now
-    _compiled: dict[str, Any] = field(default_factory=dict)
+    _compiled: dict[str, CompiledWorkflow] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: the transaction open in this thread, which a nested :meth:`tx` joins
     _open: threading.local = field(default_factory=threading.local)
@@ -97,7 +100,8 @@ class Services:
                 if exc.code != "state_conflict" or attempt == attempts - 1:
                     raise
 
-    def compiled(self, content_hash: str, document: dict[str, Any] | Callable[[], dict[str, Any]]) -> Any:
+    def compiled(self, content_hash: str,
+                 document: dict[str, Any] | Callable[[], dict[str, Any]]) -> CompiledWorkflow:
         """The compiled workflow of a published version, compiled once per process.
 
         ``document`` may be a function that loads it: it is called only on a cache miss.

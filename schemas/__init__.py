@@ -15,4 +15,5 @@ DISBURSEMENT = "disbursement.schema.json"
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
     """The parsed schema document ``name`` (e.g. ``"workflow.schema.json"``)."""
-    return json.loads(resources.files("schemas").joinpath(name).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(resources.files("schemas").joinpath(name).read_text(encoding="utf-8"))
+    return schema

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from engine.errors import DomainError, InvariantBroken
 from engine.runtime.calendar import CompanyCalendar
 from engine.spec.model import ConditionStep, EndStep, ResponseStep, Step, WorkflowConfig
+
+if TYPE_CHECKING:
+    from engine.spec.compiler import CompiledWorkflow
+    from engine.spec.facts import Facts
 
 InstanceStatus = Literal["active", "ended", "terminated"]
 
@@ -148,7 +152,7 @@ class Context:
     now: datetime
     snapshot: Snapshot
     eligible: frozenset[str]
-    facts: Mapping[str, Any]
+    facts: Facts
     creator: str | None = None
     calendar: CompanyCalendar = field(default_factory=CompanyCalendar)
     admins: Sequence[str] = ()
@@ -237,7 +241,7 @@ def _replace_last(state: InstanceState, occ: Occurrence) -> InstanceState:
     return replace(state, occurrences=state.occurrences[:-1] + (occ,))
 
 
-def _enter(state: InstanceState, compiled: Any, name: str, ctx: Context,
+def _enter(state: InstanceState, compiled: CompiledWorkflow, name: str, ctx: Context,
            effects: list[Effect]) -> InstanceState:
     """Enter ``name`` and keep going through condition steps (COND-1, RESP-8)."""
     from engine.spec.evaluator import decide
@@ -321,18 +325,21 @@ def _require_reason(reason: str | None, rule: str) -> str:
 # ---------------------------------------------------------------- commands
 
 
-def start(compiled: Any, ctx: Context, *, first_seq: int = 1) -> Transition:
+def start(compiled: CompiledWorkflow, ctx: Context, *, first_seq: int = 1) -> Transition:
     """Start an instance at the workflow's first step (MGR-4, DSB-8); its occurrences are
     numbered from ``first_seq``, after every occurrence of the disbursement's earlier
     instances (RESP-2)."""
+    first = compiled.config.start
+    if first is None:  # never compiled so (WF-5); only a corrupted stored version can lack it
+        raise InvariantBroken("the workflow does not say which step it starts at")
     effects: list[Effect] = [AuditEvent("workflow_started", ("WF-11", "WF-12"), {
-        "start": compiled.config.start,
+        "start": first,
     })]
-    state = _enter(InstanceState(first_seq=first_seq), compiled, compiled.config.start, ctx, effects)
+    state = _enter(InstanceState(first_seq=first_seq), compiled, first, ctx, effects)
     return Transition(state, tuple(effects))
 
 
-def respond(state: InstanceState, compiled: Any, ctx: Context, *, user: str, occurrence: int,
+def respond(state: InstanceState, compiled: CompiledWorkflow, ctx: Context, *, user: str, occurrence: int,
             answer: str, comment: str | None = None) -> Transition:
     """A user answers the current occurrence (RESP-1..RESP-6, STEP-3, STEP-4).
 
@@ -389,7 +396,7 @@ def _all_approved(occ: Occurrence) -> bool:
         (r := occ.response_of(u)) is not None and r.answer == "Approve" for u in occ.awaited)
 
 
-def _decide(state: InstanceState, compiled: Any, ctx: Context, step: ResponseStep, occ: Occurrence,
+def _decide(state: InstanceState, compiled: CompiledWorkflow, ctx: Context, step: ResponseStep, occ: Occurrence,
             decided: str, effects: list[Effect], rules: tuple[str, ...]) -> InstanceState:
     """Close the current occurrence with ``decided`` and follow its route (STEP-6, RESP-8)."""
     target = next(a.target for a in step.answers if a.response == decided)
@@ -400,7 +407,7 @@ def _decide(state: InstanceState, compiled: Any, ctx: Context, step: ResponseSte
     return _enter(state, compiled, target, ctx, effects)
 
 
-def return_to(state: InstanceState, compiled: Any, ctx: Context, *, actor: str, step: str,
+def return_to(state: InstanceState, compiled: CompiledWorkflow, ctx: Context, *, actor: str, step: str,
               reason: str | None) -> Transition:
     """MGR-6: reopen a previously visited response step as a new occurrence."""
     _require_manager(actor, ctx)
@@ -427,7 +434,7 @@ def return_to(state: InstanceState, compiled: Any, ctx: Context, *, actor: str, 
     return Transition(state, tuple(effects))
 
 
-def add_assignees(state: InstanceState, compiled: Any, ctx: Context, *, actor: str,
+def add_assignees(state: InstanceState, compiled: CompiledWorkflow, ctx: Context, *, actor: str,
                   users: Sequence[str], reason: str, comment: str | None = None,
                   replacing: Sequence[str] = (), message: str | None = None) -> Transition:
     """MGR-7/MGR-8: add eligible users to the current occurrence, optionally replacing others."""

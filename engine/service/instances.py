@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -54,6 +54,9 @@ from engine.store.tables import (
     TemplateVersion,
 )
 from engine.text import optional_text, text_problem
+
+if TYPE_CHECKING:
+    from engine.spec.compiler import CompiledWorkflow
 
 RestartMode = Literal["defaults", "current"]
 
@@ -258,7 +261,7 @@ class _Unit:
         amount = sum((a for a, _ in self.items), Decimal("0.00"))
         return emails.Subject(self.company.id, self.company.name, self.d.id, amount, self.project.name)
 
-    def context(self, inst: Instance, compiled: Any) -> instance.Context:
+    def context(self, inst: Instance, compiled: CompiledWorkflow) -> instance.Context:
         names = sorted(compiled.facts_used)
         return instance.Context(
             now=self.now, snapshot=Snapshot.from_data(inst.snapshot), eligible=self.eligible,
@@ -416,7 +419,7 @@ class _Active:
 
     unit: _Unit
     inst: Instance
-    compiled: Any
+    compiled: CompiledWorkflow
     state: InstanceState
     ids: dict[int, int]
 
@@ -449,7 +452,7 @@ def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: 
     return _loaded(s, svc, company, d, inst)
 
 
-def _compiled_of(s: Session, svc: Services, inst: Instance) -> Any:
+def _compiled_of(s: Session, svc: Services, inst: Instance) -> CompiledWorkflow:
     """The compiled workflow ``inst`` runs on (its pinned version, compiled once per process)."""
     return svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
 
@@ -757,7 +760,7 @@ class InstanceView:
     status_text: str | None = None
 
 
-def _status_text(compiled: Any, state: InstanceState) -> str | None:
+def _status_text(compiled: CompiledWorkflow, state: InstanceState) -> str | None:
     name = state.current.step if state.current is not None else state.end_step if state.status == "ended" else None
     step = compiled.config.step_named(name) if name is not None else None
     return getattr(step, "status", None)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from engine.money import format_money
 from engine.spec.expression_text import Piece, expression_pieces
-from engine.spec.facts import fact_type
+from engine.spec.facts import Facts, FactValue, fact_type
 from engine.spec.model import (
     Compare,
     ConditionStep,
@@ -67,7 +67,7 @@ __all__ = [
 
 #: True, False, or None for unknown (COND-4).
 Truth = bool | None
-Test = Callable[[Mapping[str, Any]], Truth]
+Test = Callable[[Facts], Truth]
 Path = tuple[object, ...]
 
 
@@ -120,6 +120,8 @@ def truth_word(value: Truth) -> str:
 
 # ---------------------------------------------------------------- expressions
 
+# Any: both sides are of one fact type (the compiler refuses a mixed comparison), a pairing
+# no static type of the operator functions can express.
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt,
     "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -141,12 +143,12 @@ class CompiledExpr:
     facts: tuple[str, ...]
     pieces: tuple[Piece, ...]
 
-    def explain(self, facts: Mapping[str, Any]) -> str:
+    def explain(self, facts: Facts) -> str:
         """The expression with each fact's value after its name (COND-13)."""
         return "".join(p if isinstance(p, str) else _fact_text(p.fact, facts) for p in self.pieces)
 
 
-def _fact_text(name: str, facts: Mapping[str, Any]) -> str:
+def _fact_text(name: str, facts: Facts) -> str:
     value = facts.get(name)
     return f"{name} (empty)" if value is None else f"{name} {value_text(value)}"
 
@@ -154,7 +156,7 @@ def _fact_text(name: str, facts: Mapping[str, Any]) -> str:
 @dataclass(frozen=True, slots=True)
 class _Operand:
     fact: str | None  # None for a literal
-    value: Any  # the literal's value
+    value: FactValue  # the literal's value
     type: str
 
 
@@ -196,25 +198,25 @@ def _compare(expr: Compare, path: Path) -> _Part:
     if left.fact is not None and right.fact is None:
         lname, lit = left.fact, right.value
 
-        def test(facts: Mapping[str, Any]) -> Truth:
+        def test(facts: Facts) -> Truth:
             v = facts.get(lname)
             return None if v is None else op(v, lit)
     elif left.fact is None and right.fact is not None:
         rname, lit = right.fact, left.value
 
-        def test(facts: Mapping[str, Any]) -> Truth:
+        def test(facts: Facts) -> Truth:
             v = facts.get(rname)
             return None if v is None else op(lit, v)
     elif left.fact is not None and right.fact is not None:
         lname, rname = left.fact, right.fact
 
-        def test(facts: Mapping[str, Any]) -> Truth:
+        def test(facts: Facts) -> Truth:
             a, b = facts.get(lname), facts.get(rname)
             return None if a is None or b is None else op(a, b)
     else:
         constant: Truth = op(left.value, right.value)
 
-        def test(facts: Mapping[str, Any]) -> Truth:
+        def test(facts: Facts) -> Truth:
             return constant
     used = tuple(dict.fromkeys(o.fact for o in (left, right) if o.fact is not None))
     return test, used
@@ -228,12 +230,12 @@ def _in_list(expr: InList, path: Path) -> _Part:
     if left.fact is None:
         constant = left.value in values
 
-        def test(facts: Mapping[str, Any]) -> Truth:
+        def test(facts: Facts) -> Truth:
             return constant
     else:
         name = left.fact
 
-        def test(facts: Mapping[str, Any]) -> Truth:
+        def test(facts: Facts) -> Truth:
             v = facts.get(name)
             return None if v is None else v in values
     used = (left.fact,) if left.fact is not None else ()
@@ -250,7 +252,7 @@ def _logical(expr: Logical, path: Path) -> _Part:
     decisive = expr.op == "or"
     undecided = not decisive
 
-    def test(facts: Mapping[str, Any]) -> Truth:
+    def test(facts: Facts) -> Truth:
         unknown = False
         for t in tests:
             r = t(facts)
@@ -266,7 +268,7 @@ def _logical(expr: Logical, path: Path) -> _Part:
 def _not(expr: Not, path: Path) -> _Part:
     inner_test, used = _compile(expr.arg, path + ("arg",))
 
-    def test(facts: Mapping[str, Any]) -> Truth:
+    def test(facts: Facts) -> Truth:
         r = inner_test(facts)
         return None if r is None else not r  # not unknown = unknown
     return test, used
@@ -323,7 +325,7 @@ class CompiledCondition:
     branches: tuple[CompiledBranch, ...]
     otherwise: str
     otherwise_index: int
-    route: Callable[[Mapping[str, Any]], int]
+    route: Callable[[Facts], int]
     facts: tuple[str, ...]
     kind: Literal["condition"] = "condition"
 
@@ -340,14 +342,14 @@ class CompiledEnd:
 CompiledStep = CompiledResponse | CompiledCondition | CompiledEnd
 
 
-def _router(branches: tuple[CompiledBranch, ...], otherwise: int) -> Callable[[Mapping[str, Any]], int]:
+def _router(branches: tuple[CompiledBranch, ...], otherwise: int) -> Callable[[Facts], int]:
     """First branch whose test is exactly True wins, else ``otherwise`` (COND-2, COND-4)."""
     if len(branches) == 1:
         only, target = branches[0].expr.test, branches[0].target_index
         return lambda facts: target if only(facts) is True else otherwise
     pairs = tuple((b.expr.test, b.target_index) for b in branches)
 
-    def route(facts: Mapping[str, Any]) -> int:
+    def route(facts: Facts) -> int:
         for test, target in pairs:
             if test(facts) is True:
                 return target

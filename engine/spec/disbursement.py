@@ -25,7 +25,7 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import (
     BaseModel,
@@ -54,6 +54,9 @@ from engine.spec.disbursement_rules import (
     Problem,
     format_location,
 )
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "SCHEMA_ID",
@@ -249,7 +252,7 @@ def _did_you_mean(word: str, container: str) -> str:
     return f" ({hint})" if hint else ""
 
 
-def _message(err: dict[str, Any]) -> str | None:
+def _message(err: ErrorDetails) -> str | None:
     kind = err["type"]
     loc = err["loc"]
     value = err.get("input")

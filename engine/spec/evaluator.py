@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, NamedTuple
 
 from engine.spec.compiler import (
     CompiledCondition,
@@ -31,6 +31,9 @@ from engine.spec.compiler import (
     truth_word,
     value_text,
 )
+
+if TYPE_CHECKING:
+    from engine.spec.facts import Facts, FactValue
 
 __all__ = [
     "DEFAULT_ANSWER",
@@ -58,7 +61,9 @@ class UnknownStepError(LookupError):
 class BranchResult(NamedTuple):
     """One `when` line tried: its result (True, False, or None for unknown) and whether it routed."""
 
-    index: int
+    # The field shadows tuple.index() on purpose (nothing calls that method on a result); mypy
+    # reports any NamedTuple field named like a tuple method as an incompatible override.
+    index: int  # type: ignore[assignment]
     result: Truth
     target: str
     taken: bool
@@ -82,7 +87,7 @@ class ConditionOutcome:
     """
 
     step: str
-    facts: tuple[tuple[str, Any], ...]
+    facts: tuple[tuple[str, FactValue], ...]
     branches: tuple[BranchResult, ...]
     target: str
     otherwise: bool
@@ -177,7 +182,7 @@ class Route:
 # ---------------------------------------------------------------- deciding and walking
 
 
-def _decide(cond: CompiledCondition, facts: Mapping[str, Any]) -> ConditionOutcome:
+def _decide(cond: CompiledCondition, facts: Facts) -> ConditionOutcome:
     tried: list[BranchResult] = []
     taken = None
     for b in cond.branches:
@@ -194,7 +199,7 @@ def _decide(cond: CompiledCondition, facts: Mapping[str, Any]) -> ConditionOutco
     return ConditionOutcome(cond.name, read, tuple(tried), taken.target, False, cond)
 
 
-def decide(compiled: CompiledWorkflow, step_name: str, facts: Mapping[str, Any]) -> ConditionOutcome:
+def decide(compiled: CompiledWorkflow, step_name: str, facts: Facts) -> ConditionOutcome:
     """Decide condition step ``step_name`` from ``facts`` (COND-1: at once, no people)."""
     i = compiled.index.get(step_name)
     step = compiled.steps[i] if i is not None else None
@@ -209,7 +214,7 @@ def _offers(step: CompiledResponse, answer: str) -> str:
     return f'step "{step.name}" does not offer the answer "{answer}" (it offers {offered})'
 
 
-def evaluate(compiled: CompiledWorkflow, facts: Mapping[str, Any],
+def evaluate(compiled: CompiledWorkflow, facts: Facts,
              answers: Mapping[str, str] | None = None, default_answer: str = DEFAULT_ANSWER) -> Route:
     """Walk ``compiled`` from its start with ``facts``; response steps answer from ``answers``.
 
@@ -248,6 +253,11 @@ def evaluate(compiled: CompiledWorkflow, facts: Mapping[str, Any],
 _END, _RESPONSE, _CONDITION = 0, 1, 2
 
 
+def _unrouted(facts: Facts) -> int:
+    """The route of a step that is not a condition step (never called: its kind says so)."""
+    return -1
+
+
 class Router:
     """The walk of :func:`evaluate` without the reasons: ``router(facts)`` → visited step indices.
 
@@ -258,37 +268,41 @@ class Router:
     Immutable after construction; share it freely.
     """
 
-    __slots__ = ("compiled", "_kinds", "_next", "_start")
+    __slots__ = ("compiled", "_tables")
 
     def __init__(self, compiled: CompiledWorkflow, answers: Mapping[str, str] | None = None,
                  default_answer: str = DEFAULT_ANSWER) -> None:
         answers = answers or {}
         kinds: list[int] = []
-        nexts: list[Any] = []
+        #: per step: a response step's next step (-1 when it does not offer its answer) ...
+        nexts: list[int] = []
+        #: ... and a condition step's route (the kind says which of the two applies)
+        routes: list[Callable[[Facts], int]] = []
         for step in compiled.steps:
             if isinstance(step, CompiledEnd):
                 kinds.append(_END)
-                nexts.append(None)
+                nexts.append(-1)
+                routes.append(_unrouted)
             elif isinstance(step, CompiledResponse):
                 kinds.append(_RESPONSE)
                 nexts.append(step.targets.get(answers.get(step.name, default_answer), -1))
+                routes.append(_unrouted)
             else:
                 kinds.append(_CONDITION)
-                nexts.append(step.route)
+                nexts.append(-1)
+                routes.append(step.route)
         self.compiled = compiled
-        self._kinds = tuple(kinds)
-        self._next = tuple(nexts)
-        self._start = compiled.start
+        #: ``(kinds, nexts, routes, start)``: one attribute, unpacked once per call
+        self._tables = (tuple(kinds), tuple(nexts), tuple(routes), compiled.start)
 
-    def __call__(self, facts: Mapping[str, Any]) -> tuple[int, ...]:
-        kinds, nexts = self._kinds, self._next
-        i = self._start
+    def __call__(self, facts: Facts) -> tuple[int, ...]:
+        kinds, nexts, routes, i = self._tables
         path = [i]
         while True:
             kind = kinds[i]
             if kind == _END:
                 break
-            j = nexts[i] if kind == _RESPONSE else nexts[i](facts)
+            j = nexts[i] if kind == _RESPONSE else routes[i](facts)
             if j < 0 or j in path:
                 break
             path.append(j)

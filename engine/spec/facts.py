@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
 
 if TYPE_CHECKING:
     from engine.spec.disbursement import Disbursement
@@ -63,7 +63,10 @@ def known_fact_names() -> list[str]:
     return list(FACTS) + [PROJECT_PREFIX + f for f in PROJECT_FIELDS]
 
 
-Facts = Mapping[str, Any]
+#: One fact's value: Decimal money, an int count, a project's str or date; None when empty.
+FactValue = Decimal | int | str | date | None
+#: The facts a condition reads, by name (a ``project.<field>`` missing from it is empty too).
+Facts = Mapping[str, FactValue]
 
 _ZERO = Decimal("0.00")
 
@@ -72,7 +75,7 @@ def _wanted(names: Iterable[str] | None) -> set[str] | None:
     return None if names is None else set(names)
 
 
-def compute_facts(disbursement: "Disbursement", names: Iterable[str] | None = None) -> dict[str, Any]:
+def compute_facts(disbursement: "Disbursement", names: Iterable[str] | None = None) -> dict[str, FactValue]:
     """Every fact of ``disbursement`` (or only ``names``), as the conditions read them.
 
     - ``disbursement_amount``: the exact sum of the payment amounts (COND-6, GEN-3);
@@ -84,7 +87,7 @@ def compute_facts(disbursement: "Disbursement", names: Iterable[str] | None = No
     """
     want = _wanted(names)
     invoices = disbursement.invoices
-    out: dict[str, Any] = {}
+    out: dict[str, FactValue] = {}
     if want is None or "disbursement_amount" in want:
         out["disbursement_amount"] = sum((i.amount for i in invoices), _ZERO)
     if want is None or "highest_invoice_amount" in want:
@@ -101,11 +104,16 @@ def compute_facts(disbursement: "Disbursement", names: Iterable[str] | None = No
     return out
 
 
-RawPlan = Callable[..., dict[str, Any]]
+class RawPlan(Protocol):
+    """What :func:`raw_fact_plan` returns (its docstring says what each argument is)."""
+
+    def __call__(self, invoices: Sequence[Any], project: Mapping[str, Any],
+                 amounts: Sequence[str] | None = None, cents: Sequence[int] | None = None) -> dict[str, FactValue]:
+        ...
 
 
 def _raw_project_value(project: Mapping[str, Any], field: str) -> str | date | None:
-    value = project.get(field)
+    value: str | None = project.get(field)  # validated: a string or null
     if value == "" or value is None:
         return None
     if field == "start_date":
@@ -133,7 +141,7 @@ def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
     else:
         amount = itemgetter("amount")
 
-        def retainage(invoice: Any) -> str:
+        def retainage(invoice: Mapping[str, str]) -> str:
             return invoice.get("retainage_released", "0.00")
     need_amounts = bool(want & {"disbursement_amount", "highest_invoice_amount"})
     sum_ = "disbursement_amount" in want
@@ -144,7 +152,8 @@ def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
 
     if want == {"disbursement_amount"}:  # the common case, kept to one C-level loop
         def only_total(invoices: Sequence[Any], project: Mapping[str, Any],
-                       amounts: Sequence[str] | None = None, cents: Sequence[int] | None = None) -> dict[str, Any]:
+                       amounts: Sequence[str] | None = None,
+                       cents: Sequence[int] | None = None) -> dict[str, FactValue]:
             if cents is not None:
                 return {"disbursement_amount": Decimal(sum(cents)).scaleb(-2)}
             texts = map(amount, invoices) if amounts is None else amounts
@@ -152,8 +161,8 @@ def raw_fact_plan(names: Iterable[str], *, attributes: bool = False) -> RawPlan:
         return only_total
 
     def plan(invoices: Sequence[Any], project: Mapping[str, Any],
-             amounts: Sequence[str] | None = None, cents: Sequence[int] | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+             amounts: Sequence[str] | None = None, cents: Sequence[int] | None = None) -> dict[str, FactValue]:
+        out: dict[str, FactValue] = {}
         if need_amounts and cents is not None:
             if sum_:
                 out["disbursement_amount"] = Decimal(sum(cents)).scaleb(-2)

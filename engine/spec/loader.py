@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from engine.diagnostics import (
     MAX_EXPRESSION_DEPTH,
@@ -29,6 +29,11 @@ from engine.diagnostics import (
 )
 from engine.spec.model import WorkflowConfig
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaViolation
+    from pydantic import TypeAdapter
+
 
 @dataclass
 class JsonDocument:
@@ -36,6 +41,7 @@ class JsonDocument:
     text: str
     config: WorkflowConfig | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: pointer -> json_source_map's entry (that library has no types)
     _positions: dict[str, Any] | None = None
 
     def span_of(self, pointer: str) -> Span | None:
@@ -86,10 +92,10 @@ def _short_numbers(text: str) -> str:
 
 
 _ADAPTER_LOCK = threading.Lock()
-_ADAPTER: Any = None
+_ADAPTER: TypeAdapter[WorkflowConfig] | None = None
 
 
-def _adapter() -> Any:
+def _adapter() -> TypeAdapter[WorkflowConfig]:
     """The one pydantic adapter of :class:`WorkflowConfig` in this process.
 
     Built once, under a lock: building it is slow (pydantic reads the model's
@@ -113,7 +119,7 @@ def config_from_document(document: dict[str, Any]) -> WorkflowConfig:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Any:
+def _validator() -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
     from schemas import WORKFLOW, load_schema
@@ -133,7 +139,7 @@ _TAGS = {
 }
 
 
-def _found(value: Any) -> str:
+def _found(value: object) -> str:
     """How a JSON value reads in a message: short text and numbers verbatim, others by their type."""
     if isinstance(value, str) and len(value) <= 40:
         return f"`{value}`"
@@ -142,19 +148,24 @@ def _found(value: Any) -> str:
     return _JSON_TYPES.get(type(value), "a value")
 
 
-def _words(options: list[Any]) -> str:
+def _words(options: Sequence[object]) -> str:
     quoted = [f"`{o}`" for o in options]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def _schema_message(error: Any) -> tuple[str, str | None, tuple[Any, ...]]:
+def _keyword(error: SchemaViolation) -> Any:
+    """The value of the schema keyword that failed (``required``'s list, ``type``'s name, ...): JSON."""
+    return error.validator_value
+
+
+def _schema_message(error: SchemaViolation) -> tuple[str, str | None, Path]:
     """``(message, hint, extra path)`` for one schema error, in the words of the rule language.
 
     jsonschema's own messages show Python reprs (``'name' is a required
     property``, ``{} is not of type 'array'``); a workflow manager reads
     JSON, so say it in JSON terms, name the key, and point at it.
     """
-    v, want, inst = error.validator, error.validator_value, error.instance
+    v, want, inst = error.validator, _keyword(error), error.instance
     key = error.absolute_path[-1] if error.absolute_path else None
     if v == "required":
         # One jsonschema error per missing key, each carrying the whole list:
@@ -163,10 +174,11 @@ def _schema_message(error: Any) -> tuple[str, str | None, tuple[Any, ...]]:
         plural = "s" if len(missing) > 1 else ""
         return f"missing required key{plural} {_words(missing).replace(' or ', ' and ')}", None, ()
     if v == "additionalProperties" and isinstance(inst, dict):
-        allowed = list(error.schema.get("properties", {}))
+        schema = error.schema
+        allowed = list(schema.get("properties", {})) if isinstance(schema, dict) else []
         extra = [k for k in inst if k not in allowed]
         if extra:
-            hint = did_you_mean(extra[0], allowed) or f"the keys allowed here are {_words(allowed)}"
+            hint: str | None = did_you_mean(extra[0], allowed) or f"the keys allowed here are {_words(allowed)}"
             return f"unknown key `{extra[0]}`", hint, (extra[0],)
     if key == "money" and v in ("type", "pattern"):
         if v == "type" and isinstance(inst, (int, float)) and not isinstance(inst, bool):
@@ -204,7 +216,7 @@ def _schema_message(error: Any) -> tuple[str, str | None, tuple[Any, ...]]:
                 f"{_words(list(_OPERAND_KEYS))}", hint, ())
     if v in ("anyOf", "oneOf") and error.context and all(
             e.validator == "type" and not e.relative_path for e in error.context):
-        wanted = [_WANTED.get(e.validator_value, str(e.validator_value)) for e in error.context]
+        wanted = [_WANTED.get(t, str(t)) for t in map(_keyword, error.context)]
         return f"expected {' or '.join(dict.fromkeys(wanted))}, found {_found(inst)}", None, ()
     if v == "minItems" and key == "args":
         return "`and`/`or` needs at least two operands in `args`", None, ()
@@ -217,7 +229,7 @@ _DISCRIMINATORS = ("kind", "op")
 _OPERAND_KEYS = ("fact", "money", "string", "integer", "date")
 
 
-def _rejects_instance(errors: list[Any], instance: Any) -> bool:
+def _rejects_instance(errors: list[SchemaViolation], instance: object) -> bool:
     """True when a union branch's errors show the document did not mean it:
     its ``kind``/``op`` tag differs, its key set is another operand's, or
     the value is not even of the branch's type."""
@@ -229,12 +241,12 @@ def _rejects_instance(errors: list[Any], instance: Any) -> bool:
             return True
         if (not rel and e.validator == "required" and isinstance(instance, dict)
                 and any(k in instance for k in _OPERAND_KEYS + ("op",))
-                and not set(e.validator_value) & set(instance)):
+                and not set(_keyword(e)) & set(instance)):
             return True
     return False
 
 
-def _explain(err: Any) -> list[Any]:
+def _explain(err: SchemaViolation) -> list[SchemaViolation]:
     """Readable errors for one schema error.
 
     For a failed ``anyOf``/``oneOf`` jsonschema's ``best_match`` guesses by
@@ -244,7 +256,7 @@ def _explain(err: Any) -> list[Any]:
     """
     if err.validator not in ("anyOf", "oneOf") or not err.context:
         return [err]
-    by_branch: dict[int, list[Any]] = {}
+    by_branch: dict[str | int, list[SchemaViolation]] = {}
     for sub in err.context:
         by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
     meant = [errs for errs in by_branch.values() if not _rejects_instance(errs, err.instance)]
@@ -252,7 +264,7 @@ def _explain(err: Any) -> list[Any]:
         return [x for sub in meant[0] for x in _explain(sub)]
     instance = err.instance
     tag = next((k for k in _DISCRIMINATORS if isinstance(instance, dict) and k in instance), None)
-    if tag is not None:
+    if tag is not None and isinstance(instance, dict):  # (a tag is only found in an object)
         err.message = f"`{tag}` {json.dumps(instance[tag])} is not allowed here"
         err.path.append(tag)  # point at the tag itself
     elif isinstance(instance, dict):
@@ -262,11 +274,11 @@ def _explain(err: Any) -> list[Any]:
     return [err]
 
 
-def _best_errors(errors: list[Any]) -> list[Any]:
+def _best_errors(errors: list[SchemaViolation]) -> list[SchemaViolation]:
     return [x for err in errors for x in _explain(err)]
 
 
-def _deep_expression(data: Any) -> Path | None:
+def _deep_expression(data: object) -> Path | None:
     """The path of the first `when` expression nested more than MAX_EXPRESSION_DEPTH
     and/or/not levels — the same limit the `.flow` front end applies."""
     steps = data.get("steps") if isinstance(data, dict) else None
@@ -275,7 +287,7 @@ def _deep_expression(data: Any) -> Path | None:
         for k, branch in enumerate(branches if isinstance(branches, list) else ()):
             if not isinstance(branch, dict):
                 continue
-            stack: list[tuple[Any, Path, int]] = [(branch.get("when"), ("steps", i, "branches", k, "when"), 0)]
+            stack: list[tuple[object, Path, int]] = [(branch.get("when"), ("steps", i, "branches", k, "when"), 0)]
             while stack:
                 node, path, depth = stack.pop()
                 if depth > MAX_EXPRESSION_DEPTH:
@@ -287,10 +299,10 @@ def _deep_expression(data: Any) -> Path | None:
     return None
 
 
-def _too_deep(data: Any) -> Path | None:
+def _too_deep(data: object) -> Path | None:
     """The path of the first value nested deeper than MAX_JSON_DEPTH (iteratively:
     the validators after this recurse, and would crash on such a document)."""
-    stack: list[tuple[Any, Path]] = [(data, ())]
+    stack: list[tuple[object, Path]] = [(data, ())]
     while stack:
         value, path = stack.pop()
         if len(path) > MAX_JSON_DEPTH:
@@ -302,7 +314,7 @@ def _too_deep(data: Any) -> Path | None:
     return None
 
 
-def _whole_floats(data: Any) -> None:
+def _whole_floats(data: object) -> None:
     """Whole numbers written as floats (``5.0``, ``1e300``) in ``days`` and ``integer``
     become ints, as the schema and the model read them; past ``TOO_LARGE`` they are
     ``±TOO_LARGE``, which the checks refuse (the model's validator would refuse the
@@ -362,9 +374,9 @@ def load_json_config(text: str, filename: str) -> JsonDocument:
 
         if not isinstance(exc, ValidationError):
             raise
-        for err in exc.errors():
-            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+        for detail in exc.errors():
+            path = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p[:1].isupper()))
             doc.diagnostics.append(doc.locate(make(
-                "schema_violation", err["msg"].lower(), path=path,
+                "schema_violation", detail["msg"].lower(), path=path,
             )))
     return doc

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Union
+
+if TYPE_CHECKING:
+    from pydantic import ConfigDict
 
 FORMAT_VERSION = 1
 SCHEMA_ID = "https://payroute.dev/schemas/workflow.schema.json"
@@ -34,15 +37,13 @@ ORDER_OPS = (">", ">=", "<", "<=")
 # engine/spec/published_schemas.py turns on pydantic's ``use_attribute_docstrings`` while
 # it generates (reading them parses this file, ~100 ms, so loading a JSON
 # config does not).
-_STRICT = {"extra": "forbid"}
-
-_node = dataclass(frozen=True, slots=True)
+_STRICT: ConfigDict = {"extra": "forbid"}
 
 
 # ---------------------------------------------------------------- expressions
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class FactRef:
     """A fact read from the disbursement, such as ``disbursement_amount``."""
 
@@ -51,7 +52,7 @@ class FactRef:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class MoneyLit:
     """Digits as written, without `$` or commas; precision is judged by a check."""
 
@@ -60,7 +61,7 @@ class MoneyLit:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class StringLit:
     """A text value, compared with `project.<field>` facts."""
 
@@ -68,7 +69,7 @@ class StringLit:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class IntLit:
     """A whole number, compared with `invoice_count`."""
 
@@ -76,7 +77,7 @@ class IntLit:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class DateLit:
     """A calendar date, compared with date facts such as `project.start_date`."""
 
@@ -85,7 +86,7 @@ class DateLit:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class ListLit:
     """The right-hand side of `in`."""
 
@@ -96,19 +97,22 @@ class ListLit:
 
 Operand = Union[FactRef, MoneyLit, StringLit, IntLit, DateLit]
 
+#: The comparison operators (``in`` is :class:`InList`'s).
+CompareOp = Literal[">", ">=", "<", "<=", "==", "!="]
 
-@_node
+
+@dataclass(frozen=True, slots=True)
 class Compare:
     """`left op right`, such as `disbursement_amount > $100,000.00`."""
 
-    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    op: CompareOp
     """the comparison; `>` and `>=` differ exactly at the boundary (COND-10)"""
     left: Operand
     right: Operand
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class InList:
     """`left in ["A", "B"]`: true when the value equals one of the listed texts."""
 
@@ -118,7 +122,7 @@ class InList:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class Logical:
     """`and` / `or` over two or more expressions (three-valued when a fact is empty, COND-4)."""
 
@@ -128,7 +132,7 @@ class Logical:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class Not:
     """`not arg` (unknown stays unknown, COND-4)."""
 
@@ -144,7 +148,7 @@ Expr = Union[Compare, InList, Logical, Not, FactRef, MoneyLit, StringLit, IntLit
 Recipient = Literal["assignees", "manager", "creator"]
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class Party:
     """Who: a workflow role filled per company, a named user, or a group."""
 
@@ -154,7 +158,7 @@ class Party:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class Due:
     """How long the assignees have to answer."""
 
@@ -165,7 +169,7 @@ class Due:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class Answer:
     """One allowed answer of a response step and the step it leads to."""
 
@@ -176,7 +180,7 @@ class Answer:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class ResponseStep:
     """A step where people must answer."""
 
@@ -197,7 +201,7 @@ class ResponseStep:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class Branch:
     """One `when EXPR -> "STEP"` line."""
 
@@ -208,7 +212,7 @@ class Branch:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class ConditionStep:
     """A step decided at once from facts: the first true `when` wins (COND-1, COND-2)."""
 
@@ -222,7 +226,7 @@ class ConditionStep:
     __pydantic_config__ = _STRICT
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class EndStep:
     """The workflow is over."""
 
@@ -241,7 +245,7 @@ class EndStep:
 Step = Union[ResponseStep, ConditionStep, EndStep]
 
 
-@_node
+@dataclass(frozen=True, slots=True)
 class WorkflowConfig:
     """A whole workflow. ``start`` and ``manager`` may be absent so the checks can say so.
 
@@ -288,7 +292,7 @@ def step_targets(step: Step) -> list[tuple[tuple[object, ...], str]]:
     return []
 
 
-def to_data(node: Any) -> Any:
+def to_data(node: object) -> Any:
     """Plain JSON-ready data for a model node: fields in declaration order,
     ``None`` fields left out, tuples as lists (the compiled form's shape)."""
     if dataclasses.is_dataclass(node):
@@ -303,7 +307,7 @@ def to_data(node: Any) -> Any:
     return node
 
 
-def expr_from_data(data: Any) -> Any:
+def expr_from_data(data: Mapping[str, Any]) -> Expr:
     """The inverse of :func:`to_data` for an expression. Trusts its input: it reads
     documents payroute itself wrote (:mod:`dsl.check_cache`); outside input goes
     through the JSON Schema and pydantic (:mod:`engine.spec.loader`)."""
@@ -313,9 +317,15 @@ def expr_from_data(data: Any) -> Any:
     if op == "not":
         return Not(op="not", arg=expr_from_data(data["arg"]))
     if op == "in":
-        return InList(op="in", left=expr_from_data(data["left"]), right=ListLit(list=tuple(data["right"]["list"])))
+        return InList(op="in", left=_operand_from_data(data["left"]),
+                      right=ListLit(list=tuple(data["right"]["list"])))
     if op is not None:
-        return Compare(op=op, left=expr_from_data(data["left"]), right=expr_from_data(data["right"]))
+        return Compare(op=op, left=_operand_from_data(data["left"]), right=_operand_from_data(data["right"]))
+    return _operand_from_data(data)
+
+
+def _operand_from_data(data: Mapping[str, Any]) -> Operand:
+    """A fact or a literal (the sides of a comparison, which are never expressions)."""
     if "fact" in data:
         return FactRef(fact=data["fact"])
     if "money" in data:
@@ -327,7 +337,7 @@ def expr_from_data(data: Any) -> Any:
     return DateLit(date=data["date"])
 
 
-def config_from_data(data: Any) -> WorkflowConfig:
+def config_from_data(data: Mapping[str, Any]) -> WorkflowConfig:
     """The inverse of :func:`to_data` (trusted input only; see :func:`expr_from_data`)."""
     steps: list[Step] = []
     for st in data.get("steps", ()):

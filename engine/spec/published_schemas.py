@@ -57,17 +57,18 @@ def _attribute_docstrings(module: ModuleType) -> Iterator[None]:
     """
     classes = [c for c in vars(module).values()
                if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == module.__name__]
+    # setattr/delattr: the attribute is pydantic's, no part of a dataclass's type
     saved = {c: c.__dict__.get("__pydantic_config__") for c in classes}
     for c, config in saved.items():
-        c.__pydantic_config__ = {**(config or {}), "use_attribute_docstrings": True}
+        setattr(c, "__pydantic_config__", {**(config or {}), "use_attribute_docstrings": True})
     try:
         yield
     finally:
         for c, config in saved.items():
             if config is None:
-                del c.__pydantic_config__
+                delattr(c, "__pydantic_config__")
             else:
-                c.__pydantic_config__ = config
+                setattr(c, "__pydantic_config__", config)
 
 
 def workflow_schema() -> dict[str, Any]:

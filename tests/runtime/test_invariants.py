@@ -15,8 +15,8 @@ import pytest
 
 from engine.errors import DomainError, InvariantBroken
 from engine.runtime import instance
-from engine.spec.compiler import compile_workflow
-from engine.spec.model import ConditionStep, EndStep, Party, WorkflowConfig
+from engine.spec.compiler import CompiledWorkflow, compile_workflow
+from engine.spec.model import ConditionStep, EndStep, Party, Step, WorkflowConfig
 
 
 def _ctx() -> instance.Context:
@@ -24,7 +24,7 @@ def _ctx() -> instance.Context:
                            snapshot=instance.Snapshot(manager="manager"), eligible=frozenset(), facts={})
 
 
-def _unchecked(*steps: object, start: str) -> object:
+def _unchecked(*steps: Step, start: str) -> CompiledWorkflow:
     """Compiled without the checks (``checked=()``): what a corrupted stored version looks like."""
     return compile_workflow(WorkflowConfig(name="Broken", manager=Party(kind="role", name="Manager"),
                                            start=start, steps=tuple(steps)), checked=())
@@ -45,5 +45,14 @@ def test_a_stored_workflow_routing_to_a_missing_step_is_an_internal_fault() -> N
     compiled = _unchecked(EndStep(kind="end", name="Done", outcome="success", status="Approved"), start="Done")
     compiled = replace(compiled, config=replace(compiled.config, start="Nowhere"))
     with pytest.raises(InvariantBroken, match="no step `Nowhere`") as e:
+        instance.start(compiled, _ctx())
+    assert not isinstance(e.value, DomainError)
+
+
+@pytest.mark.rule("WF-5")
+def test_a_stored_workflow_without_a_start_is_an_internal_fault() -> None:
+    compiled = _unchecked(EndStep(kind="end", name="Done", outcome="success", status="Approved"), start="Done")
+    compiled = replace(compiled, config=replace(compiled.config, start=None))
+    with pytest.raises(InvariantBroken, match="does not say which step it starts at") as e:
         instance.start(compiled, _ctx())
     assert not isinstance(e.value, DomainError)

@@ -38,9 +38,13 @@ from engine.spec.checks.valuesets import (
     Strings,
     ValueSet,
     compare_set,
+    complement,
     domain_of,
     empty_like,
+    intersect,
     money_code,
+    subset_of,
+    union,
 )
 from engine.spec.expression_text import expression_text
 from engine.spec.facts import FACTS, fact_type
@@ -78,7 +82,7 @@ def _literal_code(node: object) -> int | None:
 def _atom(expr: object) -> tuple[str, ValueSet] | None:
     """``(fact, values that make it true)`` for one fact against literals."""
     if isinstance(expr, InList) and isinstance(expr.left, FactRef):
-        return expr.left.fact, Strings(frozenset(expr.right.list)).intersect(_domain(expr.left.fact))
+        return expr.left.fact, intersect(Strings(frozenset(expr.right.list)), _domain(expr.left.fact))
     if not isinstance(expr, Compare):
         return None
     left, op, right = expr.left, expr.op, expr.right
@@ -108,15 +112,15 @@ def exact(expr: object) -> tuple[str, ValueSet] | None:
         if inner is None:
             return None
         fact, values = inner
-        return fact, values.complement(_domain(fact))  # type: ignore[arg-type]
+        return fact, complement(values, _domain(fact))
     if isinstance(expr, Logical) and expr.args:
-        parts = [exact(a) for a in expr.args]
-        if any(p is None for p in parts) or len({p[0] for p in parts if p}) != 1:
+        each = [exact(a) for a in expr.args]
+        parts = [p for p in each if p is not None]
+        if len(parts) != len(each) or len({f for f, _ in parts}) != 1:
             return None
-        fact = parts[0][0]  # type: ignore[index]
-        values = parts[0][1]  # type: ignore[index]
-        for _f, more in parts[1:]:  # type: ignore[misc]
-            values = values.union(more) if expr.op == "or" else values.intersect(more)  # type: ignore[arg-type]
+        fact, values = parts[0]
+        for _f, more in parts[1:]:
+            values = union(values, more) if expr.op == "or" else intersect(values, more)
         return fact, values
     return None
 
@@ -134,13 +138,14 @@ def need(expr: object, fact: str) -> ValueSet | None:
                 return None
             out = known[0]
             for s in known[1:]:
-                out = out.intersect(s)  # type: ignore[arg-type]
+                out = intersect(out, s)
             return out
-        if any(s is None for s in sets) or not sets:
+        every = [s for s in sets if s is not None]
+        if len(every) != len(sets) or not every:
             return None
-        out = sets[0]
-        for s in sets[1:]:
-            out = out.union(s)  # type: ignore[arg-type,union-attr]
+        out = every[0]
+        for s in every[1:]:
+            out = union(out, s)
         return out
     return None
 
@@ -157,7 +162,7 @@ def guarantee(expr: object, fact: str) -> ValueSet:
         sets = [guarantee(a, fact) for a in expr.args]
         out = sets[0]
         for s in sets[1:]:
-            out = out.union(s) if expr.op == "or" else out.intersect(s)  # type: ignore[arg-type]
+            out = union(out, s) if expr.op == "or" else intersect(out, s)
         return out
     return empty_like(domain)
 
@@ -167,13 +172,13 @@ def always_true(expr: object) -> bool:
     ex = exact(expr)
     if ex is not None:
         fact, values = ex
-        return fact in FACTS and _domain(fact).subset_of(values)  # type: ignore[arg-type]
+        return fact in FACTS and subset_of(_domain(fact), values)
     if isinstance(expr, Logical) and expr.args:
         if expr.op == "and":
             return all(always_true(a) for a in expr.args)
         if any(always_true(a) for a in expr.args):
             return True
-        return any(f in FACTS and _domain(f).subset_of(guarantee(expr, f))  # type: ignore[arg-type]
+        return any(f in FACTS and subset_of(_domain(f), guarantee(expr, f))
                    for f in facts_in(expr))
     return False
 

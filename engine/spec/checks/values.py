@@ -41,18 +41,22 @@ class _BadChars:
 
     _pattern: re.Pattern[str] | None = None
 
+    def _compiled(self) -> re.Pattern[str]:
+        pattern = self._pattern
+        if pattern is None:
+            pattern = type(self)._pattern = re.compile(
+                "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+        return pattern
+
     def search(self, text: str) -> re.Match[str] | None:
         if text.isascii() and text.isprintable():
             return None
-        if self._pattern is None:
-            type(self)._pattern = re.compile(
-                "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-        return self._pattern.search(text)  # type: ignore[union-attr]
+        return self._compiled().search(text)
 
     def sub(self, repl: Callable[[re.Match[str]], str], text: str) -> str:
         if self.search(text) is None:
             return text
-        return self._pattern.sub(repl, text)  # type: ignore[union-attr]
+        return self._compiled().sub(repl, text)
 
 
 _BAD_CHAR = _BadChars()

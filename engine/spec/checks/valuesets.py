@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.spec.model import CompareOp
 
 INF = math.inf
 
@@ -114,6 +118,47 @@ NON_NEGATIVE = Intervals.of(0, INF)
 ALL_INTEGERS = Intervals.of(-INF, INF)
 
 
+# Set operations on a ValueSet of either kind. The sets of one fact are all of its domain's
+# kind, but only the fact's type (known at run time) says which: these check it, and refuse
+# to mix the two kinds (which the analysis never does).
+
+
+def _mixed(a: ValueSet, b: ValueSet) -> TypeError:
+    return TypeError(f"a set of {type(a).__name__} cannot meet a set of {type(b).__name__}")
+
+
+def union(a: ValueSet, b: ValueSet) -> ValueSet:
+    if isinstance(a, Intervals) and isinstance(b, Intervals):
+        return a.union(b)
+    if isinstance(a, Strings) and isinstance(b, Strings):
+        return a.union(b)
+    raise _mixed(a, b)
+
+
+def intersect(a: ValueSet, b: ValueSet) -> ValueSet:
+    if isinstance(a, Intervals) and isinstance(b, Intervals):
+        return a.intersect(b)
+    if isinstance(a, Strings) and isinstance(b, Strings):
+        return a.intersect(b)
+    raise _mixed(a, b)
+
+
+def complement(values: ValueSet, domain: ValueSet) -> ValueSet:
+    if isinstance(values, Intervals) and isinstance(domain, Intervals):
+        return values.complement(domain)
+    if isinstance(values, Strings) and isinstance(domain, Strings):
+        return values.complement(domain)
+    raise _mixed(values, domain)
+
+
+def subset_of(a: ValueSet, b: ValueSet) -> bool:
+    if isinstance(a, Intervals) and isinstance(b, Intervals):
+        return a.subset_of(b)
+    if isinstance(a, Strings) and isinstance(b, Strings):
+        return a.subset_of(b)
+    raise _mixed(a, b)
+
+
 def domain_of(fact_type: str) -> ValueSet:
     if fact_type == "string":
         return ALL_STRINGS
@@ -149,4 +194,4 @@ def compare_set(op: str, value: int, domain: Intervals) -> Intervals:
     return s.intersect(domain)
 
 
-FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+FLIPPED: dict[CompareOp, CompareOp] = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
