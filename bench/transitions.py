@@ -279,7 +279,7 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
     """Nothing lost or doubled: audit entries, response rows and states against the counts."""
     from sqlalchemy import func, select
 
-    from engine.service import audit, instances
+    from engine.service import audit, instance_store
     from engine.store.db import Database
     from engine.store.tables import AuditEntry, Disbursement, Instance, OccurrenceRow, ResponseRow
 
@@ -295,7 +295,7 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
         statuses = Counter(s.scalars(select(Disbursement.workflow_status).where(Disbursement.id.in_(used))))
         bad_paths = 0
         for inst in s.scalars(select(Instance).where(Instance.disbursement_id.in_(used))):
-            if tuple(instances.load_state(s, inst).path) != PATH:
+            if tuple(instance_store.load_state(s, inst).path) != PATH:
                 bad_paths += 1
         breaks = audit.verify(s)
     db.dispose()

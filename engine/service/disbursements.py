@@ -30,16 +30,8 @@ from engine.security.permissions import (
 from engine.service import audit
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
-from engine.service.instances import (
-    STATUS_CANCELED,
-    STATUS_NOT_STARTED,
-    cancel_instance,
-    email_subject,
-    latest_instance,
-    lock_disbursement,
-    restart_for_edit,
-    start_on_template,
-)
+from engine.service.instance_store import STATUS_CANCELED, STATUS_NOT_STARTED, latest_instance, lock_disbursement
+from engine.service.instances import cancel_instance, email_subject, restart_for_edit, start_on_template
 from engine.services import Services
 from engine.store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
 from engine.text import optional_text

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.errors import DomainError
 from engine.security.permissions import PAYMENTS_ADMIN, VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP, held, manages
 from engine.service import audit
-from engine.service.instances import load_state
+from engine.service.instance_store import load_state
 from engine.services import Services
 from engine.store.tables import Disbursement, Instance, User
 

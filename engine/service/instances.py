@@ -1,30 +1,37 @@
-"""Running workflows for real: load an instance, apply a runtime transition, persist it.
+"""Running workflows for real: the workflow commands and ``view``.
 
-Each public function is one transaction (RESP-8, AUD-1): it locks the
+Each public command is one transaction (RESP-8, AUD-1): it locks the
 disbursement row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises
 writers with ``BEGIN IMMEDIATE``), rebuilds the instance state, asks the pure
 :mod:`engine.runtime.instance` for the transition, then writes the rows, the audit
 entries and the outbox emails. The disbursement's ``lock_version`` is the
 backstop: a writer that read an older version gets ``state_conflict`` (GEN-7).
+Finding, locking, loading and saving instances is :mod:`.instance_store`'s.
+
+Every command and query takes ``(svc, actor, company_id, disbursement_id, ...)`` and
+checks the actor itself (GEN-4). The functions that take a ``Session`` instead
+(:func:`start_on_template`, :func:`restart_for_edit`, :func:`cancel_instance`,
+:func:`recheck_eligibility`, :func:`email_subject`) are internal helpers that run inside
+another command's transaction, after that command checked its actor: they check no
+permission themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
 from engine.outbox import emails
 from engine.runtime import instance
-from engine.runtime.calendar import CompanyCalendar
-from engine.runtime.instance import AuditEvent, InstanceState, Notice, Occurrence, Response, Snapshot
+from engine.runtime.instance import AuditEvent, InstanceState, Notice, Snapshot
 from engine.security import segregation
 from engine.security.permissions import (
     PAYMENTS_ADMIN,
@@ -38,6 +45,20 @@ from engine.security.permissions import (
 from engine.service import audit
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
+from engine.service.instance_store import (
+    STATUS_NOT_STARTED,
+    active_instance,
+    calendar_of,
+    compiled_of,
+    last_occurrence,
+    latest_instance,
+    load_state,
+    load_with_ids,
+    lock_disbursement,
+    lock_with_company,
+    save_state,
+    workflow_status,
+)
 from engine.service.templates import configuration
 from engine.services import Services
 from engine.spec.facts import raw_fact_plan
@@ -49,136 +70,12 @@ from engine.store.tables import (
     Invoice,
     OccurrenceRow,
     Project,
-    ResponseRow,
     Template,
     TemplateVersion,
 )
 from engine.text import optional_text, text_problem
 
 RestartMode = Literal["defaults", "current"]
-
-STATUS_UNDER_REVIEW = "Under Review"
-STATUS_APPROVED = "Approved"
-STATUS_REJECTED = "Rejected"
-STATUS_NOT_STARTED = "Not Started"
-STATUS_CANCELED = "Canceled"
-
-
-# ---------------------------------------------------------------- loading
-
-
-def lock_disbursement(s: Session, company_id: str, disbursement_id: str) -> Disbursement:
-    d = s.scalars(select(Disbursement).where(Disbursement.id == disbursement_id).with_for_update()).first()
-    if d is None or d.company_id != company_id:
-        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
-    return d
-
-
-def active_instance(s: Session, disbursement_id: str) -> Instance | None:
-    return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id,
-                                            Instance.status == "active")).first()
-
-
-def latest_instance(s: Session, disbursement_id: str) -> Instance | None:
-    return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id)
-                     .order_by(Instance.number.desc()).limit(1)).first()
-
-
-def last_occurrence(s: Session, disbursement_id: str) -> int:
-    """RESP-2: the highest occurrence number over every instance of the disbursement (0 if none);
-    a new instance numbers its occurrences after it."""
-    found = s.scalar(select(func.max(OccurrenceRow.seq)).join(Instance, Instance.id == OccurrenceRow.instance_id)
-                     .where(Instance.disbursement_id == disbursement_id))
-    return int(found or 0)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    from datetime import timezone
-
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
-    return moment
-
-
-def _load(s: Session, inst: Instance) -> tuple[InstanceState, dict[int, int]]:
-    """The instance's state, and the row id of each occurrence (by seq) for the writes."""
-    rows = s.execute(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id)
-                     .order_by(OccurrenceRow.seq)).scalars().all()
-    responses: dict[int, list[Response]] = {}
-    if rows:
-        for occurrence_id, user, answer, at, comment in s.execute(
-                select(ResponseRow.occurrence_id, ResponseRow.user_id, ResponseRow.answer,
-                       ResponseRow.created_at, ResponseRow.comment)
-                .where(ResponseRow.occurrence_id.in_([o.id for o in rows])).order_by(ResponseRow.id)):
-            responses.setdefault(occurrence_id, []).append(Response(user, answer, _aware(at), comment))
-    occs = tuple(
-        Occurrence(seq=o.seq, step=o.step, kind=o.kind, entered_at=_aware(o.entered_at), due=o.due_date,
-                   assignees=tuple(o.assignees or ()), replaced=tuple(o.replaced or ()),
-                   responses=tuple(responses.get(o.id, ())), closed_at=_aware(o.closed_at),
-                   decision=o.decision, evaluation=o.evaluation)
-        for o in rows)
-    state = InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
-                          outcome=inst.outcome, blocked=inst.blocked,
-                          first_seq=occs[0].seq if occs else 1)
-    return state, {o.seq: o.id for o in rows}
-
-
-def load_state(s: Session, inst: Instance) -> InstanceState:
-    return _load(s, inst)[0]
-
-
-def _occurrence_values(occ: Occurrence) -> dict[str, Any]:
-    return {"due_date": occ.due, "closed_at": occ.closed_at, "decision": occ.decision,
-            "assignees": list(occ.assignees), "replaced": list(occ.replaced),
-            "evaluation": dict(occ.evaluation) if occ.evaluation is not None else None}
-
-
-def _save_state(s: Session, inst: Instance, old: InstanceState, ids: dict[int, int], new: InstanceState,
-                now: datetime) -> None:
-    """Write what changed between ``old`` and ``new``: new occurrences and responses are
-    appended, changed occurrences updated — with Core, in a statement per kind of change
-    (this runs on every transition)."""
-    old_by_seq = {o.seq: o for o in old.occurrences}
-    new_occurrences: list[dict[str, Any]] = []
-    new_responses: list[dict[str, Any]] = []
-    for occ in new.occurrences:
-        before = old_by_seq.get(occ.seq)
-        if before is None:
-            new_occurrences.append({"instance_id": inst.id, "seq": occ.seq, "step": occ.step, "kind": occ.kind,
-                                    "entered_at": occ.entered_at, **_occurrence_values(occ)})
-            continue
-        if before == occ:
-            continue
-        if replace(before, responses=()) != replace(occ, responses=()):
-            s.execute(update(OccurrenceRow).where(OccurrenceRow.id == ids[occ.seq])
-                      .values(**_occurrence_values(occ)))
-        known = {r.user for r in before.responses}
-        new_responses += [{"occurrence_id": ids[occ.seq], "user_id": r.user, "answer": r.answer,
-                           "comment": r.comment, "created_at": r.at}
-                          for r in occ.responses if r.user not in known]
-    if new_responses:
-        s.execute(insert(ResponseRow), new_responses)
-    inst.status, inst.blocked = new.status, new.blocked
-    inst.end_step, inst.outcome = new.end_step, new.outcome
-    if new.status != "active" and inst.ended_at is None:
-        inst.ended_at = now
-    inst.lock_version += 1
-    s.flush()  # an ended instance must be written before a restart inserts the next (WF-13 index)
-    if new_occurrences:
-        s.execute(insert(OccurrenceRow), new_occurrences)
-
-
-def workflow_status(state: InstanceState) -> str:
-    """ST-1 from the instance: active → Under Review; success end → Approved; ..."""
-    if state.status == "active":
-        return STATUS_UNDER_REVIEW
-    if state.status == "ended":
-        return STATUS_APPROVED if state.outcome == "success" else STATUS_REJECTED
-    return STATUS_NOT_STARTED
-
-
-def calendar_of(company: Company) -> CompanyCalendar:
-    return CompanyCalendar(company.time_zone, frozenset(date.fromisoformat(h) for h in company.holidays or ()))
 
 
 class _Lazy(Sequence[str]):
@@ -272,7 +169,7 @@ class _Unit:
         if not tr.changed:
             return
         before = self.d.workflow_status
-        _save_state(self.s, inst, old, ids, tr.state, self.now)
+        save_state(self.s, inst, old, ids, tr.state, self.now)
         self.d.workflow_status = workflow_status(tr.state)
         self.d.updated_at = self.now  # bumps lock_version (optimistic check)
         self._effects(inst, actor, tr.effects, reason, before, tr.state)
@@ -427,21 +324,12 @@ class _Active:
         self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
 
 
-def _lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tuple[Company, Disbursement]:
-    """The disbursement, row-locked (FOR UPDATE on PostgreSQL), with its company, in one query."""
-    row = s.execute(select(Disbursement, Company).join(Company, Company.id == Disbursement.company_id)
-                    .where(Disbursement.id == disbursement_id).with_for_update(of=Disbursement)).first()
-    if row is None or row[0].company_id != company_id:
-        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
-    return row[1], row[0]
-
-
 def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str) -> _Active:
     # The instance is read by a query of its own, after the lock is held: a row
     # joined into the locking SELECT would come from the snapshot taken before
     # waiting for the lock (PostgreSQL re-reads only the locked row), and a
     # concurrent winner's change to the instance would go unseen.
-    company, d = _lock_with_company(s, company_id, disbursement_id)
+    company, d = lock_with_company(s, company_id, disbursement_id)
     _require_open(d)
     inst = active_instance(s, d.id)
     if inst is None:
@@ -449,15 +337,10 @@ def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: 
     return _loaded(s, svc, company, d, inst)
 
 
-def _compiled_of(s: Session, svc: Services, inst: Instance) -> Any:
-    """The compiled workflow ``inst`` runs on (its pinned version, compiled once per process)."""
-    return svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
-
-
 def _loaded(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance) -> _Active:
     """``inst`` of the locked disbursement ``d``, with its workflow and state, ready for one command."""
-    compiled = _compiled_of(s, svc, inst)
-    state, ids = _load(s, inst)
+    compiled = compiled_of(s, svc, inst)
+    state, ids = load_with_ids(s, inst)
     return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
 
 
@@ -540,7 +423,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         raise DomainError("invalid_answer", "the answer is not one of the step's answers", rule="RESP-3")
     _check_prose("RESP-3", comment=comment)
     with svc.tx() as s:
-        company, d = _lock_with_company(s, company_id, disbursement_id)
+        company, d = lock_with_company(s, company_id, disbursement_id)
         _require_open(d)
         a = _loaded(s, svc, company, d, _answered_instance(s, d, occurrence, instance_id))
         inst = a.inst
@@ -780,7 +663,7 @@ def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView |
         if cur is not None:
             eligible = eligible_users(s, company_id)
             awaited = tuple(u for u in cur.awaited if u in eligible)
-        compiled = _compiled_of(s, svc, inst)
+        compiled = compiled_of(s, svc, inst)
         return InstanceView(inst.id, state.status, d.workflow_status, cur.step if cur else None,
                             cur.seq if cur else None, awaited, state.blocked,
                             tuple(state.path), tuple(o.step for o in late), _status_text(compiled, state))

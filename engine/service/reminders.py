@@ -36,7 +36,8 @@ from engine.runtime import instance
 from engine.runtime.calendar import CompanyCalendar
 from engine.runtime.instance import Snapshot
 from engine.security.permissions import eligible_users
-from engine.service.instances import calendar_of, email_subject, load_state, lock_disbursement
+from engine.service.instance_store import calendar_of, load_state, lock_disbursement
+from engine.service.instances import email_subject
 from engine.services import Services
 from engine.store.tables import (
     Company,

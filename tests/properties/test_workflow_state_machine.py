@@ -37,7 +37,7 @@ from sqlalchemy import select
 from dsl.load import load_workflow
 from engine.errors import DomainError
 from engine.runtime.instance import ADD_ASSIGNEE_REASONS, InstanceState
-from engine.service import audit, directory, disbursements, instances
+from engine.service import audit, directory, disbursements, instance_store, instances
 from engine.service.demo import seed_company
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
@@ -327,7 +327,7 @@ class WorkflowStore(RuleBasedStateMachine):
         seen: dict[str, set[int]] = {}
         with self.db.sessions() as s:
             for inst in s.scalars(select(Instance).order_by(Instance.number)):
-                state = instances.load_state(s, inst)
+                state = instance_store.load_state(s, inst)
                 _check_path(state, self.amount[inst.disbursement_id])
                 numbers = seen.setdefault(inst.disbursement_id, set())
                 mine = {o.seq for o in state.occurrences}
@@ -352,7 +352,7 @@ class WorkflowStore(RuleBasedStateMachine):
                     expected = "Not Started"
                 else:
                     inst = s.get(Instance, newest)
-                    expected = instances.workflow_status(instances.load_state(s, inst))
+                    expected = instance_store.workflow_status(instance_store.load_state(s, inst))
                     if active:
                         assert active[0].id == newest, "the active instance is not the newest one"
                 assert d.workflow_status == expected, (d.workflow_status, expected)
@@ -406,7 +406,7 @@ class WorkflowStore(RuleBasedStateMachine):
                                                     Instance.status == "active")).first()
             if inst is None:
                 return False
-            state = instances.load_state(s, inst)
+            state = instance_store.load_state(s, inst)
             cur = state.current
             if cur is None or cur.seq != occ:
                 return False
@@ -415,7 +415,7 @@ class WorkflowStore(RuleBasedStateMachine):
 
     @staticmethod
     def _instance_print(s: Any, inst: Instance) -> Any:
-        state = instances.load_state(s, inst)
+        state = instance_store.load_state(s, inst)
         return (inst.status, inst.outcome, inst.end_step, inst.lock_version, inst.blocked, state)
 
 
