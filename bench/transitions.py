@@ -125,10 +125,10 @@ def build_world(url: str, n: int) -> World:
     world = World(company, uid["controller"], uid["cfo"])
     for i in range(n):
         inv = directory.create_invoice(svc, uid["admin"], company, project, payee=seeded.payee,
-                                       number=f"B-{i:06d}", amount_due=AMOUNT)
+                                       number=f"B-{i:06d}", amount_due=AMOUNT).id
         world.disbursements.append(disbursements.create_disbursement(
             svc, uid["creator"], company, project_id=project, funding_account=seeded.funding,
-            payments=[PaymentLine(inv)]))
+            payments=[PaymentLine(inv)]).id)
         if (i + 1) % 100 == 0:
             print(f"   set-up: {i + 1}/{n} disbursements", file=sys.stderr, flush=True)
     db.dispose()

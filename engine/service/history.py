@@ -2,6 +2,9 @@
 
 The history is not a second record: it is a view of the hash-chained audit
 entries, so what a person reads is exactly what was audited.
+
+:func:`history` is a query of the engine's contract: ``(svc, viewer, company_id,
+disbursement_id)``, its viewer checked here (ROLE-9).
 """
 
 from __future__ import annotations

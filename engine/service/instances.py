@@ -34,11 +34,16 @@ from engine.runtime import instance
 from engine.runtime.instance import AuditEvent, InstanceState, Notice, Snapshot
 from engine.security import segregation
 from engine.security.permissions import (
+    DISBURSEMENT_CONTRIBUTOR,
+    LABELS,
     PAYMENTS_ADMIN,
     PAYMENTS_DISBURSER,
+    WORKFLOW_PERMISSIONS,
     admins,
     can_manage,
     eligible_users,
+    held,
+    membership,
     require_any,
     standing,
 )
@@ -248,9 +253,10 @@ def _require_open(d: Disbursement) -> None:
 
 def start_on_template(s: Session, svc: Services, company: Company, d: Disbursement, actor: str | None,
                       *, template: Template | None = None, version: TemplateVersion | None = None,
-                      snapshot: dict[str, Any] | None = None) -> Instance:
+                      snapshot: dict[str, Any] | None = None) -> Position:
     """Start an instance (inside the caller's transaction): the default template's active
-    version and current configuration (WF-11), or a pinned version and snapshot (MGR-5 current)."""
+    version and current configuration (WF-11), or a pinned version and snapshot (MGR-5 current).
+    Returns where the new instance stands."""
     if template is None:
         if company.default_template_id is None:
             raise DomainError("no_workflow_configured", "no Configured default workflow template exists",
@@ -276,12 +282,13 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
     s.flush()
     tr = instance.start(compiled, unit.context(inst, compiled), first_seq=last_occurrence(s, d.id) + 1)
     unit.commit(inst, InstanceState(), {}, tr, actor)
-    return inst
+    return position_of(d, inst, tr.state)
 
 
 @idempotent("start", standing=_MANAGER)
-def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> str:
-    """MGR-4: the default template's manager starts a Not Started workflow."""
+def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> Position:
+    """MGR-4: the default template's manager starts a Not Started workflow; returns where the
+    new instance stands (a start whose first steps are conditions may end at once, ST-2)."""
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
@@ -300,8 +307,7 @@ def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> s
             raise DomainError("permission_denied", "only the default template's workflow manager may start it",
                               rule="MGR-1", missing="workflow manager of the default template")
         _require_eligible_manager(s, company_id, actor)
-        inst = start_on_template(s, svc, company, d, actor)
-        return inst.id
+        return start_on_template(s, svc, company, d, actor)
 
 
 # ---------------------------------------------------------------- commands on the active instance
@@ -358,19 +364,28 @@ class RespondResult:
 
 @dataclass(frozen=True)
 class Position:
-    """Where a manager action left the workflow: the instance, its status, the step waiting."""
+    """Where a start or a manager action left the workflow: the instance it acted on (for a
+    start or restart, the new one), the disbursement's workflow status, the step waiting, and
+    the instance's workflow manager (MGR-1; the new one after MGR-2)."""
 
     instance_id: str
     workflow_status: str | None
     current_step: str | None
     current_occurrence: int | None
     blocked: bool
+    #: defaulted so that a result stored before the field existed still replays (GEN-8)
+    manager: str | None = None
+
+
+def position_of(d: Disbursement, inst: Instance, state: InstanceState) -> Position:
+    """``inst`` of ``d`` at ``state`` (read in the caller's transaction, after the change)."""
+    cur = state.current
+    return Position(inst.id, d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
+                    state.blocked, (inst.snapshot or {}).get("manager"))
 
 
 def _position(a: "_Active", state: InstanceState) -> Position:
-    cur = state.current
-    return Position(a.inst.id, a.unit.d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
-                    state.blocked)
+    return position_of(a.unit.d, a.inst, state)
 
 
 def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id: str | None) -> Instance:
@@ -443,6 +458,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
 @idempotent("return_to", standing=_MANAGER)
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
               reason: str) -> Position:
+    """MGR-6: the instance's manager returns it to a response step it completed."""
     _check_prose("MGR-6", reason=reason)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
@@ -455,6 +471,8 @@ def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, 
 def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   users: Sequence[str], reason: str, comment: str | None = None,
                   replacing: Sequence[str] = (), message: str | None = None) -> Position:
+    """MGR-7, MGR-8: the instance's manager adds assignees to the current response occurrence
+    (unblocking a Blocked instance, STEP-2), optionally replacing awaited ones."""
     _check_prose("MGR-7", reason=reason, comment=comment, message=message)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
@@ -465,18 +483,22 @@ def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: s
 
 
 @idempotent("terminate", standing=_MANAGER)
-def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> Position:
+    """MGR-9: the instance's manager ends the active instance without an end step; the workflow
+    status goes back to Not Started. Returns the terminated instance's position (no step waits)."""
     _check_prose("MGR-3", reason=reason)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = instance.terminate(a.state, a.context(), actor=actor, reason=reason)
         a.commit(tr, actor, reason)
+        return _position(a, tr.state)
 
 
 @idempotent("restart", standing=_MANAGER)
 def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
-            mode: RestartMode = "defaults") -> str:
-    """MGR-5: end the active (or look at the ended) instance and start afresh."""
+            mode: RestartMode = "defaults") -> Position:
+    """MGR-5: end the active (or look at the ended) instance and start afresh; returns where the
+    new instance stands."""
     _check_prose("MGR-5", reason=reason)
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-3")
@@ -502,12 +524,12 @@ def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
             if template is None or template.archived:
                 raise DomainError("template_archived", "the instance's template is archived; restart in "
                                   "mode `defaults`", rule="WF-14")
-        return _restart_in(s, svc, company, d, inst, actor, reason.strip(), mode).id
+        return _restart_in(s, svc, company, d, inst, actor, reason.strip(), mode)
 
 
 def _restart_in(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
                 actor: str | None, reason: str, mode: RestartMode,
-                cause: instance.TerminateCause = "restart") -> Instance:
+                cause: instance.TerminateCause = "restart") -> Position:
     before = d.workflow_status
     if inst.status == "active":
         _terminate_in(s, svc, company, d, inst, actor, reason, cause)
@@ -550,9 +572,10 @@ def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement
 
 @idempotent("reassign_manager", standing=_ADMIN)
 def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
-                     manager: str, reason: str) -> None:
+                     manager: str, reason: str) -> Position:
     """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
-    an active instance, or an ended (Approved or Rejected) one, which only its manager can restart."""
+    an active instance, or an ended (Approved or Rejected) one, which only its manager can restart.
+    Returns the instance's position with its new manager."""
     _check_prose("MGR-2", reason=reason)
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-2")
@@ -580,6 +603,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                      before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
                      rules=("MGR-2",), version_id=inst.version_id, content_hash=inst.content_hash,
                      details={"instance": inst.id})
+        return position_of(d, inst, load_state(s, inst))
 
 
 def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Sequence[str],
@@ -591,6 +615,10 @@ def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Se
 
     Each disbursement is row-locked before its instance is read, as every workflow command
     does, so a response racing the revoke is serialised with it.
+
+    An internal helper, not a command: it takes the caller's ``Session`` and runs inside the
+    revoke or deactivation that caused it (``directory.revoke``, ``directory.set_user_active``),
+    which checked its actor (an Admin, ROLE-11); ``actor`` is only whom the audit names.
     """
     s.flush()  # the caller's grant or user change must be visible to the eligibility queries
     eligible = eligible_users(s, company_id)
@@ -646,13 +674,58 @@ def _status_text(compiled: Any, state: InstanceState) -> str | None:
     return getattr(step, "status", None)
 
 
-def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView | None:
-    """The latest instance as the disbursement page shows it, with overdue steps."""
+#: ROLE-2, ROLE-4, ROLE-7: who works with disbursements or workflows, and so may see where one stands
+VIEWING = (PAYMENTS_ADMIN, PAYMENTS_DISBURSER, DISBURSEMENT_CONTRIBUTOR, *WORKFLOW_PERMISSIONS)
+
+
+def _participates(s: Session, d: Disbursement, user: str) -> bool:
+    """Whether ``user`` made the disbursement (DSB-11, DSB-6) or took part in its workflow: the
+    manager (MGR-1) or an assignee (STEP-1) of any of its instances."""
+    if user in (d.created_by, d.drafted_by):
+        return True
+    if any((snap or {}).get("manager") == user
+           for snap in s.scalars(select(Instance.snapshot).where(Instance.disbursement_id == d.id))):
+        return True
+    return any(user in (assignees or ()) for assignees in s.scalars(
+        select(OccurrenceRow.assignees).join(Instance, Instance.id == OccurrenceRow.instance_id)
+        .where(Instance.disbursement_id == d.id)))
+
+
+def _require_viewer(s: Session, company_id: str, actor: str, d_id: str) -> Disbursement:
+    """``view``'s permission check (GEN-4); returns the disbursement."""
+    member = membership(s, company_id, actor)
+    d = s.get(Disbursement, d_id) if member is not None and member.active else None
+    if d is None or d.company_id != company_id:
+        # GEN-5: a stranger, or a member deactivated here, learns nothing about the company's objects
+        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+    if held(s, company_id, actor).isdisjoint(VIEWING) and not _participates(s, d, actor):
+        raise DomainError("permission_denied", "viewing a disbursement's workflow needs a payments role, "
+                          "a workflow permission or a part in the workflow", rule="ROLE-7",
+                          missing=" or ".join(LABELS[p] for p in VIEWING))
+    return d
+
+
+def view(svc: Services, actor: str, company_id: str, disbursement_id: str) -> InstanceView | None:
+    """The latest instance as the disbursement page shows it, with overdue steps (None before a start).
+
+    Who may look (checked here, GEN-4):
+
+    - a non-member of the company, or a member deactivated in it, gets ``not_found``, exactly as
+      for a disbursement that does not exist (GEN-5: a user acts only on their own company's
+      objects, and another company's object is "not found");
+    - an active member who holds a payments role that works with disbursements — Payments
+      Admin, Payments Disburser (ROLE-1, ROLE-2) or Disbursement Contributor (ROLE-4) — or any
+      workflow permission (ROLE-7) may view;
+    - so may a participant: the disbursement's creator (DSB-11) or drafter (DSB-6), or the
+      manager or an assignee of any of its instances (MGR-1, STEP-1, ROLE-8), even once they
+      hold no role any more (what they were asked to act on stays visible to them);
+    - any other member (a Beneficiary Approver only, say, ROLE-5) is ``permission_denied``.
+
+    The view shows no history (that is :func:`engine.service.history.history`, filtered by ROLE-9).
+    """
     with svc.db.sessions() as s:
         company = get_company(s, company_id)
-        d = s.get(Disbursement, disbursement_id)
-        if d is None or d.company_id != company_id:
-            raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+        d = _require_viewer(s, company_id, actor, disbursement_id)
         inst = latest_instance(s, d.id)
         if inst is None:
             return None

@@ -18,6 +18,10 @@ that answer into outbox rows, exactly once each:
   day is reminded (three "still waiting" emails at once say nothing more than
   one). The manager's first-day email (STEP-13) is still sent once, late,
   when its day was missed.
+
+:func:`queue_reminders` is an operator/worker function (``payroute worker``), not a user
+command: it acts for no user of any company, so it takes no ``(actor, company_id)`` and checks
+no permission; it only queues what STEP-12/13 say is due, for every company at once.
 """
 
 from __future__ import annotations

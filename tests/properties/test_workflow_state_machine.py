@@ -175,11 +175,11 @@ class WorkflowStore(RuleBasedStateMachine):
     def create(self, actor: str, amount: str) -> None:
         self.invoices += 1
         inv = directory.create_invoice(self.svc, self.ids["admin"], self.company_id, self.project,
-                                       payee=self.payee, number=f"INV-{self.invoices}", amount_due=amount)
+                                       payee=self.payee, number=f"INV-{self.invoices}", amount_due=amount).id
         before = self._instances()
         d = self._send(lambda: disbursements.create_disbursement(
             self.svc, self.ids[actor], self.company_id, project_id=self.project, funding_account=self.funding,
-            payments=[PaymentLine(inv)]))
+            payments=[PaymentLine(inv)]).id)
         if d is not None:
             self.disbursements.append(d)
             self.amount[d] = Decimal(amount)
@@ -200,7 +200,7 @@ class WorkflowStore(RuleBasedStateMachine):
         """Awaited assignees answer, one after the other (so runs get deep, not only refused)."""
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
         for answer in answers:
-            view = instances.view(self.svc, self.company_id, d)
+            view = instances.view(self.svc, self.ids["admin"], self.company_id, d)
             awaited = list(view.awaited) if view is not None else []
             user = data.draw(st.sampled_from(awaited), label="assignee") if awaited else self.ids["r1"]
             self._respond(d, user, answer, "current")
@@ -260,7 +260,7 @@ class WorkflowStore(RuleBasedStateMachine):
     # ------------------------------------------------------------ sending
 
     def _respond(self, d: str, user: str, answer: str, which: str) -> None:
-        view = instances.view(self.svc, self.company_id, d)
+        view = instances.view(self.svc, self.ids["admin"], self.company_id, d)
         occ = view.current_occurrence if view is not None and view.current_occurrence else 1
         occ = {"current": occ, "previous": occ - 1, "next": occ + 1}[which]
         resubmit = self._has_answered(d, user, occ, answer)
