@@ -97,6 +97,7 @@ def usable_funding_account(s: Session, company_id: str, account_id: str, where: 
 
     Another company's account is as unknown as a missing one (GEN-5). Verification
     (DSB-7's "Verified") is checked once accounts can be verified, with the money milestone.
+    An internal helper inside the disbursement command's transaction, which checked its actor.
     """
     account = s.get(BankAccount, account_id) if isinstance(account_id, str) and account_id else None
     if account is None or account.company_id != company_id:

@@ -220,7 +220,8 @@ class _Unit:
 
 
 def email_subject(s: Session, company: Company, d: Disbursement) -> emails.Subject:
-    """What emails about ``d`` say it is (company, project, amount)."""
+    """What emails about ``d`` say it is (company, project, amount). An internal helper inside the
+    caller's transaction (it checks no actor)."""
     return _Unit(s, company, d, now=None).subject
 
 
@@ -548,7 +549,8 @@ def _restart_in(s: Session, svc: Services, company: Company, d: Disbursement, in
 
 def restart_for_edit(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
                      reason: str) -> None:
-    """DSB-12: an edit after the workflow started restarts it in `defaults` mode."""
+    """DSB-12: an edit after the workflow started restarts it in `defaults` mode. An internal helper
+    inside the edit's transaction, which checked its actor (exempt from ``(svc, actor, company_id)``)."""
     inst = latest_instance(s, d.id)
     if inst is None or d.workflow_status in (None, STATUS_NOT_STARTED):
         return
@@ -564,7 +566,8 @@ def _terminate_in(s: Session, svc: Services, company: Company, d: Disbursement, 
 
 def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
                     reason: str) -> None:
-    """AUTH-13: terminate the active instance as part of a cancel (its emails included)."""
+    """AUTH-13: terminate the active instance as part of a cancel (its emails included). An internal
+    helper inside the cancel's transaction, which checked its actor (exempt from ``(svc, actor, company_id)``)."""
     inst = active_instance(s, d.id)
     if inst is not None:
         _terminate_in(s, svc, company, d, inst, actor, reason, "cancel")

@@ -349,7 +349,8 @@ class Configuration:
 
 def configuration(s: Session, t: Template) -> Configuration:
     """WF-7/WF-8: the active version and the snapshot a start would pin, and why the
-    template is Not Configured (no problems = Configured)."""
+    template is Not Configured (no problems = Configured). An internal helper inside the
+    caller's transaction (it checks no actor; :func:`is_configured` is the query)."""
     problems: list[str] = []
     v = active_version(s, t.id)
     if v is None:
