@@ -125,10 +125,10 @@ def build_world(url: str, n: int) -> World:
     world = World(company, uid["controller"], uid["cfo"])
     for i in range(n):
         inv = directory.create_invoice(svc, uid["admin"], company, project, payee=seeded.payee,
-                                       number=f"B-{i:06d}", amount_due=AMOUNT)
+                                       number=f"B-{i:06d}", amount_due=AMOUNT).id
         world.disbursements.append(disbursements.create_disbursement(
             svc, uid["creator"], company, project_id=project, funding_account=seeded.funding,
-            payments=[PaymentLine(inv)]))
+            payments=[PaymentLine(inv)]).id)
         if (i + 1) % 100 == 0:
             print(f"   set-up: {i + 1}/{n} disbursements", file=sys.stderr, flush=True)
     db.dispose()
@@ -279,7 +279,7 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
     """Nothing lost or doubled: audit entries, response rows and states against the counts."""
     from sqlalchemy import func, select
 
-    from engine.service import audit, instances
+    from engine.service import audit, instance_store
     from engine.store.db import Database
     from engine.store.tables import AuditEntry, Disbursement, Instance, OccurrenceRow, ResponseRow
 
@@ -295,7 +295,7 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
         statuses = Counter(s.scalars(select(Disbursement.workflow_status).where(Disbursement.id.in_(used))))
         bad_paths = 0
         for inst in s.scalars(select(Instance).where(Instance.disbursement_id.in_(used))):
-            if tuple(instances.load_state(s, inst).path) != PATH:
+            if tuple(instance_store.load_state(s, inst).path) != PATH:
                 bad_paths += 1
         breaks = audit.verify(s)
     db.dispose()

@@ -40,7 +40,7 @@ class World:
         """An Unpaid invoice of Tower A paying the payee company called ``vendor``."""
         self._invoices += 1
         return directory.create_invoice(self.svc, self.admin, self.company, self.project, payee=self.payee(vendor),
-                                        number=f"INV-{self._invoices:04d}", amount_due=amount_due)
+                                        number=f"INV-{self._invoices:04d}", amount_due=amount_due).id
 
 
 def build_world(svc: Services, source: str = REFERENCE, *, configure: bool = True) -> World:

@@ -51,6 +51,12 @@ its own sender.
 
 A send failure never touches the state change that wrote the row (AUD-5):
 that transaction committed long before.
+
+These are operator and worker functions (``payroute worker``), not user
+commands: they act for no user of any company, so they take no ``(actor,
+company_id)`` and check no permission (ROLE-12: no service identity acts in a
+company's workflow; the worker only delivers what commands already wrote).
+Their caller is trusted to be the operator.
 """
 
 from __future__ import annotations

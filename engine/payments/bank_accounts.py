@@ -7,9 +7,15 @@ the MFA challenge on adding (BANK-7), the mapping to a deposit account
 (BANK-5, BANK-6), verification (BANK-3), deactivation and the default account
 (BANK-4, BANK-9, BANK-10). Until then an account is Pending Verification and
 active, and a disbursement may use any active funding account of its company.
+
+Commands take ``(svc, actor, company_id, ...)``, check the actor (ROLE-1) and return the
+frozen :class:`BankAccountView` of the account; :func:`usable_funding_account` is an
+internal helper inside another command's transaction (it checks no actor).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,9 +37,26 @@ KINDS = (FUNDING, DEPOSIT, BENEFICIARY)
 MAX_NICKNAME = 100
 
 
+@dataclass(frozen=True)
+class BankAccountView:
+    """A bank account as the payment settings page shows it (BANK-1, BANK-3, BANK-4); never its
+    numbers (BANK-8: those arrive with the money milestone, and only their last four digits show)."""
+
+    id: str
+    kind: str
+    nickname: str
+    verification_status: str
+    active: bool
+
+
+def account_view(account: BankAccount) -> BankAccountView:
+    return BankAccountView(account.id, account.kind, account.nickname, account.verification_status,
+                           bool(account.active))
+
+
 @idempotent("add_funding_account", standing=standing(
     PAYMENTS_ADMIN, rule="ROLE-1", action="adding funding accounts"))
-def add_funding_account(svc: Services, actor: str, company_id: str, nickname: str) -> str:
+def add_funding_account(svc: Services, actor: str, company_id: str, nickname: str) -> BankAccountView:
     """BANK-7: an Admin adds a funding account whose nickname is unique in the company, ignoring case.
 
     The MFA challenge, the account numbers and verification of BANK-7 arrive
@@ -66,7 +89,7 @@ def add_funding_account(svc: Services, actor: str, company_id: str, nickname: st
                      object_id=account.id, after={"kind": FUNDING, "nickname": name,
                                                   "verification_status": account.verification_status},
                      rules=("BANK-1", "BANK-7"))
-        return account.id
+        return account_view(account)
 
 
 def usable_funding_account(s: Session, company_id: str, account_id: str, where: str) -> BankAccount:
@@ -74,6 +97,7 @@ def usable_funding_account(s: Session, company_id: str, account_id: str, where: 
 
     Another company's account is as unknown as a missing one (GEN-5). Verification
     (DSB-7's "Verified") is checked once accounts can be verified, with the money milestone.
+    An internal helper inside the disbursement command's transaction, which checked its actor.
     """
     account = s.get(BankAccount, account_id) if isinstance(account_id, str) and account_id else None
     if account is None or account.company_id != company_id:

@@ -4,6 +4,9 @@ Roles and permissions are rows in ``grants``; every engine operation calls
 :func:`require` (or :func:`require_any`) before it changes anything, so a
 page or an API client can never be the only check (GEN-4). A refusal is a
 ``permission_denied`` :class:`DomainError` naming the missing permission.
+
+Everything here is an internal helper taking the caller's ``Session``: the commands and
+queries (``(svc, actor, company_id, ...)``) call it inside their own transaction.
 """
 
 from __future__ import annotations

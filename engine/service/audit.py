@@ -21,6 +21,12 @@ Entries are written by the caller's transaction (``session``), so a state
 change and its audit entry commit together or not at all. The one exception
 is an audited refusal (AUD-4, :func:`append_refusal`): the refused command
 rolls back, and its entry is written afterwards in a transaction of its own.
+
+Nothing here is a user command, so nothing takes ``(svc, actor, company_id)``: the
+writers (:func:`append`, :func:`append_many`, :func:`append_refusal`) are internal helpers
+inside the caller's transaction, and :func:`verify`, :func:`checkpoint`, :func:`count` and
+:func:`entries` are operator tools (``payroute audit verify|checkpoint``) or helpers of a
+query that checked its viewer (:func:`engine.service.history.history`, ROLE-9).
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ A user is a person, global; a person acts in a company only as a member of it
 (``memberships``), active or deactivated per company (GEN-5). Every action
 here names users of the actor's company only: anyone else is ``not_found``,
 exactly like a user who does not exist.
+
+Every command takes ``(svc, actor, company_id, ...)``, checks the actor itself and returns
+the frozen view of what it created or changed (:class:`MemberView`, :class:`GroupView`,
+:class:`ProjectView`, :class:`InvoiceView`, :class:`CompanyView`). Exempt from the actor:
+the bootstrap, :func:`create_user` and :func:`create_company`, which run before any
+company (and so any actor in one) exists; and :func:`get_company`, an internal helper
+taking the caller's ``Session``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
-from engine.money import MoneyError, parse_money
+from engine.money import CENT, MoneyError, parse_money
 from engine.security.permissions import (
     ALL_PERMISSIONS,
     LABELS,
@@ -42,9 +49,116 @@ from engine.services import Services
 from engine.store.tables import Company, Grant, Group, GroupMember, Invoice, Membership, Project, User
 from engine.text import bounded_text, is_id, optional_text, text_problem
 
+# ---------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A person (global: they act in companies as members, GEN-5)."""
+
+    id: str
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CompanyView:
+    """A company with its settings (GEN-6, WF-10, AUTH-6) and default template (WF-9)."""
+
+    id: str
+    name: str
+    is_payee: bool
+    workflows_enabled: bool
+    time_zone: str
+    holidays: tuple[date, ...]
+    segregation: str
+    default_template_id: str | None
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A person as a member of one company: active or deactivated there (GEN-5, ROLE-8), and the
+    payments roles and workflow permissions they hold there (ROLE-1..ROLE-7), in
+    :data:`ALL_PERMISSIONS` order."""
+
+    id: str
+    email: str
+    name: str
+    active: bool
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: str
+    name: str
+    #: user ids, in the order they were added
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project and its rollout switches (ROLL-1)."""
+
+    id: str
+    name: str
+    office: str | None
+    sector: str | None
+    start_date: date | None
+    attributes: dict[str, str]
+    payments_enabled: bool
+    payment_workflows_enabled: bool
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """An invoice as payments see it: whom it pays, how much is due (GEN-1: exact), its status."""
+
+    id: str
+    project_id: str
+    number: str
+    payee_id: str
+    payee_name: str
+    amount_due: Decimal
+    status: str
+    approved_by: str | None
+
+
+def _user_view(user: User) -> UserView:
+    return UserView(user.id, user.email, user.name)
+
+
+def _company_view(company: Company) -> CompanyView:
+    return CompanyView(company.id, company.name, bool(company.is_payee), bool(company.workflows_enabled),
+                       company.time_zone, tuple(date.fromisoformat(h) for h in company.holidays or ()),
+                       company.segregation or "invoice_approver", company.default_template_id)
+
+
+def member_view(session: Session, company_id: str, user_id: str) -> MemberView:
+    """The member as this company sees them now (inside the caller's transaction)."""
+    session.flush()
+    user, active = session.execute(
+        select(User, Membership.active).join(Membership, Membership.user_id == User.id)
+        .where(Membership.company_id == company_id, User.id == user_id)).one()
+    granted = set(session.scalars(select(Grant.permission).where(Grant.company_id == company_id,
+                                                                 Grant.user_id == user_id)))
+    return MemberView(user.id, user.email, user.name, bool(active),
+                      tuple(p for p in ALL_PERMISSIONS if p in granted))
+
+
+def _project_view(project: Project) -> ProjectView:
+    return ProjectView(project.id, project.name, project.office, project.sector, project.start_date,
+                       dict(project.attributes or {}), bool(project.payments_enabled),
+                       bool(project.payment_workflows_enabled))
+
+
+# ---------------------------------------------------------------- companies and people
+
 
 def get_company(session: Session, company_id: str, *, lock: bool = False) -> Company:
-    """The company, or ``not_found`` (GEN-5); ``lock`` takes its row lock for company-level changes."""
+    """The company, or ``not_found`` (GEN-5); ``lock`` takes its row lock for company-level changes.
+
+    An internal helper inside the caller's transaction (it checks no actor)."""
     if not is_id(company_id):
         raise DomainError("not_found", "no such company", rule="GEN-5")
     q = select(Company).where(Company.id == company_id)
@@ -84,7 +198,10 @@ def _email(value: object) -> str:
     return email
 
 
-def create_user(svc: Services, email: str, name: str) -> str:
+def create_user(svc: Services, email: str, name: str) -> UserView:
+    """A new person (GEN-5). Bootstrap, exempt from ``(svc, actor, company_id)``: a person exists
+    before any company has them as a member, so there is no company to act in yet; an Admin then
+    makes them a member with :func:`add_member`."""
     email = _email(email)
     problem = text_problem(name, limit=200)
     if problem is not None:
@@ -96,7 +213,7 @@ def create_user(svc: Services, email: str, name: str) -> str:
         user = User(email=email, name=name)
         s.add(user)
         s.flush()
-        return user.id
+        return _user_view(user)
 
 
 SEGREGATION_MODES = ("invoice_approver", "strict")
@@ -171,8 +288,11 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str = "America/New_York",
                    holidays: Iterable[date] = (), workflows_enabled: bool = True,
-                   segregation: str = "invoice_approver", is_payee: bool = False) -> str:
+                   segregation: str = "invoice_approver", is_payee: bool = False) -> CompanyView:
     """Create a company with its first Payments Admin, its first member (the bootstrap; no actor yet).
+
+    Exempt from ``(svc, actor, company_id)``: the company does not exist before this call, so
+    nobody can be a member acting in it (an operator tool, like ``payroute db upgrade``).
 
     A payee company (``is_payee``: a subcontractor receiving payments) is a
     company like any other; its first Payments Admin is its Payee Admin (ROLE-6).
@@ -190,12 +310,13 @@ def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str
         s.add(Grant(company_id=company.id, user_id=first_admin, permission=PAYMENTS_ADMIN))
         _audit(s, svc, company.id, None, "company_created", "company", company.id,
                after={"name": name, "first_admin": first_admin, "payee": is_payee}, rules=("ROLE-1", "GEN-5"))
-        return company.id
+        s.flush()
+        return _company_view(company)
 
 
 @idempotent("update_settings", standing=standing(
     PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings"))
-def update_settings(svc: Services, actor: str, company_id: str, **settings: Any) -> None:
+def update_settings(svc: Services, actor: str, company_id: str, **settings: Any) -> CompanyView:
     """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation`` (AUTH-6)."""
     settings = validate_settings(settings)
     with svc.tx() as s:
@@ -206,10 +327,11 @@ def update_settings(svc: Services, actor: str, company_id: str, **settings: Any)
             setattr(company, key, value)
         _audit(s, svc, company_id, actor, "settings_changed", "company", company_id,
                before=before, after=settings, rules=("WF-10", "GEN-6"))
+        return _company_view(company)
 
 
 @idempotent("add_member", standing=standing(PAYMENTS_ADMIN, rule="GEN-5", action="adding members"))
-def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
+def add_member(svc: Services, actor: str, company_id: str, email: str) -> MemberView:
     """GEN-5: an Admin makes an existing person (``create_user`` first) a member of the company.
 
     Adding a member again changes nothing (a deactivated member stays
@@ -223,11 +345,11 @@ def add_member(svc: Services, actor: str, company_id: str, email: str) -> str:
         if user_id is None:
             raise DomainError("not_found", f"no user with email `{key}`: create the user first", rule="GEN-5")
         if membership(s, company_id, user_id) is not None:
-            return user_id
+            return member_view(s, company_id, user_id)
         s.add(Membership(company_id=company_id, user_id=user_id, active=True))
         _audit(s, svc, company_id, actor, "member_added", "user", user_id, after={"email": key},
                rules=("GEN-5",))
-        return user_id
+        return member_view(s, company_id, user_id)
 
 
 def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: str) -> None:
@@ -238,7 +360,7 @@ def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: st
 
 
 @idempotent("grant", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles"))
-def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
+def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> MemberView:
     """ROLE-11: an Admin grants a role or workflow permission (idempotent)."""
     if permission not in ALL_PERMISSIONS:
         raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
@@ -249,14 +371,15 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
         exists = s.scalar(select(Grant.id).where(Grant.company_id == company_id,
                                                  Grant.user_id == user_id, Grant.permission == permission))
         if exists:
-            return
+            return member_view(s, company_id, user_id)
         s.add(Grant(company_id=company_id, user_id=user_id, permission=permission))
         _audit(s, svc, company_id, actor, "role_granted", "user", user_id,
                after={"permission": LABELS[permission]}, rules=("ROLE-11",))
+        return member_view(s, company_id, user_id)
 
 
 @idempotent("revoke", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles"))
-def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
+def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> MemberView:
     """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count)."""
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
@@ -265,17 +388,18 @@ def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission:
         row = s.scalars(select(Grant).where(Grant.company_id == company_id, Grant.user_id == user_id,
                                             Grant.permission == permission)).first()
         if row is None:
-            return
+            return member_view(s, company_id, user_id)
         if permission == PAYMENTS_ADMIN:
             _keeps_an_active_admin(s, company_id, user_id, "revoking this Payments Admin")
         s.delete(row)
         _audit(s, svc, company_id, actor, "role_revoked", "user", user_id,
                before={"permission": LABELS[permission]}, rules=("ROLE-11",))
         _recheck_workflows(s, svc, company_id, user_id, actor)
+        return member_view(s, company_id, user_id)
 
 
 @idempotent("set_user_active", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="deactivating users"))
-def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> None:
+def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, active: bool) -> MemberView:
     """ROLE-8, GEN-5: (de)activate a member in this company only; their other companies are untouched.
 
     ROLE-11: never the company's last active Admin.
@@ -291,10 +415,12 @@ def set_user_active(svc: Services, actor: str, company_id: str, user_id: str, ac
         _audit(s, svc, company_id, actor, "user_activated" if active else "user_deactivated",
                "user", user_id, before={"active": before}, after={"active": active}, rules=("ROLE-8", "GEN-5"))
         _recheck_workflows(s, svc, company_id, user_id, actor)
+        return member_view(s, company_id, user_id)
 
 
 @idempotent("create_group", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="managing groups"))
-def create_group(svc: Services, actor: str, company_id: str, name: str, members: Iterable[str] = ()) -> str:
+def create_group(svc: Services, actor: str, company_id: str, name: str,
+                 members: Iterable[str] = ()) -> GroupView:
     bounded_text(name, field="group name", limit=200, rule="GEN-5", strip=False)
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
@@ -311,7 +437,7 @@ def create_group(svc: Services, actor: str, company_id: str, name: str, members:
             s.add(GroupMember(group_id=group.id, user_id=uid))
         _audit(s, svc, company_id, actor, "group_created", "group", group.id,
                after={"name": name, "members": list(members)})
-        return group.id
+        return GroupView(group.id, group.name, tuple(members))
 
 
 @dataclass(frozen=True)
@@ -327,7 +453,7 @@ class ProjectInfo:
 
 
 @idempotent("create_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="creating projects"))
-def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo) -> str:
+def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo) -> ProjectView:
     _check_project(info)
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
@@ -341,7 +467,7 @@ def create_project(svc: Services, actor: str, company_id: str, info: ProjectInfo
         _audit(s, svc, company_id, actor, "project_created", "project", project.id,
                after={"name": info.name, "payments_enabled": info.payments_enabled,
                       "payment_workflows_enabled": info.payment_workflows_enabled})
-        return project.id
+        return _project_view(project)
 
 
 def _check_project(info: ProjectInfo) -> None:
@@ -362,22 +488,24 @@ def _check_project(info: ProjectInfo) -> None:
 
 @idempotent("set_project_workflows", standing=standing(
     PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payment workflows"))
-def set_project_workflows(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
+def set_project_workflows(svc: Services, actor: str, company_id: str, project_id: str,
+                          enabled: bool) -> ProjectView:
     """ROLL-1/ROLL-2: payment workflows on a project; affects disbursements created afterwards only."""
-    _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled", enabled,
+    return _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled", enabled,
                       action="enabling payment workflows", event="project_workflows_changed")
 
 
 @idempotent("set_project_payments", standing=standing(
     PAYMENTS_ADMIN, rule="ROLL-1", action="enabling payments"))
-def set_project_payments(svc: Services, actor: str, company_id: str, project_id: str, enabled: bool) -> None:
+def set_project_payments(svc: Services, actor: str, company_id: str, project_id: str,
+                         enabled: bool) -> ProjectView:
     """ROLL-1: Payments on a project; only disbursements created afterwards are affected (ROLL-2)."""
-    _set_project_flag(svc, actor, company_id, project_id, "payments_enabled", enabled,
+    return _set_project_flag(svc, actor, company_id, project_id, "payments_enabled", enabled,
                       action="enabling payments", event="project_payments_changed")
 
 
 def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: str, flag: str, enabled: bool,
-                      *, action: str, event: str) -> None:
+                      *, action: str, event: str) -> ProjectView:
     """An Admin turns a rollout switch of a project on or off (ROLL-1), audited; the same value is a no-op."""
     if not isinstance(enabled, bool):
         raise DomainError("invalid_setting", f"{flag} is true or false", rule="ROLL-1")
@@ -389,15 +517,16 @@ def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: st
             raise DomainError("not_found", "no such project", rule="GEN-5")
         before = getattr(project, flag)
         if before == enabled:
-            return
+            return _project_view(project)
         setattr(project, flag, enabled)
         _audit(s, svc, company_id, actor, event, "project", project_id,
                before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
+        return _project_view(project)
 
 
 @idempotent("create_invoice", standing=standing(PAYMENTS_ADMIN, rule="ROLE-1", action="registering invoices"))
 def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, *, payee: str,
-                   number: str, amount_due: str, approved_by: str | None = None) -> str:
+                   number: str, amount_due: str, approved_by: str | None = None) -> InvoiceView:
     """Register an Unpaid invoice (the Invoicing tool's side, reduced to what payments need).
 
     ``payee`` is the id of the payee company being paid (a company with ``is_payee``), so
@@ -429,4 +558,5 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
         _audit(s, svc, company_id, actor, "invoice_registered", "invoice", invoice.id,
                after={"payee": payee_company.id, "payee_name": payee_company.name, "number": number,
                       "amount_due": due})
-        return invoice.id
+        return InvoiceView(invoice.id, project_id, number, payee_company.id, payee_company.name, due.quantize(CENT),
+                           invoice.status or "Unpaid", approved_by)

@@ -3,6 +3,12 @@
 Creating a disbursement starts the default workflow in the same transaction
 when a workflow applies (DSB-8, ROLL-1); otherwise the workflow status stays
 Not Started (DSB-9) or there is none (DSB-10).
+
+Every command takes ``(svc, actor, company_id, ...)``, checks the actor itself (ROLE-2..ROLE-4,
+DSB-6) and returns the frozen :class:`DisbursementView` of the disbursement it created or
+changed. A Draft is the same resource in its Draft state (DSB-6: creating from a draft keeps
+its id), so drafts and disbursements share the view (``is_draft``), and ``edit_payments``,
+which works on both, has one result type.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError, Refusal
-from engine.money import MoneyError, parse_money
+from engine.money import CENT, MoneyError, parse_money
 from engine.outbox import emails
 from engine.payments.bank_accounts import usable_funding_account
 from engine.security.permissions import (
@@ -30,21 +36,62 @@ from engine.security.permissions import (
 from engine.service import audit
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
-from engine.service.instances import (
-    STATUS_CANCELED,
-    STATUS_NOT_STARTED,
-    cancel_instance,
-    email_subject,
-    latest_instance,
-    lock_disbursement,
-    restart_for_edit,
-    start_on_template,
-)
+from engine.service.instance_store import STATUS_CANCELED, STATUS_NOT_STARTED, latest_instance, lock_disbursement
+from engine.service.instances import cancel_instance, email_subject, restart_for_edit, start_on_template
 from engine.services import Services
 from engine.store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
 from engine.text import optional_text
 
 MAX_INVOICES = 100
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """One invoice payment of a disbursement: the amount paid now (DSB-2, DSB-3), the retainage it
+    releases, and its payment status (ST-5). Amounts are exact (GEN-1)."""
+
+    invoice_id: str
+    invoice_number: str
+    amount: Decimal
+    retainage_released: Decimal
+    note: str | None
+    payment_status: str
+
+
+@dataclass(frozen=True)
+class DisbursementView:
+    """A disbursement (or a Draft, ``is_draft``) as its page shows it: its project, statuses (ST-1,
+    ST-3), funding account (DSB-7), who made it (DSB-11, DSB-6), its payments and their exact
+    aggregate (GEN-3, COND-6), and whether it is canceled (AUTH-13)."""
+
+    id: str
+    project_id: str
+    is_draft: bool
+    workflow_status: str | None
+    drawdown_status: str
+    funding_account_id: str | None
+    created_by: str | None
+    drafted_by: str | None
+    total: Decimal
+    payments: tuple[PaymentView, ...]
+    canceled: bool
+    cancel_reason: str | None
+
+
+def disbursement_view(s: Session, d: Disbursement) -> DisbursementView:
+    """``d`` as it stands in the caller's transaction."""
+    s.flush()
+    payments = tuple(
+        PaymentView(invoice_id, number, amount.quantize(CENT), retainage.quantize(CENT), note, status)
+        for invoice_id, number, amount, retainage, note, status in s.execute(
+            select(DisbursementItem.invoice_id, Invoice.number, DisbursementItem.amount,
+                   DisbursementItem.retainage_released, DisbursementItem.note, DisbursementItem.payment_status)
+            .join(Invoice, Invoice.id == DisbursementItem.invoice_id)
+            .where(DisbursementItem.disbursement_id == d.id).order_by(DisbursementItem.position)))
+    total = sum((p.amount for p in payments), Decimal("0.00")).quantize(CENT)
+    return DisbursementView(d.id, d.project_id, bool(d.is_draft), d.workflow_status, d.drawdown_status or "Draft",
+                            d.funding_account_id, d.created_by, d.drafted_by, total, payments,
+                            d.canceled_at is not None, d.cancel_reason)
 
 
 @dataclass(frozen=True)
@@ -140,11 +187,12 @@ def _check_count(n: int) -> None:
 @idempotent("create_disbursement", standing=standing(
     PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
 def create_disbursement(svc: Services, actor: str, company_id: str, *, project_id: str,
-                        funding_account: str, payments: Sequence[PaymentLine]) -> str:
+                        funding_account: str, payments: Sequence[PaymentLine]) -> DisbursementView:
     """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow.
 
     ``funding_account`` is the id of an active funding account of the company (DSB-7,
-    engine.payments.bank_accounts). With ``idempotency_key`` (GEN-8) a retry returns the first disbursement's id.
+    engine.payments.bank_accounts). With ``idempotency_key`` (GEN-8) a retry returns the first
+    disbursement's view, as it was then.
     """
     _check_count(len(payments))
     ids = [p.invoice_id for p in payments]
@@ -168,7 +216,7 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         s.flush()
         lines = _add_lines(s, company_id, d, payments)
         _finish_creation(s, svc, company, project, d, actor, lines)
-        return d.id
+        return disbursement_view(s, d)
 
 
 def _add_lines(s: Session, company_id: str, d: Disbursement, payments: Sequence[PaymentLine],
@@ -212,7 +260,7 @@ def _finish_creation(s: Session, svc: Services, company: Company, project: Proje
 @idempotent("create_draft", standing=standing(
     DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="DSB-6", action="saving a draft disbursement"))
 def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
-                 payments: Sequence[PaymentLine] = ()) -> str:
+                 payments: Sequence[PaymentLine] = ()) -> DisbursementView:
     """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
     with svc.tx() as s:
         get_company(s, company_id)
@@ -234,12 +282,13 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                      action="draft_saved", object_type="disbursement", object_id=d.id,
                      after={"draft": True}, rules=("DSB-6", "DSB-5"), details={"payments": lines})
-        return d.id
+        return disbursement_view(s, d)
 
 
 @idempotent("create_from_draft", standing=standing(
     PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
-def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *, funding_account: str) -> str:
+def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *,
+                      funding_account: str) -> DisbursementView:
     """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding
     account (the id of an active funding account of the company, DSB-7)."""
     if not funding_account or not funding_account.strip():
@@ -263,7 +312,7 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         project = s.get(Project, d.project_id)
         _require_payments(project)
         _finish_creation(s, svc, company, project, d, actor, lines)
-        return d.id
+        return disbursement_view(s, d)
 
 
 def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: str) -> None:
@@ -275,7 +324,7 @@ def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: st
 
 @idempotent("cancel", standing=standing(
     PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="AUTH-13", action="canceling a disbursement", audited=True))
-def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> DisbursementView:
     """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op."""
     optional_text(reason, field="reason", rule="AUTH-13")
     if not reason or not reason.strip():
@@ -286,7 +335,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
         require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement",
                               audited=True, target=("disbursement", d.id))
         if d.canceled_at is not None:
-            return  # AUTH-14
+            return disbursement_view(s, d)  # AUTH-14
         if d.authorized_at is not None:
             raise DomainError("disbursement_authorized", "an authorized disbursement cannot be canceled",
                               rule="AUTH-14")
@@ -313,13 +362,15 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
             emails.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
                            recipients=[ended_manager, d.created_by],
                            details={"reason": reason.strip()})
+        return disbursement_view(s, d)
 
 
 @idempotent("edit_payments", standing=standing(
     DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"))
 def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   add: Sequence[PaymentLine] = (), remove: Sequence[str] = (),
-                  amounts: Mapping[str, PaymentLine] | None = None, reason: str | None = None) -> None:
+                  amounts: Mapping[str, PaymentLine] | None = None,
+                  reason: str | None = None) -> DisbursementView:
     """DSB-12: add or remove invoices, change amounts; after a start this needs a reason and
     restarts the workflow in `defaults` mode, since earlier approvals saw other facts.
 
@@ -383,7 +434,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
                                    retainage_released=retainage, note=line.note))
             changes.append({"added": inv.id, "amount": amount})
         if not changes:
-            return  # DSB-12: nothing changed, so nothing is written and no approval is lost
+            return disbursement_view(s, d)  # DSB-12: nothing changed, so nothing is written and no approval is lost
         if started and not (reason and reason.strip()):
             raise DomainError("reason_required", "an edit after the workflow started needs a reason",
                               rule="DSB-12")
@@ -394,12 +445,13 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
                      reason=reason.strip() if reason else None, rules=("DSB-12",), details={"changes": changes})
         if started:
             restart_for_edit(s, svc, company, d, actor, reason.strip())
+        return disbursement_view(s, d)
 
 
 @idempotent("change_funding_account", standing=standing(
     PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-2", action="changing the funding account", audited=True))
 def change_funding_account(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
-                           funding_account: str, reason: str | None = None) -> None:
+                           funding_account: str, reason: str | None = None) -> DisbursementView:
     """DSB-12: an Admin or Disburser changes the funding account before authorization.
 
     Once the workflow has started this needs a reason and restarts it in `defaults` mode,
@@ -435,3 +487,4 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
                          reason=reason.strip() if reason else None, rules=("DSB-12", "DSB-7"))
             if started:
                 restart_for_edit(s, svc, company, d, actor, reason.strip())
+        return disbursement_view(s, d)

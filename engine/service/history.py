@@ -2,6 +2,9 @@
 
 The history is not a second record: it is a view of the hash-chained audit
 entries, so what a person reads is exactly what was audited.
+
+:func:`history` is a query of the engine's contract: ``(svc, actor, company_id,
+disbursement_id)``, the actor (the viewer) checked here (ROLE-9).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 from engine.errors import DomainError
 from engine.security.permissions import PAYMENTS_ADMIN, VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP, held, manages
 from engine.service import audit
-from engine.service.instances import load_state
+from engine.service.instance_store import load_state
 from engine.services import Services
 from engine.store.tables import Disbursement, Instance, User
 
@@ -88,7 +91,7 @@ def _participants(s: Session, disbursement_id: str) -> tuple[set[str], set[str]]
     return managers, assigned
 
 
-def history(svc: Services, viewer: str, company_id: str, disbursement_id: str) -> History:
+def history(svc: Services, actor: str, company_id: str, disbursement_id: str) -> History:
     """ROLE-9: manager and Admins see everything; View Complete Workflow History shows a
     participant the whole history; View Previous Step History Only shows an assignee of the
     current step only the previous step. AUTH-15: a canceled disbursement's history is hidden."""
@@ -96,19 +99,19 @@ def history(svc: Services, viewer: str, company_id: str, disbursement_id: str) -
         d = s.get(Disbursement, disbursement_id)
         if d is None or d.company_id != company_id:
             raise DomainError("not_found", "no such disbursement", rule="GEN-5")
-        perms = held(s, company_id, viewer)
+        perms = held(s, company_id, actor)
         managers, assigned = _participants(s, d.id)
         current = None
         inst = s.scalars(select(Instance).where(Instance.disbursement_id == d.id,
                                                 Instance.status == "active")).first()
         if inst is not None:
             current = load_state(s, inst).current
-        if PAYMENTS_ADMIN in perms or (viewer in managers and manages(perms)):
+        if PAYMENTS_ADMIN in perms or (actor in managers and manages(perms)):
             # ROLE-8/MGR-1: a manager who is no longer eligible reads no more than anyone else
             scope = "complete"
-        elif VIEW_FULL_HISTORY in perms and (viewer in assigned or viewer == d.created_by):
+        elif VIEW_FULL_HISTORY in perms and (actor in assigned or actor == d.created_by):
             scope = "complete"
-        elif VIEW_PREVIOUS_STEP in perms and current is not None and viewer in current.awaited:
+        elif VIEW_PREVIOUS_STEP in perms and current is not None and actor in current.awaited:
             scope = "previous_step"
         else:
             raise DomainError("permission_denied", "viewing this workflow history needs View Complete "

@@ -19,6 +19,9 @@ handling the key itself, so every command treats keys the same way:
 - the first result is stored as JSON and decoded back into the command's
   declared return type, so a replay returns what the first call returned,
   not the object's current state.
+
+The helpers here (:func:`replay`, :func:`record`, ...) run inside the decorated command's
+transaction; they are not commands and take no actor of their own.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import json
 import types
 import typing
 from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import select
@@ -115,10 +120,18 @@ def encode(value: Any) -> Any:
 
 
 def decode(kind: Any, data: Any) -> Any:
-    """``data`` (from :func:`encode`) back into ``kind``: None, str, int, bool, a frozen dataclass of
-    those, or tuples/optionals of them — the shapes engine commands return."""
+    """``data`` (from :func:`encode`) back into ``kind``: None, str, int, bool, ``Decimal`` (money,
+    stored as its decimal string, never a float: GEN-1), ``date``/``datetime`` (stored in ISO form),
+    a frozen dataclass of those (views nest: a disbursement's payments), or tuples, lists, dicts and
+    optionals of them — the shapes engine commands return."""
     if data is None or kind is Any:
         return data
+    if kind is Decimal:
+        return Decimal(str(data))
+    if kind is datetime:
+        return datetime.fromisoformat(data)
+    if kind is date:
+        return date.fromisoformat(data)
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = [k for k in typing.get_args(kind) if k is not type(None)]

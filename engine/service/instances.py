@@ -1,43 +1,69 @@
-"""Running workflows for real: load an instance, apply a runtime transition, persist it.
+"""Running workflows for real: the workflow commands and ``view``.
 
-Each public function is one transaction (RESP-8, AUD-1): it locks the
+Each public command is one transaction (RESP-8, AUD-1): it locks the
 disbursement row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises
 writers with ``BEGIN IMMEDIATE``), rebuilds the instance state, asks the pure
 :mod:`engine.runtime.instance` for the transition, then writes the rows, the audit
 entries and the outbox emails. The disbursement's ``lock_version`` is the
 backstop: a writer that read an older version gets ``state_conflict`` (GEN-7).
+Finding, locking, loading and saving instances is :mod:`.instance_store`'s.
+
+Every command and query takes ``(svc, actor, company_id, disbursement_id, ...)`` and
+checks the actor itself (GEN-4). The functions that take a ``Session`` instead
+(:func:`start_on_template`, :func:`restart_for_edit`, :func:`cancel_instance`,
+:func:`recheck_eligibility`, :func:`email_subject`) are internal helpers that run inside
+another command's transaction, after that command checked its actor: they check no
+permission themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
 from engine.outbox import emails
 from engine.runtime import instance
-from engine.runtime.calendar import CompanyCalendar
-from engine.runtime.instance import AuditEvent, InstanceState, Notice, Occurrence, Response, Snapshot
+from engine.runtime.instance import AuditEvent, InstanceState, Notice, Snapshot
 from engine.security import segregation
 from engine.security.permissions import (
+    DISBURSEMENT_CONTRIBUTOR,
+    LABELS,
     PAYMENTS_ADMIN,
     PAYMENTS_DISBURSER,
+    WORKFLOW_PERMISSIONS,
     admins,
     can_manage,
     eligible_users,
+    held,
+    membership,
     require_any,
     standing,
 )
 from engine.service import audit
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
+from engine.service.instance_store import (
+    STATUS_NOT_STARTED,
+    active_instance,
+    calendar_of,
+    compiled_of,
+    last_occurrence,
+    latest_instance,
+    load_state,
+    load_with_ids,
+    lock_disbursement,
+    lock_with_company,
+    save_state,
+    workflow_status,
+)
 from engine.service.templates import configuration
 from engine.services import Services
 from engine.spec.facts import raw_fact_plan
@@ -49,7 +75,6 @@ from engine.store.tables import (
     Invoice,
     OccurrenceRow,
     Project,
-    ResponseRow,
     Template,
     TemplateVersion,
 )
@@ -59,129 +84,6 @@ if TYPE_CHECKING:
     from engine.spec.compiler import CompiledWorkflow
 
 RestartMode = Literal["defaults", "current"]
-
-STATUS_UNDER_REVIEW = "Under Review"
-STATUS_APPROVED = "Approved"
-STATUS_REJECTED = "Rejected"
-STATUS_NOT_STARTED = "Not Started"
-STATUS_CANCELED = "Canceled"
-
-
-# ---------------------------------------------------------------- loading
-
-
-def lock_disbursement(s: Session, company_id: str, disbursement_id: str) -> Disbursement:
-    d = s.scalars(select(Disbursement).where(Disbursement.id == disbursement_id).with_for_update()).first()
-    if d is None or d.company_id != company_id:
-        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
-    return d
-
-
-def active_instance(s: Session, disbursement_id: str) -> Instance | None:
-    return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id,
-                                            Instance.status == "active")).first()
-
-
-def latest_instance(s: Session, disbursement_id: str) -> Instance | None:
-    return s.scalars(select(Instance).where(Instance.disbursement_id == disbursement_id)
-                     .order_by(Instance.number.desc()).limit(1)).first()
-
-
-def last_occurrence(s: Session, disbursement_id: str) -> int:
-    """RESP-2: the highest occurrence number over every instance of the disbursement (0 if none);
-    a new instance numbers its occurrences after it."""
-    found = s.scalar(select(func.max(OccurrenceRow.seq)).join(Instance, Instance.id == OccurrenceRow.instance_id)
-                     .where(Instance.disbursement_id == disbursement_id))
-    return int(found or 0)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    from datetime import timezone
-
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
-    return moment
-
-
-def _load(s: Session, inst: Instance) -> tuple[InstanceState, dict[int, int]]:
-    """The instance's state, and the row id of each occurrence (by seq) for the writes."""
-    rows = s.execute(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id)
-                     .order_by(OccurrenceRow.seq)).scalars().all()
-    responses: dict[int, list[Response]] = {}
-    if rows:
-        for occurrence_id, user, answer, at, comment in s.execute(
-                select(ResponseRow.occurrence_id, ResponseRow.user_id, ResponseRow.answer,
-                       ResponseRow.created_at, ResponseRow.comment)
-                .where(ResponseRow.occurrence_id.in_([o.id for o in rows])).order_by(ResponseRow.id)):
-            responses.setdefault(occurrence_id, []).append(Response(user, answer, _aware(at), comment))
-    occs = tuple(
-        Occurrence(seq=o.seq, step=o.step, kind=o.kind, entered_at=_aware(o.entered_at), due=o.due_date,
-                   assignees=tuple(o.assignees or ()), replaced=tuple(o.replaced or ()),
-                   responses=tuple(responses.get(o.id, ())), closed_at=_aware(o.closed_at),
-                   decision=o.decision, evaluation=o.evaluation)
-        for o in rows)
-    state = InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
-                          outcome=inst.outcome, blocked=inst.blocked,
-                          first_seq=occs[0].seq if occs else 1)
-    return state, {o.seq: o.id for o in rows}
-
-
-def load_state(s: Session, inst: Instance) -> InstanceState:
-    return _load(s, inst)[0]
-
-
-def _occurrence_values(occ: Occurrence) -> dict[str, Any]:
-    return {"due_date": occ.due, "closed_at": occ.closed_at, "decision": occ.decision,
-            "assignees": list(occ.assignees), "replaced": list(occ.replaced),
-            "evaluation": dict(occ.evaluation) if occ.evaluation is not None else None}
-
-
-def _save_state(s: Session, inst: Instance, old: InstanceState, ids: dict[int, int], new: InstanceState,
-                now: datetime) -> None:
-    """Write what changed between ``old`` and ``new``: new occurrences and responses are
-    appended, changed occurrences updated — with Core, in a statement per kind of change
-    (this runs on every transition)."""
-    old_by_seq = {o.seq: o for o in old.occurrences}
-    new_occurrences: list[dict[str, Any]] = []
-    new_responses: list[dict[str, Any]] = []
-    for occ in new.occurrences:
-        before = old_by_seq.get(occ.seq)
-        if before is None:
-            new_occurrences.append({"instance_id": inst.id, "seq": occ.seq, "step": occ.step, "kind": occ.kind,
-                                    "entered_at": occ.entered_at, **_occurrence_values(occ)})
-            continue
-        if before == occ:
-            continue
-        if replace(before, responses=()) != replace(occ, responses=()):
-            s.execute(update(OccurrenceRow).where(OccurrenceRow.id == ids[occ.seq])
-                      .values(**_occurrence_values(occ)))
-        known = {r.user for r in before.responses}
-        new_responses += [{"occurrence_id": ids[occ.seq], "user_id": r.user, "answer": r.answer,
-                           "comment": r.comment, "created_at": r.at}
-                          for r in occ.responses if r.user not in known]
-    if new_responses:
-        s.execute(insert(ResponseRow), new_responses)
-    inst.status, inst.blocked = new.status, new.blocked
-    inst.end_step, inst.outcome = new.end_step, new.outcome
-    if new.status != "active" and inst.ended_at is None:
-        inst.ended_at = now
-    inst.lock_version += 1
-    s.flush()  # an ended instance must be written before a restart inserts the next (WF-13 index)
-    if new_occurrences:
-        s.execute(insert(OccurrenceRow), new_occurrences)
-
-
-def workflow_status(state: InstanceState) -> str:
-    """ST-1 from the instance: active → Under Review; success end → Approved; ..."""
-    if state.status == "active":
-        return STATUS_UNDER_REVIEW
-    if state.status == "ended":
-        return STATUS_APPROVED if state.outcome == "success" else STATUS_REJECTED
-    return STATUS_NOT_STARTED
-
-
-def calendar_of(company: Company) -> CompanyCalendar:
-    return CompanyCalendar(company.time_zone, frozenset(date.fromisoformat(h) for h in company.holidays or ()))
 
 
 class _Lazy(Sequence[str]):
@@ -275,7 +177,7 @@ class _Unit:
         if not tr.changed:
             return
         before = self.d.workflow_status
-        _save_state(self.s, inst, old, ids, tr.state, self.now)
+        save_state(self.s, inst, old, ids, tr.state, self.now)
         self.d.workflow_status = workflow_status(tr.state)
         self.d.updated_at = self.now  # bumps lock_version (optimistic check)
         self._effects(inst, actor, tr.effects, reason, before, tr.state)
@@ -321,7 +223,8 @@ class _Unit:
 
 
 def email_subject(s: Session, company: Company, d: Disbursement) -> emails.Subject:
-    """What emails about ``d`` say it is (company, project, amount)."""
+    """What emails about ``d`` say it is (company, project, amount). An internal helper inside the
+    caller's transaction (it checks no actor)."""
     return _Unit(s, company, d, now=None).subject
 
 
@@ -354,9 +257,10 @@ def _require_open(d: Disbursement) -> None:
 
 def start_on_template(s: Session, svc: Services, company: Company, d: Disbursement, actor: str | None,
                       *, template: Template | None = None, version: TemplateVersion | None = None,
-                      snapshot: dict[str, Any] | None = None) -> Instance:
+                      snapshot: dict[str, Any] | None = None) -> Position:
     """Start an instance (inside the caller's transaction): the default template's active
-    version and current configuration (WF-11), or a pinned version and snapshot (MGR-5 current)."""
+    version and current configuration (WF-11), or a pinned version and snapshot (MGR-5 current).
+    Returns where the new instance stands."""
     if template is None:
         if company.default_template_id is None:
             raise DomainError("no_workflow_configured", "no Configured default workflow template exists",
@@ -382,12 +286,13 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
     s.flush()
     tr = instance.start(compiled, unit.context(inst, compiled), first_seq=last_occurrence(s, d.id) + 1)
     unit.commit(inst, InstanceState(), {}, tr, actor)
-    return inst
+    return position_of(d, inst, tr.state)
 
 
 @idempotent("start", standing=_MANAGER)
-def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> str:
-    """MGR-4: the default template's manager starts a Not Started workflow."""
+def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> Position:
+    """MGR-4: the default template's manager starts a Not Started workflow; returns where the
+    new instance stands (a start whose first steps are conditions may end at once, ST-2)."""
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
@@ -406,8 +311,7 @@ def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> s
             raise DomainError("permission_denied", "only the default template's workflow manager may start it",
                               rule="MGR-1", missing="workflow manager of the default template")
         _require_eligible_manager(s, company_id, actor)
-        inst = start_on_template(s, svc, company, d, actor)
-        return inst.id
+        return start_on_template(s, svc, company, d, actor)
 
 
 # ---------------------------------------------------------------- commands on the active instance
@@ -430,21 +334,12 @@ class _Active:
         self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
 
 
-def _lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tuple[Company, Disbursement]:
-    """The disbursement, row-locked (FOR UPDATE on PostgreSQL), with its company, in one query."""
-    row = s.execute(select(Disbursement, Company).join(Company, Company.id == Disbursement.company_id)
-                    .where(Disbursement.id == disbursement_id).with_for_update(of=Disbursement)).first()
-    if row is None or row[0].company_id != company_id:
-        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
-    return row[1], row[0]
-
-
 def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str) -> _Active:
     # The instance is read by a query of its own, after the lock is held: a row
     # joined into the locking SELECT would come from the snapshot taken before
     # waiting for the lock (PostgreSQL re-reads only the locked row), and a
     # concurrent winner's change to the instance would go unseen.
-    company, d = _lock_with_company(s, company_id, disbursement_id)
+    company, d = lock_with_company(s, company_id, disbursement_id)
     _require_open(d)
     inst = active_instance(s, d.id)
     if inst is None:
@@ -452,15 +347,10 @@ def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: 
     return _loaded(s, svc, company, d, inst)
 
 
-def _compiled_of(s: Session, svc: Services, inst: Instance) -> CompiledWorkflow:
-    """The compiled workflow ``inst`` runs on (its pinned version, compiled once per process)."""
-    return svc.compiled(inst.content_hash, lambda: s.get(TemplateVersion, inst.version_id).document)
-
-
 def _loaded(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance) -> _Active:
     """``inst`` of the locked disbursement ``d``, with its workflow and state, ready for one command."""
-    compiled = _compiled_of(s, svc, inst)
-    state, ids = _load(s, inst)
+    compiled = compiled_of(s, svc, inst)
+    state, ids = load_with_ids(s, inst)
     return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
 
 
@@ -478,19 +368,28 @@ class RespondResult:
 
 @dataclass(frozen=True)
 class Position:
-    """Where a manager action left the workflow: the instance, its status, the step waiting."""
+    """Where a start or a manager action left the workflow: the instance it acted on (for a
+    start or restart, the new one), the disbursement's workflow status, the step waiting, and
+    the instance's workflow manager (MGR-1; the new one after MGR-2)."""
 
     instance_id: str
     workflow_status: str | None
     current_step: str | None
     current_occurrence: int | None
     blocked: bool
+    #: defaulted so that a result stored before the field existed still replays (GEN-8)
+    manager: str | None = None
+
+
+def position_of(d: Disbursement, inst: Instance, state: InstanceState) -> Position:
+    """``inst`` of ``d`` at ``state`` (read in the caller's transaction, after the change)."""
+    cur = state.current
+    return Position(inst.id, d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
+                    state.blocked, (inst.snapshot or {}).get("manager"))
 
 
 def _position(a: "_Active", state: InstanceState) -> Position:
-    cur = state.current
-    return Position(a.inst.id, a.unit.d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
-                    state.blocked)
+    return position_of(a.unit.d, a.inst, state)
 
 
 def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id: str | None) -> Instance:
@@ -543,7 +442,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         raise DomainError("invalid_answer", "the answer is not one of the step's answers", rule="RESP-3")
     _check_prose("RESP-3", comment=comment)
     with svc.tx() as s:
-        company, d = _lock_with_company(s, company_id, disbursement_id)
+        company, d = lock_with_company(s, company_id, disbursement_id)
         _require_open(d)
         a = _loaded(s, svc, company, d, _answered_instance(s, d, occurrence, instance_id))
         inst = a.inst
@@ -563,6 +462,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
 @idempotent("return_to", standing=_MANAGER)
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
               reason: str) -> Position:
+    """MGR-6: the instance's manager returns it to a response step it completed."""
     _check_prose("MGR-6", reason=reason)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
@@ -575,6 +475,8 @@ def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, 
 def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   users: Sequence[str], reason: str, comment: str | None = None,
                   replacing: Sequence[str] = (), message: str | None = None) -> Position:
+    """MGR-7, MGR-8: the instance's manager adds assignees to the current response occurrence
+    (unblocking a Blocked instance, STEP-2), optionally replacing awaited ones."""
     _check_prose("MGR-7", reason=reason, comment=comment, message=message)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
@@ -585,18 +487,22 @@ def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: s
 
 
 @idempotent("terminate", standing=_MANAGER)
-def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> None:
+def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> Position:
+    """MGR-9: the instance's manager ends the active instance without an end step; the workflow
+    status goes back to Not Started. Returns the terminated instance's position (no step waits)."""
     _check_prose("MGR-3", reason=reason)
     with svc.tx() as s:
         a = _with_instance(s, svc, company_id, disbursement_id)
         tr = instance.terminate(a.state, a.context(), actor=actor, reason=reason)
         a.commit(tr, actor, reason)
+        return _position(a, tr.state)
 
 
 @idempotent("restart", standing=_MANAGER)
 def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
-            mode: RestartMode = "defaults") -> str:
-    """MGR-5: end the active (or look at the ended) instance and start afresh."""
+            mode: RestartMode = "defaults") -> Position:
+    """MGR-5: end the active (or look at the ended) instance and start afresh; returns where the
+    new instance stands."""
     _check_prose("MGR-5", reason=reason)
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-3")
@@ -622,12 +528,12 @@ def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
             if template is None or template.archived:
                 raise DomainError("template_archived", "the instance's template is archived; restart in "
                                   "mode `defaults`", rule="WF-14")
-        return _restart_in(s, svc, company, d, inst, actor, reason.strip(), mode).id
+        return _restart_in(s, svc, company, d, inst, actor, reason.strip(), mode)
 
 
 def _restart_in(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance,
                 actor: str | None, reason: str, mode: RestartMode,
-                cause: instance.TerminateCause = "restart") -> Instance:
+                cause: instance.TerminateCause = "restart") -> Position:
     before = d.workflow_status
     if inst.status == "active":
         _terminate_in(s, svc, company, d, inst, actor, reason, cause)
@@ -646,7 +552,8 @@ def _restart_in(s: Session, svc: Services, company: Company, d: Disbursement, in
 
 def restart_for_edit(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
                      reason: str) -> None:
-    """DSB-12: an edit after the workflow started restarts it in `defaults` mode."""
+    """DSB-12: an edit after the workflow started restarts it in `defaults` mode. An internal helper
+    inside the edit's transaction, which checked its actor (exempt from ``(svc, actor, company_id)``)."""
     inst = latest_instance(s, d.id)
     if inst is None or d.workflow_status in (None, STATUS_NOT_STARTED):
         return
@@ -662,7 +569,8 @@ def _terminate_in(s: Session, svc: Services, company: Company, d: Disbursement, 
 
 def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement, actor: str,
                     reason: str) -> None:
-    """AUTH-13: terminate the active instance as part of a cancel (its emails included)."""
+    """AUTH-13: terminate the active instance as part of a cancel (its emails included). An internal
+    helper inside the cancel's transaction, which checked its actor (exempt from ``(svc, actor, company_id)``)."""
     inst = active_instance(s, d.id)
     if inst is not None:
         _terminate_in(s, svc, company, d, inst, actor, reason, "cancel")
@@ -670,9 +578,10 @@ def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement
 
 @idempotent("reassign_manager", standing=_ADMIN)
 def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
-                     manager: str, reason: str) -> None:
+                     manager: str, reason: str) -> Position:
     """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
-    an active instance, or an ended (Approved or Rejected) one, which only its manager can restart."""
+    an active instance, or an ended (Approved or Rejected) one, which only its manager can restart.
+    Returns the instance's position with its new manager."""
     _check_prose("MGR-2", reason=reason)
     if not reason or not reason.strip():
         raise DomainError("reason_required", "a non-empty reason is required", rule="MGR-2")
@@ -700,6 +609,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                      before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
                      rules=("MGR-2",), version_id=inst.version_id, content_hash=inst.content_hash,
                      details={"instance": inst.id})
+        return position_of(d, inst, load_state(s, inst))
 
 
 def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Sequence[str],
@@ -711,6 +621,10 @@ def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Se
 
     Each disbursement is row-locked before its instance is read, as every workflow command
     does, so a response racing the revoke is serialised with it.
+
+    An internal helper, not a command: it takes the caller's ``Session`` and runs inside the
+    revoke or deactivation that caused it (``directory.revoke``, ``directory.set_user_active``),
+    which checked its actor (an Admin, ROLE-11); ``actor`` is only whom the audit names.
     """
     s.flush()  # the caller's grant or user change must be visible to the eligibility queries
     eligible = eligible_users(s, company_id)
@@ -766,13 +680,58 @@ def _status_text(compiled: CompiledWorkflow, state: InstanceState) -> str | None
     return getattr(step, "status", None)
 
 
-def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView | None:
-    """The latest instance as the disbursement page shows it, with overdue steps."""
+#: ROLE-2, ROLE-4, ROLE-7: who works with disbursements or workflows, and so may see where one stands
+VIEWING = (PAYMENTS_ADMIN, PAYMENTS_DISBURSER, DISBURSEMENT_CONTRIBUTOR, *WORKFLOW_PERMISSIONS)
+
+
+def _participates(s: Session, d: Disbursement, user: str) -> bool:
+    """Whether ``user`` made the disbursement (DSB-11, DSB-6) or took part in its workflow: the
+    manager (MGR-1) or an assignee (STEP-1) of any of its instances."""
+    if user in (d.created_by, d.drafted_by):
+        return True
+    if any((snap or {}).get("manager") == user
+           for snap in s.scalars(select(Instance.snapshot).where(Instance.disbursement_id == d.id))):
+        return True
+    return any(user in (assignees or ()) for assignees in s.scalars(
+        select(OccurrenceRow.assignees).join(Instance, Instance.id == OccurrenceRow.instance_id)
+        .where(Instance.disbursement_id == d.id)))
+
+
+def _require_viewer(s: Session, company_id: str, actor: str, d_id: str) -> Disbursement:
+    """``view``'s permission check (GEN-4); returns the disbursement."""
+    member = membership(s, company_id, actor)
+    d = s.get(Disbursement, d_id) if member is not None and member.active else None
+    if d is None or d.company_id != company_id:
+        # GEN-5: a stranger, or a member deactivated here, learns nothing about the company's objects
+        raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+    if held(s, company_id, actor).isdisjoint(VIEWING) and not _participates(s, d, actor):
+        raise DomainError("permission_denied", "viewing a disbursement's workflow needs a payments role, "
+                          "a workflow permission or a part in the workflow", rule="ROLE-7",
+                          missing=" or ".join(LABELS[p] for p in VIEWING))
+    return d
+
+
+def view(svc: Services, actor: str, company_id: str, disbursement_id: str) -> InstanceView | None:
+    """The latest instance as the disbursement page shows it, with overdue steps (None before a start).
+
+    Who may look (checked here, GEN-4):
+
+    - a non-member of the company, or a member deactivated in it, gets ``not_found``, exactly as
+      for a disbursement that does not exist (GEN-5: a user acts only on their own company's
+      objects, and another company's object is "not found");
+    - an active member who holds a payments role that works with disbursements — Payments
+      Admin, Payments Disburser (ROLE-1, ROLE-2) or Disbursement Contributor (ROLE-4) — or any
+      workflow permission (ROLE-7) may view;
+    - so may a participant: the disbursement's creator (DSB-11) or drafter (DSB-6), or the
+      manager or an assignee of any of its instances (MGR-1, STEP-1, ROLE-8), even once they
+      hold no role any more (what they were asked to act on stays visible to them);
+    - any other member (a Beneficiary Approver only, say, ROLE-5) is ``permission_denied``.
+
+    The view shows no history (that is :func:`engine.service.history.history`, filtered by ROLE-9).
+    """
     with svc.db.sessions() as s:
         company = get_company(s, company_id)
-        d = s.get(Disbursement, disbursement_id)
-        if d is None or d.company_id != company_id:
-            raise DomainError("not_found", "no such disbursement", rule="GEN-5")
+        d = _require_viewer(s, company_id, actor, disbursement_id)
         inst = latest_instance(s, d.id)
         if inst is None:
             return None
@@ -783,7 +742,7 @@ def view(svc: Services, company_id: str, disbursement_id: str) -> InstanceView |
         if cur is not None:
             eligible = eligible_users(s, company_id)
             awaited = tuple(u for u in cur.awaited if u in eligible)
-        compiled = _compiled_of(s, svc, inst)
+        compiled = compiled_of(s, svc, inst)
         return InstanceView(inst.id, state.status, d.workflow_status, cur.step if cur else None,
                             cur.seq if cur else None, awaited, state.blocked,
                             tuple(state.path), tuple(o.step for o in late), _status_text(compiled, state))

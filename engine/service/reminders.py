@@ -18,6 +18,10 @@ that answer into outbox rows, exactly once each:
   day is reminded (three "still waiting" emails at once say nothing more than
   one). The manager's first-day email (STEP-13) is still sent once, late,
   when its day was missed.
+
+:func:`queue_reminders` is an operator/worker function (``payroute worker``), not a user
+command: it acts for no user of any company, so it takes no ``(actor, company_id)`` and checks
+no permission; it only queues what STEP-12/13 say is due, for every company at once.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from engine.runtime import instance
 from engine.runtime.calendar import CompanyCalendar
 from engine.runtime.instance import Snapshot
 from engine.security.permissions import eligible_users
-from engine.service.instances import calendar_of, email_subject, load_state, lock_disbursement
+from engine.service.instance_store import calendar_of, load_state, lock_disbursement
+from engine.service.instances import email_subject
 from engine.services import Services
 from engine.store.tables import (
     Company,

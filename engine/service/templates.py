@@ -6,6 +6,13 @@ The engine does not parse `.flow` text (it imports neither :mod:`dsl` nor
 kind, the model the front end built (or None after a syntax error) and the
 front end's diagnostics; :class:`dsl.load.LoadedWorkflow` is one. The engine re-runs every semantic check on the model itself
 before publishing (WF-5), so no caller can publish an unchecked workflow.
+
+Every command and query takes ``(svc, actor, company_id, template_id, ...)`` and checks the
+actor's workflow permissions itself (ROLE-7, ROLE-1); a command returns the frozen
+:class:`TemplateView` of the template it created or changed, or the :class:`VersionInfo` of
+the version it saved or published. The functions taking a ``Session`` (:func:`configuration`,
+:func:`configuration_problems`, :func:`snapshot_data`, :func:`active_version`) are internal
+helpers inside another command's transaction, and check no actor.
 """
 
 from __future__ import annotations
@@ -57,6 +64,31 @@ class WorkflowSource(Protocol):
     kind: str
     config: WorkflowConfig | None
     diagnostics: list[Any]
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    """A template as the templates page lists it: its name, whether it is archived (WF-14) or the
+    company's default (WF-9), its workflow manager (WF-6), its active version's label (WF-4) and
+    whether it is Configured, with why not (WF-7)."""
+
+    id: str
+    name: str
+    archived: bool
+    is_default: bool
+    manager_id: str | None
+    active_version: str | None
+    configured: bool
+    problems: tuple[str, ...]
+
+
+def _view(s: Session, company: Company, t: Template) -> TemplateView:
+    s.flush()
+    found = configuration(s, t)
+    v = found.version
+    return TemplateView(t.id, t.name, bool(t.archived), company.default_template_id == t.id, t.manager_id,
+                        f"{v.major}.{v.minor}" if v is not None else None, not found.problems,
+                        tuple(found.problems))
 
 
 def _template(s: Session, company_id: str, template_id: str, *, lock: bool = False) -> Template:
@@ -112,9 +144,11 @@ def _check_name(s: Session, company_id: str, name: str, exclude: str | None = No
 
 
 @idempotent("create_template", standing=_EDITOR)
-def create_template(svc: Services, actor: str, company_id: str, name: str) -> str:
+def create_template(svc: Services, actor: str, company_id: str, name: str) -> TemplateView:
+    """WF-1, WF-2: a new template, named uniquely in the company ignoring case; Not Configured
+    until a version is published and configured (WF-7)."""
     with svc.tx() as s:
-        get_company(s, company_id, lock=True)
+        company = get_company(s, company_id, lock=True)
         require_any(s, company_id, actor, (EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
                     action="creating workflow templates")
         key = _check_name(s, company_id, name)
@@ -122,7 +156,7 @@ def create_template(svc: Services, actor: str, company_id: str, name: str) -> st
         s.add(t)
         s.flush()
         _audit(s, svc, company_id, actor, "template_created", t.id, after={"name": t.name}, rules=("WF-1", "WF-2"))
-        return t.id
+        return _view(s, company, t)
 
 
 def _latest(s: Session, template_id: str) -> TemplateVersion | None:
@@ -224,7 +258,7 @@ def publish(svc: Services, actor: str, company_id: str, template_id: str,
 @idempotent("configure", standing=_EDITOR)
 def configure(svc: Services, actor: str, company_id: str, template_id: str, *, manager: str | None,
               roles: Mapping[str, Sequence[str]] | None = None,
-              groups: Mapping[str, Sequence[str]] | None = None) -> None:
+              groups: Mapping[str, Sequence[str]] | None = None) -> TemplateView:
     """WF-6: bind each workflow role to users (``roles``) and/or groups (``groups``), name the manager.
 
     Affects only instances started afterwards (WF-12). The default template must stay
@@ -262,6 +296,7 @@ def configure(svc: Services, actor: str, company_id: str, template_id: str, *, m
         _keep_default_configured(s, company, t)
         _audit(s, svc, company_id, actor, "template_configured", t.id, before=before,
                after=_bindings_data(s, t), rules=("WF-6",))
+        return _view(s, company, t)
 
 
 def _bindings_data(s: Session, t: Template) -> dict[str, Any]:
@@ -314,7 +349,8 @@ class Configuration:
 
 def configuration(s: Session, t: Template) -> Configuration:
     """WF-7/WF-8: the active version and the snapshot a start would pin, and why the
-    template is Not Configured (no problems = Configured)."""
+    template is Not Configured (no problems = Configured). An internal helper inside the
+    caller's transaction (it checks no actor; :func:`is_configured` is the query)."""
     problems: list[str] = []
     v = active_version(s, t.id)
     if v is None:
@@ -355,15 +391,24 @@ def version_config(v: TemplateVersion) -> WorkflowConfig:
     return config_from_document(v.document)
 
 
-def is_configured(svc: Services, company_id: str, template_id: str) -> tuple[bool, list[str]]:
+def is_configured(svc: Services, actor: str, company_id: str, template_id: str) -> tuple[bool, list[str]]:
+    """WF-7: whether the template is Configured, and why not.
+
+    The Configured status is part of what the templates page shows, so it needs what
+    :func:`list_versions` needs (ROLE-7): View Workflow Templates, Create and Edit Workflow
+    Templates, or Payments Admin (who manages workflow enablement and the default, ROLE-1).
+    Anyone else, a non-member included, is ``permission_denied`` (as for ``list_versions``);
+    another company's template is ``not_found`` (GEN-5)."""
     with svc.db.sessions() as s:
+        require_any(s, company_id, actor, (VIEW_TEMPLATES, EDIT_TEMPLATES, PAYMENTS_ADMIN), rule="ROLE-7",
+                    action="viewing workflow templates")
         t = _template(s, company_id, template_id)
         problems = configuration_problems(s, t)
         return (not problems, problems)
 
 
 @idempotent("set_default", standing=_ADMIN)
-def set_default(svc: Services, actor: str, company_id: str, template_id: str) -> None:
+def set_default(svc: Services, actor: str, company_id: str, template_id: str) -> TemplateView:
     """WF-9: only a Configured template; the old default is cleared in the same transaction."""
     with svc.tx() as s:
         company = get_company(s, company_id, lock=True)
@@ -379,10 +424,11 @@ def set_default(svc: Services, actor: str, company_id: str, template_id: str) ->
         company.lock_version += 1
         _audit(s, svc, company_id, actor, "default_template_set", t.id,
                before={"default": before}, after={"default": t.id}, rules=("WF-9",))
+        return _view(s, company, t)
 
 
 @idempotent("archive", standing=_EDITOR)
-def archive(svc: Services, actor: str, company_id: str, template_id: str) -> None:
+def archive(svc: Services, actor: str, company_id: str, template_id: str) -> TemplateView:
     """WF-14: the default cannot be archived; running instances continue."""
     with svc.tx() as s:
         company = get_company(s, company_id, lock=True)
@@ -393,10 +439,11 @@ def archive(svc: Services, actor: str, company_id: str, template_id: str) -> Non
             raise DomainError("template_is_default", "the default template cannot be archived", rule="WF-14")
         t.archived = True
         _audit(s, svc, company_id, actor, "template_archived", t.id, rules=("WF-14",))
+        return _view(s, company, t)
 
 
 @idempotent("rename", standing=_EDITOR)
-def rename(svc: Services, actor: str, company_id: str, template_id: str, name: str) -> None:
+def rename(svc: Services, actor: str, company_id: str, template_id: str, name: str) -> TemplateView:
     """WF-2; renaming the default template is an Admin action (ROLE-1)."""
     with svc.tx() as s:
         company = get_company(s, company_id, lock=True)
@@ -409,6 +456,7 @@ def rename(svc: Services, actor: str, company_id: str, template_id: str, name: s
         t.name, t.name_key = name.strip(), key
         _audit(s, svc, company_id, actor, "template_renamed", t.id, before={"name": before},
                after={"name": t.name}, rules=("WF-2",))
+        return _view(s, company, t)
 
 
 def list_versions(svc: Services, actor: str, company_id: str, template_id: str) -> list[VersionInfo]:

@@ -175,8 +175,8 @@ def test_engine_refusals_carry_the_kind_the_http_layer_maps(svc) -> None:
     not found (GEN-5), a Controller may not archive (ROLE-7), the default is not archived
     (WF-14), a blank name is refused (WF-2)."""
     w = build_world(svc)
-    boss = directory.create_user(svc, "boss@other.example", "Boss")
-    other = directory.create_company(svc, "Other GC", first_admin=boss)
+    boss = directory.create_user(svc, "boss@other.example", "Boss").id
+    other = directory.create_company(svc, "Other GC", first_admin=boss).id
     cases = {
         "not_found": _refusal(templates.archive, svc, boss, other, w.template),
         "forbidden": _refusal(templates.archive, svc, w.controller, w.company, w.template),

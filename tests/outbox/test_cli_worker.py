@@ -20,9 +20,9 @@ def _rejected_disbursement(svc):
     """A finished workflow, so the wall-clock worker has no reminder to add (deterministic)."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account=w.funding, payments=[PaymentLine(w.invoice("250.00"))])
+                                          funding_account=w.funding, payments=[PaymentLine(w.invoice("250.00"))]).id
     instances.respond(svc, w.controller, w.company, d,
-                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Reject")
+                      occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence, answer="Reject")
     return w, d
 
 

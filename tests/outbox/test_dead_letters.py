@@ -71,24 +71,25 @@ def _second_company(svc) -> tuple[str, str]:
                           manager="manager", company_name="Other GC", domain="other.example")
     u = seeded.users
     invoice = directory.create_invoice(svc, u["admin"], seeded.company, seeded.project, payee=seeded.payee,
-                                       number="O-1", amount_due="300.00")
+                                       number="O-1", amount_due="300.00").id
     d = disbursements.create_disbursement(svc, u["creator"], seeded.company, project_id=seeded.project,
-                                          funding_account=seeded.funding, payments=[PaymentLine(invoice)])
+                                          funding_account=seeded.funding, payments=[PaymentLine(invoice)]).id
     instances.respond(svc, u["controller"], seeded.company, d,
-                      occurrence=instances.view(svc, seeded.company, d).current_occurrence, answer="Reject")
+                      occurrence=instances.view(svc, seeded["admin"], seeded.company, d).current_occurrence,
+                      answer="Reject")
     return seeded.company, d
 
 
 def _start(w, amount: str = "250.00") -> str:
     return disbursements.create_disbursement(w.svc, w.creator, w.company, project_id=w.project,
-                                             funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))])
+                                             funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))]).id
 
 
 def _rejected(w) -> str:
     """A finished workflow: the CLI worker runs on the wall clock, so no reminder is due (deterministic)."""
     d = _start(w)
     instances.respond(w.svc, w.controller, w.company, d,
-                      occurrence=instances.view(w.svc, w.company, d).current_occurrence, answer="Reject")
+                      occurrence=instances.view(w.svc, w.admin, w.company, d).current_occurrence, answer="Reject")
     return d
 
 

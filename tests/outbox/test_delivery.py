@@ -38,17 +38,17 @@ def test_reference_workflow_emails_arrive_once_with_right_recipients_and_subject
     worker run sends nothing more."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account=w.funding, payments=[PaymentLine(w.invoice("120000.00"))])
+                                          funding_account=w.funding, payments=[PaymentLine(w.invoice("120000.00"))]).id
     first = send_pending(svc, smtp_server.url)
     assert (first.claimed, first.sent, first.failed) == (3, 3, 0)
     assert _by_subject_start(smtp_server.messages, "[payroute] Action required: Controller Review") == {
         "controller@gc.example", "manager@gc.example", "creator@gc.example"}
 
     clock.advance(hours=1)
-    occ = instances.view(svc, w.company, d).current_occurrence
+    occ = instances.view(svc, w.admin, w.company, d).current_occurrence
     instances.respond(svc, w.controller, w.company, d, occurrence=occ, answer="Approve")
     clock.advance(hours=1)
-    occ = instances.view(svc, w.company, d).current_occurrence
+    occ = instances.view(svc, w.admin, w.company, d).current_occurrence
     instances.respond(svc, w.cfo, w.company, d, occurrence=occ, answer="Approve")
 
     second = send_pending(svc, smtp_server.url)
@@ -96,12 +96,12 @@ def test_messages_carry_no_secrets_and_the_password_only_reaches_auth(svc, clock
         authenticator=authenticator, auth_require_tls=False)
     try:
         w = build_world(svc)
-        chase = bank_accounts.add_funding_account(svc, w.admin, w.company, "FA-CHASE-00998877")
+        chase = bank_accounts.add_funding_account(svc, w.admin, w.company, "FA-CHASE-00998877").id
         d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                               funding_account=chase,
-                                              payments=[PaymentLine(w.invoice("900.00"))])
+                                              payments=[PaymentLine(w.invoice("900.00"))]).id
         instances.respond(svc, w.controller, w.company, d,
-                          occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
+                          occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence, answer="Approve")
 
         wrong = send_pending(svc, f"smtp://relay%40gc.example:wrong-{password}@127.0.0.1:{server.port}")
         assert wrong.sent == 0 and wrong.failed == wrong.claimed > 0

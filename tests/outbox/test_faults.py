@@ -33,7 +33,7 @@ def _rows(svc) -> list[OutboxEmail]:
 def _start(svc, amount: str = "120000.00"):
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))])
+                                          funding_account=w.funding, payments=[PaymentLine(w.invoice(amount))]).id
     return w, d
 
 
@@ -55,7 +55,7 @@ def test_smtp_down_keeps_emails_pending_with_backoff_and_sends_them_when_it_is_u
     assert all(r.next_attempt_at.replace(tzinfo=None) == (start + BACKOFF_BASE).replace(tzinfo=None)
                for r in rows)
     assert all("ConnectionRefusedError" in r.last_error for r in rows)
-    assert instances.view(svc, w.company, d).current_step == "Controller Review"  # state kept
+    assert instances.view(svc, w.admin, w.company, d).current_step == "Controller Review"  # state kept
 
     assert send_pending(svc, url).claimed == 0  # still backing off
     clock.advance(seconds=30)
@@ -88,7 +88,7 @@ def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_se
     worker has nothing to send; the retried request then commits both together."""
     w, d = _start(svc)
     assert send_pending(svc, smtp_server.url).sent == 3
-    occ = instances.view(svc, w.company, d).current_occurrence
+    occ = instances.view(svc, w.admin, w.company, d).current_occurrence
 
     class Crash(RuntimeError):
         pass
@@ -103,7 +103,7 @@ def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_se
     finally:
         event.remove(svc.db.sessions, "before_commit", crash)
 
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert (view.current_step, view.current_occurrence) == ("Controller Review", occ)
     with svc.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ResponseRow)) == 0

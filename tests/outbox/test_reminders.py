@@ -43,7 +43,8 @@ def _overdue(svc) -> list[tuple[str, str]]:
 
 def _start(svc, w):
     return disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                             funding_account=w.funding, payments=[PaymentLine(w.invoice("120000.00"))])
+                                             funding_account=w.funding,
+                                             payments=[PaymentLine(w.invoice("120000.00"))]).id
 
 
 @pytest.mark.rule("STEP-9", "STEP-10", "STEP-12", "STEP-13", "END-1", "AUD-6")
@@ -58,7 +59,7 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
     _at(clock, "2026-03-07T23:59:00")  # Saturday 18:59 EST: due today, not overdue
     assert queue_reminders(svc) == 0
     _at(clock, "2026-03-08T11:59:00")  # Sunday 07:59 EDT: overdue, but before 08:00
-    assert instances.view(svc, w.company, d).overdue_steps == ("Controller Review",)
+    assert instances.view(svc, w.admin, w.company, d).overdue_steps == ("Controller Review",)
     assert queue_reminders(svc) == 0
     _at(clock, "2026-03-08T12:00:00")  # Sunday 08:00 EDT
     assert queue_reminders(svc) == 2
@@ -83,7 +84,7 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
 
     _at(clock, "2026-03-09T13:00:00")
     instances.respond(svc, w.controller, w.company, d,
-                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
+                      occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence, answer="Approve")
     for day in ("2026-03-10", "2026-03-14"):  # CFO Review entered 03-09, due 03-14 (STEP-10)
         _at(clock, f"{day}T12:00:00")
         assert queue_reminders(svc) == 0
@@ -93,7 +94,7 @@ def test_daily_reminders_at_eight_local_manager_on_first_day_none_after_the_answ
 
     _at(clock, "2026-03-15T13:00:00")
     instances.respond(svc, w.cfo, w.company, d,
-                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
+                      occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence, answer="Approve")
     _at(clock, "2026-03-16T12:00:00")
     assert queue_reminders(svc) == 0  # ended: END-1, no more reminders
 
@@ -105,7 +106,7 @@ def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> No
     source = REFERENCE.replace('assignees: role "Controller"', 'assignees: role "Controller"\n        requires: all', 1)
     w = build_world(svc, source, configure=False)
 
-    second = directory.create_user(svc, "controller2@gc.example", "Second Controller")
+    second = directory.create_user(svc, "controller2@gc.example", "Second Controller").id
     directory.add_member(svc, w.admin, w.company, "controller2@gc.example")
     directory.grant(svc, w.admin, w.company, second, PAYMENTS_DISBURSER)
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
@@ -113,14 +114,14 @@ def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> No
                                "Workflow Manager": [w.manager]})
     templates.set_default(svc, w.admin, w.company, w.template)
     d = _start(svc, w)
-    assert instances.view(svc, w.company, d).awaited == (w.controller, second)
+    assert instances.view(svc, w.admin, w.company, d).awaited == (w.controller, second)
 
     _at(clock, "2026-03-08T12:00:00")
     assert queue_reminders(svc) == 3
     assert sorted(u for u, _ in _overdue(svc)) == ["controller2@gc.example", "controller@gc.example",
                                                    "manager@gc.example"]
     instances.respond(svc, w.controller, w.company, d,
-                      occurrence=instances.view(svc, w.company, d).current_occurrence, answer="Approve")
+                      occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence, answer="Approve")
     _at(clock, "2026-03-09T12:00:00")
     assert queue_reminders(svc) == 1
     assert _overdue(svc)[-1] == ("controller2@gc.example", "2026-03-09")

@@ -37,7 +37,7 @@ from sqlalchemy import select
 from dsl.load import load_workflow
 from engine.errors import DomainError
 from engine.runtime.instance import ADD_ASSIGNEE_REASONS, InstanceState
-from engine.service import audit, directory, disbursements, instances
+from engine.service import audit, directory, disbursements, instance_store, instances
 from engine.service.demo import seed_company
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
@@ -175,11 +175,11 @@ class WorkflowStore(RuleBasedStateMachine):
     def create(self, actor: str, amount: str) -> None:
         self.invoices += 1
         inv = directory.create_invoice(self.svc, self.ids["admin"], self.company_id, self.project,
-                                       payee=self.payee, number=f"INV-{self.invoices}", amount_due=amount)
+                                       payee=self.payee, number=f"INV-{self.invoices}", amount_due=amount).id
         before = self._instances()
         d = self._send(lambda: disbursements.create_disbursement(
             self.svc, self.ids[actor], self.company_id, project_id=self.project, funding_account=self.funding,
-            payments=[PaymentLine(inv)]))
+            payments=[PaymentLine(inv)]).id)
         if d is not None:
             self.disbursements.append(d)
             self.amount[d] = Decimal(amount)
@@ -200,7 +200,7 @@ class WorkflowStore(RuleBasedStateMachine):
         """Awaited assignees answer, one after the other (so runs get deep, not only refused)."""
         d = data.draw(st.sampled_from(self.disbursements), label="disbursement")
         for answer in answers:
-            view = instances.view(self.svc, self.company_id, d)
+            view = instances.view(self.svc, self.ids["admin"], self.company_id, d)
             awaited = list(view.awaited) if view is not None else []
             user = data.draw(st.sampled_from(awaited), label="assignee") if awaited else self.ids["r1"]
             self._respond(d, user, answer, "current")
@@ -260,7 +260,7 @@ class WorkflowStore(RuleBasedStateMachine):
     # ------------------------------------------------------------ sending
 
     def _respond(self, d: str, user: str, answer: str, which: str) -> None:
-        view = instances.view(self.svc, self.company_id, d)
+        view = instances.view(self.svc, self.ids["admin"], self.company_id, d)
         occ = view.current_occurrence if view is not None and view.current_occurrence else 1
         occ = {"current": occ, "previous": occ - 1, "next": occ + 1}[which]
         resubmit = self._has_answered(d, user, occ, answer)
@@ -327,7 +327,7 @@ class WorkflowStore(RuleBasedStateMachine):
         seen: dict[str, set[int]] = {}
         with self.db.sessions() as s:
             for inst in s.scalars(select(Instance).order_by(Instance.number)):
-                state = instances.load_state(s, inst)
+                state = instance_store.load_state(s, inst)
                 _check_path(state, self.amount[inst.disbursement_id])
                 numbers = seen.setdefault(inst.disbursement_id, set())
                 mine = {o.seq for o in state.occurrences}
@@ -352,7 +352,7 @@ class WorkflowStore(RuleBasedStateMachine):
                     expected = "Not Started"
                 else:
                     inst = s.get(Instance, newest)
-                    expected = instances.workflow_status(instances.load_state(s, inst))
+                    expected = instance_store.workflow_status(instance_store.load_state(s, inst))
                     if active:
                         assert active[0].id == newest, "the active instance is not the newest one"
                 assert d.workflow_status == expected, (d.workflow_status, expected)
@@ -406,7 +406,7 @@ class WorkflowStore(RuleBasedStateMachine):
                                                     Instance.status == "active")).first()
             if inst is None:
                 return False
-            state = instances.load_state(s, inst)
+            state = instance_store.load_state(s, inst)
             cur = state.current
             if cur is None or cur.seq != occ:
                 return False
@@ -415,7 +415,7 @@ class WorkflowStore(RuleBasedStateMachine):
 
     @staticmethod
     def _instance_print(s: Any, inst: Instance) -> Any:
-        state = instances.load_state(s, inst)
+        state = instance_store.load_state(s, inst)
         return (inst.status, inst.outcome, inst.end_step, inst.lock_version, inst.blocked, state)
 
 

@@ -32,8 +32,8 @@ def _flow(svc) -> tuple[World, str]:
     """The reference workflow's company and one disbursement whose Controller approved (7+ entries)."""
     w = build_world(svc)
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                            payments=[PaymentLine(w.invoice("120000.00"))])
-    view = instances.view(svc, w.company, d)
+                            payments=[PaymentLine(w.invoice("120000.00"))]).id
+    view = instances.view(svc, w.admin, w.company, d)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     return w, d
 
@@ -177,10 +177,10 @@ def test_without_a_key_nothing_is_written(svc, monkeypatch, cli) -> None:
     before = len(_rows(svc, audit.disbursement_chain(d)))
     monkeypatch.delenv("PAYROUTE_INSECURE_DEVELOPMENT_KEY")
     with pytest.raises(keys.KeyConfigError, match="PAYROUTE_AUDIT_KEY"):
-        instances.respond(svc, w.cfo, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
-                          answer="Approve")
+        instances.respond(svc, w.cfo, w.company, d, answer="Approve",
+                          occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence)
     assert len(_rows(svc, audit.disbursement_chain(d))) == before
-    assert instances.view(svc, w.company, d).current_step == "CFO Review"
+    assert instances.view(svc, w.admin, w.company, d).current_step == "CFO Review"
     result = cli("audit", "verify", "--database-url", _url(svc))
     assert result.code == 2 and "PAYROUTE_AUDIT_KEY" in result.err and "Traceback" not in result.err
 
@@ -243,8 +243,8 @@ def test_checkpoint_cli_text_and_verify_against_it(svc, cli, tmp_path: Path) -> 
     assert chains[audit.disbursement_chain(d)]["seq"] == len(_rows(svc, audit.disbursement_chain(d)))
     assert audit.company_chain(w.company) in chains and len(data["signature"]) == 64
     # later entries are fine: a checkpoint is a lower bound
-    instances.respond(svc, w.cfo, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
-                      answer="Approve")
+    instances.respond(svc, w.cfo, w.company, d, answer="Approve",
+                      occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence)
     ok = cli("audit", "verify", "--database-url", _url(svc), "--against", str(path))
     assert ok.code == 0 and f"against the checkpoint of {data['created_at']} ({len(chains)} chains): ok" in ok.out
 
@@ -275,8 +275,8 @@ def test_a_replayed_old_head_is_found_only_against_a_checkpoint(svc, cli, tmp_pa
     chain = audit.disbursement_chain(d)
     with svc.db.sessions() as s:
         old = s.execute(text("SELECT seq, hash, mac FROM audit_heads WHERE chain = :c"), {"c": chain}).one()
-    instances.respond(svc, w.cfo, w.company, d, occurrence=instances.view(svc, w.company, d).current_occurrence,
-                      answer="Approve")
+    instances.respond(svc, w.cfo, w.company, d, answer="Approve",
+                      occurrence=instances.view(svc, w.admin, w.company, d).current_occurrence)
     path = tmp_path / "cp.json"
     _checkpoint(svc, cli, path)
     _sql(svc, "DELETE FROM audit_entries WHERE chain = :c AND seq > :s", {"c": chain, "s": old.seq})

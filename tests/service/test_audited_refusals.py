@@ -38,7 +38,7 @@ def chains_verify(svc) -> list[audit.Break]:
 @pytest.mark.rule("AUD-4", "ROLE-3")
 def test_a_refused_create_leaves_only_its_audited_refusal(svc) -> None:
     w = build_world(svc)
-    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     inv = w.invoice("10.00")
@@ -68,16 +68,16 @@ def test_a_refused_create_leaves_only_its_audited_refusal(svc) -> None:
 def test_refusals_on_a_disbursement_name_it(svc) -> None:
     """create from a draft, cancel, change amounts: each refusal is recorded against the disbursement."""
     w = build_world(svc)
-    outsider = directory.create_user(svc, "outsider@gc.example", "Outsider")
+    outsider = directory.create_user(svc, "outsider@gc.example", "Outsider").id
     directory.add_member(svc, w.admin, w.company, "outsider@gc.example")
-    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project,
-                                       payments=[PaymentLine(w.invoice("10.00"))])
+                                       payments=[PaymentLine(w.invoice("10.00"))]).id
     inv = w.invoice("20.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account=w.funding, payments=[PaymentLine(inv)])
+                                          funding_account=w.funding, payments=[PaymentLine(inv)]).id
     attempts = [
         ("creating a disbursement", draft,
          lambda: disbursements.create_from_draft(svc, helper, w.company, draft, funding_account=w.funding)),
@@ -96,7 +96,7 @@ def test_refusals_on_a_disbursement_name_it(svc) -> None:
         last = company_entries(svc, w.company)[-1]
         assert (last.action, last.object_type, last.object_id, last.details["attempted"]) == (
             "refused", "disbursement", target, attempted)
-    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Under Review"
     with svc.db.sessions() as s:
         assert s.get(Disbursement, draft).is_draft and s.get(Disbursement, d).canceled_at is None
     assert chains_verify(svc) == []
@@ -107,7 +107,7 @@ def test_a_refusal_after_writes_leaves_none_of_them(svc) -> None:
     """A Contributor's draft is written line by line; the partial amount on its second line refuses
     the whole command: no draft, no item, no reservation, no draft_saved entry — only the refusal."""
     w = build_world(svc)
-    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     full, partial = w.invoice("10.00"), w.invoice("20.00")

@@ -53,7 +53,7 @@ def test_only_an_admin_changes_the_default_template(svc) -> None:
     # drafts stay open to editors, and so does every other template
     draft = templates.save_draft(svc, w.controller, w.company, w.template, src(LAX))
     assert (draft.label, draft.state) == ("1.1", "draft")
-    other = templates.create_template(svc, w.controller, w.company, "Small jobs")
+    other = templates.create_template(svc, w.controller, w.company, "Small jobs").id
     templates.publish(svc, w.controller, w.company, other, src(LAX))
     templates.configure(svc, w.controller, w.company, other, manager=w.manager,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
@@ -76,7 +76,7 @@ def test_configuring_the_default_cannot_leave_it_not_configured(svc) -> None:
         assert (e.value.code, e.value.rule) == ("template_not_configured", "WF-9")
         assert problem in e.value.message
     assert state(w) == before
-    assert templates.is_configured(svc, w.company, w.template) == (True, [])
+    assert templates.is_configured(svc, w.admin, w.company, w.template) == (True, [])
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.cfo], "CFO": [w.controller]})
-    assert templates.is_configured(svc, w.company, w.template) == (True, [])
+    assert templates.is_configured(svc, w.admin, w.company, w.template) == (True, [])

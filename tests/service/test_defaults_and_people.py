@@ -33,25 +33,25 @@ def test_publishing_to_the_default_cannot_leave_it_not_configured(svc) -> None:
     assert (e.value.code, e.value.rule) == ("template_not_configured", "WF-9")
     assert "role `Auditor` resolves to no eligible user" in e.value.message
     assert versions(svc, w.template) == before
-    assert templates.is_configured(svc, w.company, w.template) == (True, [])
+    assert templates.is_configured(svc, w.admin, w.company, w.template) == (True, [])
     # the same version on a template that is not the default is fine: it is simply Not Configured
-    other = templates.create_template(svc, w.admin, w.company, "Draft flow")
+    other = templates.create_template(svc, w.admin, w.company, "Draft flow").id
     templates.publish(svc, w.admin, w.company, other, load_workflow(WITH_AUDITOR, "workflow.flow"))
-    assert templates.is_configured(svc, w.company, other)[0] is False
+    assert templates.is_configured(svc, w.admin, w.company, other)[0] is False
 
 
 @pytest.mark.rule("WF-14")
 def test_an_instance_keeps_running_on_a_template_archived_under_it(svc) -> None:
     w = build_world(svc)
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                            payments=[PaymentLine(w.invoice("150000.00"))])
-    t2 = templates.create_template(svc, w.admin, w.company, "Next year")
+                            payments=[PaymentLine(w.invoice("150000.00"))]).id
+    t2 = templates.create_template(svc, w.admin, w.company, "Next year").id
     templates.publish(svc, w.admin, w.company, t2, load_workflow(REFERENCE, "workflow.flow"))
     templates.configure(svc, w.admin, w.company, t2, manager=w.manager,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     templates.set_default(svc, w.admin, w.company, t2)
     templates.archive(svc, w.admin, w.company, w.template)
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     first = instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert (first.workflow_status, first.current_step) == ("Under Review", "CFO Review")
     done = instances.respond(svc, w.cfo, w.company, d, occurrence=first.current_occurrence, answer="Approve")
@@ -83,7 +83,7 @@ def test_a_name_is_printable_text(svc) -> None:
         with pytest.raises(DomainError) as e:
             directory.create_user(svc, "ana@gc.example", name)
         assert e.value.code == "invalid_name"
-    assert directory.create_user(svc, "  Ana@GC.example ", "Ana Lima")
+    assert directory.create_user(svc, "  Ana@GC.example ", "Ana Lima").id
     with svc.db.sessions() as s:
         assert s.scalars(select(User.email)).all() == ["ana@gc.example"]
 
@@ -94,8 +94,8 @@ def test_people_and_permission_refusals_name_their_rule(svc) -> None:
     admin is nobody are refused under the people-and-membership rule; ROLE-11: granting a
     permission that does not exist is refused under the granting rule. Every refusal names
     the rule it enforces, so a client can be told why."""
-    ana = directory.create_user(svc, "ana@gc.example", "Ana")
-    company = directory.create_company(svc, "GC", first_admin=ana)
+    ana = directory.create_user(svc, "ana@gc.example", "Ana").id
+    company = directory.create_company(svc, "GC", first_admin=ana).id
     calls = {
         "invalid_email": lambda: directory.create_user(svc, "not an address", "Bo"),
         "invalid_name": lambda: directory.create_user(svc, "bo@gc.example", "  "),

@@ -22,7 +22,7 @@ def counts(svc) -> tuple[int, int, int]:
 
 def create(w, *lines: PaymentLine, actor: str | None = None) -> str:
     return disbursements.create_disbursement(w.svc, actor or w.creator, w.company, project_id=w.project,
-                                             funding_account=w.funding, payments=list(lines))
+                                             funding_account=w.funding, payments=list(lines)).id
 
 
 def refused(w, *lines: PaymentLine, actor: str | None = None) -> DomainError:
@@ -37,7 +37,7 @@ def refused(w, *lines: PaymentLine, actor: str | None = None) -> DomainError:
 def test_only_admins_and_disbursers_create(svc) -> None:
     """ROLE-3, ROLE-4: a Disbursement Contributor cannot create one."""
     w = build_world(svc)
-    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     inv = w.invoice("10.00")
@@ -98,7 +98,7 @@ def test_creating_starts_the_default_workflow(svc) -> None:
     """DSB-8: conditions decided at once, response steps wait."""
     w = build_world(svc)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert (view.workflow_status, view.current_step) == ("Under Review", "Controller Review")
 
 
@@ -107,7 +107,7 @@ def test_no_configured_default_leaves_it_not_started_then_start(svc) -> None:
     """DSB-9, MGR-4, MGR-1: Not Started until the default's manager starts it."""
     w = build_world(svc, configure=False)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    assert instances.view(svc, w.company, d) is None
+    assert instances.view(svc, w.admin, w.company, d) is None
     from engine.service import templates
 
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
@@ -117,7 +117,7 @@ def test_no_configured_default_leaves_it_not_started_then_start(svc) -> None:
         instances.start(svc, w.creator, w.company, d)
     assert e.value.rule == "MGR-1"
     instances.start(svc, w.manager, w.company, d)
-    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Under Review"
     with pytest.raises(DomainError):
         instances.start(svc, w.manager, w.company, d)  # MGR-4: only from Not Started
 
@@ -132,10 +132,10 @@ def test_project_enablement_decides_if_a_workflow_applies(svc) -> None:
     with svc.db.sessions() as s:
         assert s.get(Disbursement, later).workflow_applies is False
         assert s.get(Disbursement, later).workflow_status is None
-    assert instances.view(svc, w.company, running).workflow_status == "Under Review"
-    view = instances.view(svc, w.company, running)
+    assert instances.view(svc, w.admin, w.company, running).workflow_status == "Under Review"
+    view = instances.view(svc, w.admin, w.company, running)
     instances.respond(svc, w.controller, w.company, running, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, running).workflow_status == "Approved"
+    assert instances.view(svc, w.admin, w.company, running).workflow_status == "Approved"
 
 
 @pytest.mark.rule("ROLL-1", "ROLL-2")
@@ -143,12 +143,12 @@ def test_a_disbursement_is_made_only_on_a_project_with_payments_enabled(svc) -> 
     """ROLL-1: not created, not drafted, not created from a draft saved before; ROLL-2: what
     already exists keeps going; enabling is an audited Admin action."""
     w = build_world(svc)
-    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     running = create(w, PaymentLine(w.invoice("10.00")))
     draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project,
-                                       payments=[PaymentLine(w.invoice("20.00"))])
+                                       payments=[PaymentLine(w.invoice("20.00"))]).id
     with pytest.raises(DomainError) as e:
         directory.set_project_payments(svc, w.creator, w.company, w.project, False)
     assert e.value.code == "permission_denied"
@@ -165,9 +165,9 @@ def test_a_disbursement_is_made_only_on_a_project_with_payments_enabled(svc) -> 
         assert (e.value.code, e.value.rule) == ("payments_not_enabled", "ROLL-1")
         assert "Tower A" in e.value.message
     assert counts(svc)[0] == before[0]
-    assert instances.view(svc, w.company, running).workflow_status == "Under Review"  # ROLL-2
+    assert instances.view(svc, w.admin, w.company, running).workflow_status == "Under Review"  # ROLL-2
     directory.set_project_payments(svc, w.admin, w.company, w.project, True)
-    assert disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding) == draft
+    assert disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding).id == draft
     with svc.db.sessions() as s:
         actions = [e.action for e in audit.entries(s, audit.company_chain(w.company))]
     assert actions.count("project_payments_changed") == 2
@@ -179,7 +179,7 @@ def test_company_setting_turns_workflows_off(svc) -> None:
     w = build_world(svc)
     directory.update_settings(svc, w.admin, w.company, workflows_enabled=False)
     d = create(w, PaymentLine(w.invoice("10.00")))
-    assert instances.view(svc, w.company, d) is None
+    assert instances.view(svc, w.admin, w.company, d) is None
     with svc.db.sessions() as s:
         assert s.get(Disbursement, d).workflow_applies is False  # the project still has workflows enabled
 
@@ -214,20 +214,20 @@ def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
     w = build_world(svc)
     inv = w.invoice("150000.00")
     d = create(w, PaymentLine(inv, amount="90000.00", note="first half"))
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).workflow_status == "Approved"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Approved"
     with pytest.raises(DomainError) as e:
         disbursements.edit_payments(svc, w.creator, w.company, d,
                                     amounts={inv: PaymentLine(inv, amount="150000.00")})
     assert (e.value.code, e.value.rule) == ("reason_required", "DSB-12")
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="150000.00")},
                                 reason="pay in full")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert (view.workflow_status, view.current_step, view.path) == ("Under Review", "Controller Review",
                                                                     ("Controller Review",))
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).current_step == "CFO Review"  # now above the threshold
+    assert instances.view(svc, w.admin, w.company, d).current_step == "CFO Review"  # now above the threshold
     with pytest.raises(DomainError) as e:
         disbursements.edit_payments(svc, w.creator, w.company, d, remove=[inv], reason="x")
     assert (e.value.code, e.value.rule) == ("invalid_disbursement", "DSB-12")  # the last invoice: cancel instead
@@ -240,8 +240,8 @@ def test_edit_after_start_needs_a_reason_and_restarts(svc) -> None:
 def test_other_companies_objects_are_not_found(svc) -> None:
     """GEN-5."""
     w = build_world(svc)
-    boss = directory.create_user(svc, "boss@other.example", "Boss")
-    other = directory.create_company(svc, "Other GC", first_admin=boss)
+    boss = directory.create_user(svc, "boss@other.example", "Boss").id
+    other = directory.create_company(svc, "Other GC", first_admin=boss).id
     with pytest.raises(DomainError) as e:
         disbursements.create_disbursement(svc, boss, other, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("1.00"))])
@@ -252,11 +252,11 @@ def test_other_companies_objects_are_not_found(svc) -> None:
 def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     """DSB-6, ROLE-4, DSB-5, DSB-11: Contributors edit Drafts; a Disburser creates it with a funding account."""
     w = build_world(svc)
-    helper = directory.create_user(svc, "helper@gc.example", "Helper")
+    helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     a, b = w.invoice("10.00"), w.invoice("20.00")
-    draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project, payments=[PaymentLine(a)])
+    draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project, payments=[PaymentLine(a)]).id
     assert refused(w, PaymentLine(a)).rule == "DSB-5"  # reserved by the Draft
     disbursements.edit_payments(svc, helper, w.company, draft, add=[PaymentLine(b)], remove=[a])
     with pytest.raises(DomainError) as e:  # amounts are a Disburser power (ROLE-2)
@@ -265,13 +265,13 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     with pytest.raises(DomainError) as e:
         disbursements.create_from_draft(svc, helper, w.company, draft, funding_account=w.funding)
     assert e.value.rule == "ROLE-3"
-    assert instances.view(svc, w.company, draft) is None  # a Draft has no workflow
-    d = disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
+    assert instances.view(svc, w.admin, w.company, draft) is None  # a Draft has no workflow
+    d = disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding).id
     assert d == draft
     with svc.db.sessions() as s:
         row = s.get(Disbursement, d)
         assert (row.is_draft, row.created_by, row.funding_account_id) == (False, w.creator, w.funding)
-    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Under Review"
     with pytest.raises(DomainError) as e:
         disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     assert e.value.code == "invalid_state"
@@ -284,18 +284,18 @@ def test_idempotency_keys(svc) -> None:
     inv, other = w.invoice("10.00"), w.invoice("20.00")
     first = disbursements.create_disbursement(
         svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-        payments=[PaymentLine(inv)], idempotency_key="k-1")
+        payments=[PaymentLine(inv)], idempotency_key="k-1").id
     n = counts(svc)
     again = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                               funding_account=w.funding, payments=[PaymentLine(inv)],
-                                              idempotency_key="k-1")
+                                              idempotency_key="k-1").id
     assert again == first and counts(svc) == n
     with pytest.raises(DomainError) as e:
         disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                           funding_account=w.funding, payments=[PaymentLine(other)],
                                           idempotency_key="k-1")
     assert (e.value.code, e.value.rule) == ("idempotency_conflict", "GEN-8")
-    occ = instances.view(svc, w.company, first).current_occurrence
+    occ = instances.view(svc, w.admin, w.company, first).current_occurrence
     instances.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
     n = counts(svc)
     instances.respond(svc, w.controller, w.company, first, occurrence=occ, answer="Approve", idempotency_key="r-1")
@@ -346,7 +346,7 @@ def test_a_command_the_objects_state_refuses_is_invalid_state_never_a_retryable_
     assert (e.value.code, e.value.rule, e.value.kind) == ("invalid_state", "MGR-4", "conflict")
     assert "not Not Started" in e.value.message and counts(svc) == before
     draft = disbursements.create_draft(svc, w.creator, w.company, project_id=w.project,
-                                       payments=[PaymentLine(w.invoice("20.00"))])
+                                       payments=[PaymentLine(w.invoice("20.00"))]).id
     disbursements.create_from_draft(svc, w.creator, w.company, draft, funding_account=w.funding)
     before = counts(svc)
     with pytest.raises(DomainError) as e:
@@ -366,6 +366,6 @@ def test_an_edit_after_start_restarts_on_the_current_default_version(svc) -> Non
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv, amount="60000.00",
                                                                                          note="more")},
                                 reason="pay more")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).current_step == "CFO Review"  # the pinned version would approve
+    assert instances.view(svc, w.admin, w.company, d).current_step == "CFO Review"  # the pinned version would approve

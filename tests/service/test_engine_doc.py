@@ -14,6 +14,6 @@ def test_engine_walkthrough_runs(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("PAYROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'doc.sqlite3'}")
     scope: dict[str, object] = {}
     exec(compile(code, "docs/engine.md", "exec"), scope)
-    view = scope["instances"].view(scope["svc"], scope["company"], scope["d"])
+    view = scope["instances"].view(scope["svc"], scope["admin"], scope["company"], scope["d"].id)
     assert view.current_step == "CFO Review"
     assert "Controller Review: Approve" in capsys.readouterr().out

@@ -15,8 +15,8 @@ from tests.world import build_world
 def _approved_by_controller(svc):
     w = build_world(svc)
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                            payments=[PaymentLine(w.invoice("120000.00"))])
-    view = instances.view(svc, w.company, d)
+                            payments=[PaymentLine(w.invoice("120000.00"))]).id
+    view = instances.view(svc, w.admin, w.company, d)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     return w, d
 

@@ -113,7 +113,7 @@ def test_disbursements_and_workflows(w: World, value: Any) -> None:
         payments=[PaymentLine(inv, amount="50.00", note=value)]))
     inv2 = w.invoice("100.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
-                                          funding_account=w.funding, payments=[PaymentLine(inv2)])
+                                          funding_account=w.funding, payments=[PaymentLine(inv2)]).id
     outcome(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=value, answer="Approve"))
     outcome(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=1, answer=value))
     outcome(lambda: instances.respond(svc, w.controller, w.company, d, occurrence=1, answer="Approve",

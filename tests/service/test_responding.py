@@ -53,16 +53,16 @@ def audit_count(svc) -> int:
 
 def new(w, amount: str = "10.00") -> str:
     return create_disbursement(w.svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                               payments=[PaymentLine(w.invoice(amount))])
+                               payments=[PaymentLine(w.invoice(amount))]).id
 
 
 def occ(w, d: str) -> int:
-    return instances.view(w.svc, w.company, d).current_occurrence
+    return instances.view(w.svc, w.admin, w.company, d).current_occurrence
 
 
 def exec_world(svc):
     w = build_world(svc, configure=False)
-    execs = [directory.create_user(svc, f"exec{i}@gc.example", f"Exec {i}") for i in range(3)]
+    execs = [directory.create_user(svc, f"exec{i}@gc.example", f"Exec {i}").id for i in range(3)]
     for i, u in enumerate(execs):
         directory.add_member(svc, w.admin, w.company, f"exec{i}@gc.example")
         directory.grant(svc, w.admin, w.company, u, PAYMENTS_DISBURSER)
@@ -123,15 +123,15 @@ def test_requires_all_needs_every_approval_and_one_reject_decides(svc) -> None:
         instances.respond(svc, execs[0], w.company, d, occurrence=o, answer="Reject")
     assert e.value.rule == "RESP-4"
     instances.respond(svc, execs[1], w.company, d, occurrence=o, answer="Approve")
-    assert instances.view(svc, w.company, d).current_step == "Executive Review"
+    assert instances.view(svc, w.admin, w.company, d).current_step == "Executive Review"
     instances.respond(svc, execs[2], w.company, d, occurrence=o, answer="Approve")
-    assert instances.view(svc, w.company, d).workflow_status == "Approved"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Approved"
 
     d2 = new(w)
     instances.respond(svc, w.controller, w.company, d2, occurrence=occ(w, d2), answer="Approve")
     instances.respond(svc, execs[0], w.company, d2, occurrence=occ(w, d2), answer="Approve")
     instances.respond(svc, execs[1], w.company, d2, occurrence=occ(w, d2), answer="Reject")
-    assert instances.view(svc, w.company, d2).workflow_status == "Rejected"
+    assert instances.view(svc, w.admin, w.company, d2).workflow_status == "Rejected"
 
 
 @pytest.mark.rule("STEP-4", "STEP-10")
@@ -142,7 +142,7 @@ def test_return_answer_loops_with_a_fresh_due_date(svc, clock) -> None:
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     clock.advance(days=4)
     instances.respond(svc, execs[2], w.company, d, occurrence=occ(w, d), answer="Return")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert view.path == ("Controller Review", "Executive Review", "Controller Review")
     assert view.overdue_steps == ()
 
@@ -154,7 +154,7 @@ def test_empty_assignees_block_until_manager_adds(svc) -> None:
     d = new(w, "200000.00")
     directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)  # the CFO leaves meanwhile
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert view.blocked and view.current_step == "CFO Review" and view.awaited == ()
     with svc.db.sessions() as s:
         blocked_to = {r.recipients[0] for r in s.scalars(select(OutboxEmail).where(OutboxEmail.event == "blocked"))}
@@ -167,10 +167,10 @@ def test_empty_assignees_block_until_manager_adds(svc) -> None:
     assert e.value.rule == "ROLE-8"
     instances.add_assignees(svc, w.manager, w.company, d, users=[w.creator], reason="vacation",
                             message="please cover for the CFO")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert not view.blocked and view.awaited == (w.creator,)
     instances.respond(svc, w.creator, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).workflow_status == "Approved"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Approved"
 
 
 @pytest.mark.rule("MGR-8", "STEP-5")
@@ -180,12 +180,12 @@ def test_replaced_assignees_can_no_longer_respond(svc) -> None:
     d = new(w)
     instances.add_assignees(svc, w.manager, w.company, d, users=[w.cfo], reason="left_company",
                             replacing=[w.controller])
-    assert instances.view(svc, w.company, d).awaited == (w.cfo,)  # STEP-5: the replaced one is not awaited
+    assert instances.view(svc, w.admin, w.company, d).awaited == (w.cfo,)  # STEP-5: the replaced one is not awaited
     with pytest.raises(DomainError) as e:
         instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     assert e.value.rule == "RESP-1"
     instances.respond(svc, w.cfo, w.company, d, occurrence=occ(w, d), answer="Reject")
-    assert instances.view(svc, w.company, d).workflow_status == "Rejected"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Rejected"
 
 
 @pytest.mark.rule("MGR-1", "MGR-3", "MGR-9")
@@ -200,7 +200,7 @@ def test_manager_actions_need_the_manager_and_a_reason(svc) -> None:
         instances.terminate(svc, w.manager, w.company, d, reason=" ")
     assert e.value.code == "reason_required"
     instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
-    assert instances.view(svc, w.company, d).workflow_status == "Not Started"  # MGR-9
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Not Started"  # MGR-9
 
 
 @pytest.mark.rule("MGR-6")
@@ -213,10 +213,10 @@ def test_return_to_a_previous_step(svc) -> None:
     assert e.value.rule == "MGR-6"
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     instances.return_to(svc, w.manager, w.company, d, step="Controller Review", reason="missing lien waiver")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert view.current_step == "Controller Review" and view.awaited == (w.controller,)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).current_step == "CFO Review"
+    assert instances.view(svc, w.admin, w.company, d).current_step == "CFO Review"
 
 
 @pytest.mark.rule("WF-12", "MGR-5")
@@ -227,13 +227,13 @@ def test_running_instance_keeps_its_version_until_restart(svc) -> None:
     lower = REFERENCE.replace("when disbursement_amount > $100,000.00", "when disbursement_amount > $10,000.00")
     templates.publish(svc, w.admin, w.company, w.template, load_workflow(lower, "w.flow"))
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    assert instances.view(svc, w.company, d).workflow_status == "Approved"  # old threshold
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Approved"  # old threshold
     instances.restart(svc, w.manager, w.company, d, reason="new policy", mode="current")
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    assert instances.view(svc, w.company, d).workflow_status == "Approved"  # still the pinned version
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Approved"  # still the pinned version
     instances.restart(svc, w.manager, w.company, d, reason="new policy", mode="defaults")
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
-    assert instances.view(svc, w.company, d).current_step == "CFO Review"  # the new version
+    assert instances.view(svc, w.admin, w.company, d).current_step == "CFO Review"  # the new version
     with svc.db.sessions() as s:
         assert audit.verify(s) == []
 
@@ -251,7 +251,7 @@ def test_ended_instance_refuses_everything_but_restart(svc) -> None:
             call()
         assert e.value.code == "instance_not_active"
     instances.restart(svc, w.manager, w.company, d, reason="fixed the invoice")
-    assert instances.view(svc, w.company, d).workflow_status == "Under Review"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Under Review"
 
 
 @pytest.mark.rule("MGR-2")
@@ -274,9 +274,9 @@ def test_overdue_steps_are_known(svc, clock) -> None:
     w = build_world(svc)
     d = new(w)
     clock.advance(days=5)
-    assert instances.view(svc, w.company, d).overdue_steps == ()
+    assert instances.view(svc, w.admin, w.company, d).overdue_steps == ()
     clock.advance(days=1)
-    assert instances.view(svc, w.company, d).overdue_steps == ("Controller Review",)
+    assert instances.view(svc, w.admin, w.company, d).overdue_steps == ("Controller Review",)
 
 
 @pytest.mark.rule("STEP-4")

@@ -38,10 +38,10 @@ def test_status_text_is_display_only(svc) -> None:
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     templates.set_default(svc, w.admin, w.company, w.template)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(w.invoice("5.00"))])
-    view = instances.view(svc, w.company, d)
+                                          payments=[PaymentLine(w.invoice("5.00"))]).id
+    view = instances.view(svc, w.admin, w.company, d)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Reject")
-    after = instances.view(svc, w.company, d)
+    after = instances.view(svc, w.admin, w.company, d)
     assert (after.workflow_status, after.status_text) == ("Rejected", "Approved")
 
 
@@ -49,9 +49,9 @@ def test_status_text_is_display_only(svc) -> None:
 def test_one_project_per_disbursement(svc) -> None:
     """DSB-4."""
     w = build_world(svc)
-    other = directory.create_project(svc, w.admin, w.company, directory.ProjectInfo(name="Tower B"))
+    other = directory.create_project(svc, w.admin, w.company, directory.ProjectInfo(name="Tower B")).id
     foreign = directory.create_invoice(svc, w.admin, w.company, other, payee=w.payee("V"), number="B-1",
-                                       amount_due="5.00")
+                                       amount_due="5.00").id
     with pytest.raises(DomainError) as e:
         disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("5.00")), PaymentLine(foreign)])
@@ -63,19 +63,19 @@ def test_a_late_answer_is_accepted(svc, clock) -> None:
     """RESP-6: overdue only triggers reminders."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(w.invoice("5.00"))])
+                                          payments=[PaymentLine(w.invoice("5.00"))]).id
     clock.advance(days=30)
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     assert view.overdue_steps == ("Controller Review",)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).workflow_status == "Approved"
+    assert instances.view(svc, w.admin, w.company, d).workflow_status == "Approved"
 
 
 def test_a_canceled_disbursement_stays_draft_for_funding(svc) -> None:
     """ST-3, ST-4: drawdown status starts Draft and a cancel leaves it Draft."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(w.invoice("5.00"))])
+                                          payments=[PaymentLine(w.invoice("5.00"))]).id
     disbursements.cancel(svc, w.creator, w.company, d, reason="not needed")
     with svc.db.sessions() as s:
         assert s.get(Disbursement, d).drawdown_status == "Draft"
@@ -86,13 +86,13 @@ def test_a_new_instance_uses_the_defaults_current_configuration(svc) -> None:
     """WF-11, WF-12: a configuration edit reaches instances started after it, not before."""
     w = build_world(svc)
     d1 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                           payments=[PaymentLine(w.invoice("5.00"))])
+                                           payments=[PaymentLine(w.invoice("5.00"))]).id
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.cfo], "CFO": [w.cfo]})
     d2 = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                           payments=[PaymentLine(w.invoice("5.00"))])
-    assert instances.view(svc, w.company, d1).awaited == (w.controller,)
-    assert instances.view(svc, w.company, d2).awaited == (w.cfo,)
+                                           payments=[PaymentLine(w.invoice("5.00"))]).id
+    assert instances.view(svc, w.admin, w.company, d1).awaited == (w.controller,)
+    assert instances.view(svc, w.admin, w.company, d2).awaited == (w.cfo,)
 
 
 @pytest.mark.rule("COND-5", "DSB-12")
@@ -101,19 +101,19 @@ def test_conditions_read_the_facts_as_they_are_on_entry(svc) -> None:
     w = build_world(svc)
     inv = w.invoice("200000.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(inv, amount="1000.00", note="deposit")])
+                                          payments=[PaymentLine(inv, amount="1000.00", note="deposit")]).id
     disbursements.edit_payments(svc, w.creator, w.company, d, amounts={inv: PaymentLine(inv)}, reason="pay all")
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
-    assert instances.view(svc, w.company, d).current_step == "CFO Review"
+    assert instances.view(svc, w.admin, w.company, d).current_step == "CFO Review"
 
 
 @pytest.mark.rule("GEN-5")
 def test_a_payee_company_is_its_own_world(svc) -> None:
     """ROLE-6, GEN-5: a payee's Payee Admin acts in the payee company only."""
     w = build_world(svc)
-    sub_admin = directory.create_user(svc, "owner@acme-concrete.example", "Acme Owner")
-    payee = directory.create_company(svc, "Acme Concrete", first_admin=sub_admin, is_payee=True)
+    sub_admin = directory.create_user(svc, "owner@acme-concrete.example", "Acme Owner").id
+    payee = directory.create_company(svc, "Acme Concrete", first_admin=sub_admin, is_payee=True).id
     with pytest.raises(DomainError) as e:
         directory.grant(svc, sub_admin, w.company, sub_admin, PAYMENTS_ADMIN)
     assert e.value.code == "permission_denied"
@@ -127,9 +127,9 @@ def test_a_deactivated_user_can_no_longer_answer(svc) -> None:
     manager adds an assignee, even once the controller is active again."""
     w = build_world(svc)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(w.invoice("5.00"))])
+                                          payments=[PaymentLine(w.invoice("5.00"))]).id
     directory.set_user_active(svc, w.admin, w.company, w.controller, False)
-    view = instances.view(svc, w.company, d)
+    view = instances.view(svc, w.admin, w.company, d)
     with pytest.raises(DomainError) as e:
         instances.respond(svc, w.controller, w.company, d, occurrence=view.current_occurrence, answer="Approve")
     assert e.value.rule == "RESP-1"

@@ -35,13 +35,13 @@ def written(svc) -> tuple[int, ...]:
 
 def new(w, amount: str = "10.00", *, approved_by: str | None = None) -> str:
     inv = directory.create_invoice(w.svc, w.admin, w.company, w.project, payee=w.payee("Acme"),
-                                   number=f"N-{audit_count(w.svc)}", amount_due=amount, approved_by=approved_by)
+                                   number=f"N-{audit_count(w.svc)}", amount_due=amount, approved_by=approved_by).id
     return create_disbursement(w.svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                               payments=[PaymentLine(inv)])
+                               payments=[PaymentLine(inv)]).id
 
 
 def view(w, d: str) -> instances.InstanceView:
-    v = instances.view(w.svc, w.company, d)
+    v = instances.view(w.svc, w.admin, w.company, d)
     assert v is not None
     return v
 
@@ -92,9 +92,9 @@ def test_an_answer_read_before_a_restart_never_lands_on_the_new_instance(svc) ->
 def test_an_approval_for_the_old_amount_never_counts_after_an_edit(svc) -> None:
     w = build_world(svc)
     inv = directory.create_invoice(svc, w.admin, w.company, w.project, payee=w.payee("Acme"), number="E-1",
-                                   amount_due="250000.00")
+                                   amount_due="250000.00").id
     d = create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                            payments=[PaymentLine(inv)])
+                            payments=[PaymentLine(inv)]).id
     read = view(w, d)  # the controller reads the $250,000.00 disbursement
     disbursements.edit_payments(svc, w.creator, w.company, d, reason="paying part now",
                                 amounts={inv: PaymentLine(inv, amount="150000.00", note="first half")})
@@ -291,7 +291,7 @@ def test_a_terminated_instance_is_neither_reassigned_nor_restarted(svc) -> None:
 def test_restart_in_current_mode_on_an_archived_template_is_refused(svc) -> None:
     w = build_world(svc)
     d = new(w)
-    other = templates.create_template(svc, w.admin, w.company, "Payments 2026")
+    other = templates.create_template(svc, w.admin, w.company, "Payments 2026").id
     templates.publish(svc, w.admin, w.company, other, load_workflow(REFERENCE, "workflow.flow"))
     templates.configure(svc, w.admin, w.company, other, manager=w.manager,
                         roles={"Controller": [w.cfo], "CFO": [w.cfo]})

@@ -58,15 +58,15 @@ def test_update_settings_refuses_what_the_engine_could_not_use(svc, settings: di
     with svc.db.sessions() as s:
         assert s.scalar(select(func.count(AuditEntry.id))) == entries
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(w.invoice("5.00"))])
-    assert instances.view(svc, w.company, d).current_step == "Controller Review"
+                                          payments=[PaymentLine(w.invoice("5.00"))]).id
+    assert instances.view(svc, w.admin, w.company, d).current_step == "Controller Review"
 
 
 @pytest.mark.rule("GEN-6", "AUTH-6")
 @pytest.mark.parametrize(("settings", "code", "rule", "says"), [b for b in BAD if "colour" not in b[0]])
 def test_create_company_uses_the_same_validator(svc, settings: dict[str, Any], code: str, rule: str,
                                                 says: str) -> None:
-    admin = directory.create_user(svc, "admin@new.example", "Admin")
+    admin = directory.create_user(svc, "admin@new.example", "Admin").id
     with pytest.raises(DomainError) as e:
         directory.create_company(svc, "New GC", first_admin=admin, **settings)
     assert (e.value.code, e.value.rule) == (code, rule) and says in e.value.message
@@ -85,13 +85,13 @@ def test_valid_settings_are_stored_in_one_form(svc) -> None:
                                            "segregation": "strict", "workflows_enabled": False}
     directory.update_settings(svc, w.admin, w.company, workflows_enabled=True, holidays=())
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(w.invoice("5.00"))])
-    assert instances.view(svc, w.company, d).current_step == "Controller Review"
+                                          payments=[PaymentLine(w.invoice("5.00"))]).id
+    assert instances.view(svc, w.admin, w.company, d).current_step == "Controller Review"
 
 
 @pytest.mark.rule("GEN-6")
 def test_a_new_company_is_in_new_york_with_no_holidays(svc) -> None:
-    admin = directory.create_user(svc, "admin@new.example", "Admin")
-    company = directory.create_company(svc, "New GC", first_admin=admin)
+    admin = directory.create_user(svc, "admin@new.example", "Admin").id
+    company = directory.create_company(svc, "New GC", first_admin=admin).id
     row = company_row(svc, company)
     assert (row["time_zone"], row["holidays"]) == ("America/New_York", [])

@@ -26,7 +26,7 @@ def test_names_are_unique_ignoring_case(svc) -> None:
     with pytest.raises(DomainError) as e:
         templates.create_template(svc, w.admin, w.company, "PAYMENTS")
     assert (e.value.code, e.value.rule) == ("duplicate_name", "WF-2")
-    other = templates.create_template(svc, w.admin, w.company, "Large payments")
+    other = templates.create_template(svc, w.admin, w.company, "Large payments").id
     with pytest.raises(DomainError):
         templates.rename(svc, w.admin, w.company, other, "payments")
 
@@ -35,7 +35,7 @@ def test_names_are_unique_ignoring_case(svc) -> None:
 def test_versions_number_drafts_minor_and_publishes_major(svc) -> None:
     """WF-3, WF-4: 0.1, 0.2 … 1.0, 1.1, 2.0; only the newest published one is active."""
     w = build_world(svc, configure=False)
-    t = templates.create_template(svc, w.admin, w.company, "Second")
+    t = templates.create_template(svc, w.admin, w.company, "Second").id
     assert templates.save_draft(svc, w.admin, w.company, t, src(BROKEN)).label == "0.1"  # drafts may fail
     assert templates.save_draft(svc, w.admin, w.company, t, src()).label == "0.2"
     v1 = templates.publish(svc, w.admin, w.company, t, src())
@@ -85,17 +85,17 @@ def test_editing_templates_needs_the_workflow_permission(svc) -> None:
 def test_configured_needs_manager_and_every_role_resolved(svc) -> None:
     """WF-7, WF-8, ROLE-8: Not Configured until an eligible manager and every role resolve."""
     w = build_world(svc, configure=False)
-    ok, problems = templates.is_configured(svc, w.company, w.template)
+    ok, problems = templates.is_configured(svc, w.admin, w.company, w.template)
     assert not ok and "it names no workflow manager" in problems
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller]})
-    ok, problems = templates.is_configured(svc, w.company, w.template)
+    ok, problems = templates.is_configured(svc, w.admin, w.company, w.template)
     assert problems == ["role `CFO` resolves to no eligible user"]
-    outsider = directory.create_user(svc, "out@elsewhere.example", "Out")
+    outsider = directory.create_user(svc, "out@elsewhere.example", "Out").id
     directory.add_member(svc, w.admin, w.company, "out@elsewhere.example")  # a member without any role
     templates.configure(svc, w.admin, w.company, w.template, manager=outsider,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
-    ok, problems = templates.is_configured(svc, w.company, w.template)
+    ok, problems = templates.is_configured(svc, w.admin, w.company, w.template)
     assert problems == ["its workflow manager is not an eligible user with Can Be Workflow Manager"]
     with pytest.raises(DomainError) as e:
         templates.set_default(svc, w.admin, w.company, w.template)
@@ -106,17 +106,17 @@ def test_configured_needs_manager_and_every_role_resolved(svc) -> None:
 def test_groups_fill_roles(svc) -> None:
     """WF-6: a role may be bound to a group; STEP-1 resolves its members."""
     w = build_world(svc, configure=False)
-    g = directory.create_group(svc, w.admin, w.company, "Finance", [w.controller, w.cfo])
+    g = directory.create_group(svc, w.admin, w.company, "Finance", [w.controller, w.cfo]).id
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         groups={"Controller": [g], "CFO": [g]})
-    assert templates.is_configured(svc, w.company, w.template) == (True, [])
+    assert templates.is_configured(svc, w.admin, w.company, w.template) == (True, [])
 
 
 @pytest.mark.rule("WF-9", "WF-14")
 def test_one_default_at_a_time_and_it_cannot_be_archived(svc) -> None:
     """WF-9, WF-14."""
     w = build_world(svc)
-    t2 = templates.create_template(svc, w.admin, w.company, "Other")
+    t2 = templates.create_template(svc, w.admin, w.company, "Other").id
     templates.publish(svc, w.admin, w.company, t2, src())
     templates.configure(svc, w.admin, w.company, t2, manager=w.manager,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
@@ -150,8 +150,8 @@ def test_only_admins_choose_the_default(svc) -> None:
 def test_another_companys_template_is_not_found(svc) -> None:
     """GEN-5."""
     w = build_world(svc)
-    boss = directory.create_user(svc, "boss@other.example", "Boss")
-    other = directory.create_company(svc, "Other GC", first_admin=boss)
+    boss = directory.create_user(svc, "boss@other.example", "Boss").id
+    other = directory.create_company(svc, "Other GC", first_admin=boss).id
     with pytest.raises(DomainError) as e:
         templates.publish(svc, boss, other, w.template, src())
     assert e.value.code == "not_found"
@@ -163,8 +163,8 @@ def test_manager_needs_can_be_workflow_manager(svc) -> None:
     w = build_world(svc, configure=False)
     templates.configure(svc, w.admin, w.company, w.template, manager=w.cfo,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
-    assert not templates.is_configured(svc, w.company, w.template)[0]
+    assert not templates.is_configured(svc, w.admin, w.company, w.template)[0]
     directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
-    assert templates.is_configured(svc, w.company, w.template)[0]
+    assert templates.is_configured(svc, w.admin, w.company, w.template)[0]
     directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
-    assert not templates.is_configured(svc, w.company, w.template)[0]
+    assert not templates.is_configured(svc, w.admin, w.company, w.template)[0]

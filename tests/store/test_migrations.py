@@ -119,10 +119,10 @@ def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(databas
         with pytest.raises(DomainError) as e:  # the migrated nickname is taken, ignoring case
             bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "fa-1")
         assert (e.value.code, e.value.rule) == ("duplicate_nickname", "BANK-7")
-        reserve = bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "Reserve")
+        reserve = bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "Reserve").id
         disbursements.change_funding_account(svc, ids["admin"], ids["gc"], ids["d1"], funding_account=reserve)
         inv = directory.create_invoice(svc, ids["admin"], ids["gc"], ids["project"],
-                                       payee=payee["i3"].id, number="N-1", amount_due="5.00")
+                                       payee=payee["i3"].id, number="N-1", amount_due="5.00").id
         with db.sessions() as s:
             assert s.get(Disbursement, ids["d1"]).funding_account_id == reserve
             assert s.get(Invoice, inv).payee_company_id == payee["i3"].id

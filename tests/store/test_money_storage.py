@@ -23,7 +23,7 @@ def test_the_largest_amount_round_trips_exactly(svc) -> None:
     w = build_world(svc)
     invoice = w.invoice(LARGEST)
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(invoice, retainage_released="999999999999999.97")])
+                                          payments=[PaymentLine(invoice, retainage_released="999999999999999.97")]).id
     with svc.db.sessions() as s:
         inv = s.get(Invoice, invoice)
         assert inv is not None and inv.amount_due == Decimal(LARGEST) and str(inv.amount_due) == LARGEST
@@ -72,7 +72,7 @@ def test_thirteen_digits_are_stored_not_a_database_error(svc) -> None:
     w = build_world(svc)
     invoice = w.invoice("1234567890123.45")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
-                                          payments=[PaymentLine(invoice, amount="1234567890123.44", note="less")])
+                                          payments=[PaymentLine(invoice, amount="1234567890123.44", note="less")]).id
     with svc.db.sessions() as s:
         item = s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d)).one()
         assert item.amount == Decimal("1234567890123.44")

@@ -34,9 +34,8 @@ def test_no_input_crashes_check_fmt_or_compile(seed: int, ops: list[tuple[str, i
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(seed=seed_indexes, ops=operations, verb=st.sampled_from(["check", "fmt", "compile"]))
 def test_no_input_crashes_the_cli(seed: int, ops: list[tuple[str, int]], verb: str, tmp_path_factory) -> None:
-    from web.cli import main  # noqa: F401 - the public entry point, through the runner
-
     from tests.conftest import run_cli
+    from web.cli import main  # noqa: F401 - the public entry point, through the runner
 
     case = mutate(seed, ops)
     path = tmp_path_factory.mktemp("fuzz") / case.filename

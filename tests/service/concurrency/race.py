@@ -87,9 +87,9 @@ class RaceWorld:
         self._invoices += 1
         inv = directory.create_invoice(self.svc, self.admin, self.company, self.project,
                                        payee=self.payee, number=f"INV-{self._invoices:05d}",
-                                       amount_due=amount)
+                                       amount_due=amount).id
         return disbursements.create_disbursement(self.svc, self.creator, self.company, project_id=self.project,
-                                                 funding_account=self.funding, payments=[PaymentLine(inv)])
+                                                 funding_account=self.funding, payments=[PaymentLine(inv)]).id
 
 
 def build_race_world(url: str, *, reviewers: int, panel: int) -> RaceWorld:
@@ -223,7 +223,7 @@ def emails(svc: Services, event: str) -> list[str]:
 
 
 def current(svc: Services, world: RaceWorld, disbursement: str) -> instances.InstanceView:
-    v = instances.view(svc, world.company, disbursement)
+    v = instances.view(svc, world.admin, world.company, disbursement)
     assert v is not None
     return v
 

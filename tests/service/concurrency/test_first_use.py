@@ -53,7 +53,7 @@ def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_
     DSB-8) and answer its first step, all at once, on a cold compiled-workflow cache."""
     world = build_race_world(database_url, reviewers=1, panel=1)
     invoices = [directory.create_invoice(world.svc, world.admin, world.company, world.project,
-                                         payee=world.payee, number=f"FU-{i}", amount_due="5000.00")
+                                         payee=world.payee, number=f"FU-{i}", amount_due="5000.00").id
                 for i in range(THREADS * 2)]
     world.svc.db.dispose()
 
@@ -69,7 +69,7 @@ def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_
             barrier.wait(timeout=30)
             for inv in invoices[k::THREADS]:
                 d = disbursements.create_disbursement(svc, world.creator, world.company, project_id=world.project,
-                                                      funding_account=world.funding, payments=[PaymentLine(inv)])
+                                                      funding_account=world.funding, payments=[PaymentLine(inv)]).id
                 instances.respond(svc, world.reviewers[0], world.company, d, occurrence=1, answer="Approve")
                 done.append(d)
         except BaseException as exc:  # noqa: BLE001 - collected and re-raised below
@@ -86,7 +86,7 @@ def test_a_shared_service_starts_and_answers_a_fresh_version_on_many_threads_at_
             raise errors[0]
         assert len(done) == THREADS * 2
         for d in done:
-            view = instances.view(svc, world.company, d)
+            view = instances.view(svc, world.admin, world.company, d)
             assert view is not None and view.current_step == "Panel Review"
         assert chain_breaks(svc) == []
     finally:

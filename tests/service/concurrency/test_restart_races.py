@@ -77,9 +77,9 @@ def test_an_approval_racing_an_edit_never_counts_for_the_new_amount(race_world: 
     orders: Counter[str] = Counter()
     for k in range(10):
         inv = directory.create_invoice(world.svc, world.admin, world.company, world.project, payee=world.payee,
-                                       number=f"EDIT-{k:03d}", amount_due="250000.00")
+                                       number=f"EDIT-{k:03d}", amount_due="250000.00").id
         d = disbursements.create_disbursement(world.svc, world.creator, world.company, project_id=world.project,
-                                              funding_account=world.funding, payments=[PaymentLine(inv)])
+                                              funding_account=world.funding, payments=[PaymentLine(inv)]).id
         old = current(world.svc, world, d)
         edit, answer = race(world, [
             Racer("edit", lambda svc, d=d, inv=inv: disbursements.edit_payments(
