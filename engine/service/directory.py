@@ -492,7 +492,7 @@ def set_project_workflows(svc: Services, actor: str, company_id: str, project_id
                           enabled: bool) -> ProjectView:
     """ROLL-1/ROLL-2: payment workflows on a project; affects disbursements created afterwards only."""
     return _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled", enabled,
-                      action="enabling payment workflows", event="project_workflows_changed")
+                             action="enabling payment workflows", event="project_workflows_changed")
 
 
 @idempotent("set_project_payments", standing=standing(
@@ -501,7 +501,7 @@ def set_project_payments(svc: Services, actor: str, company_id: str, project_id:
                          enabled: bool) -> ProjectView:
     """ROLL-1: Payments on a project; only disbursements created afterwards are affected (ROLL-2)."""
     return _set_project_flag(svc, actor, company_id, project_id, "payments_enabled", enabled,
-                      action="enabling payments", event="project_payments_changed")
+                             action="enabling payments", event="project_payments_changed")
 
 
 def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: str, flag: str, enabled: bool,
