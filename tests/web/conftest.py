@@ -1,0 +1,44 @@
+"""Fixtures for the HTTP service: an app on a fresh database and its test client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from tests.conftest import EXAMPLES, REFERENCE_FLOW
+
+
+@pytest.fixture
+def make_app(tmp_path) -> Iterator[Any]:
+    """``make_app(**config)``: an app in testing mode on a SQLite file of its own (or the given URL)."""
+    from web.app import create_app
+
+    made = []
+
+    def make(**config: Any) -> Any:
+        settings = {"TESTING": True, "PAYROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", **config}
+        app = create_app(settings)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["payroute"].db.dispose()
+
+
+@pytest.fixture
+def client(make_app) -> Any:
+    return make_app().test_client()
+
+
+@pytest.fixture(scope="session")
+def reference_flow() -> str:
+    return REFERENCE_FLOW.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def reference_disbursements() -> list[dict[str, Any]]:
+    lines = (EXAMPLES / "reference" / "disbursements.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
