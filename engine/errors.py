@@ -12,6 +12,8 @@ drift. The kind is what a client can do about the refusal, and so what the
 HTTP layer answers (the table itself lives in web/errors.py, later; nothing
 else maps codes to statuses):
 
+- ``unauthenticated`` -> 401: the request names no live API token, so it acts as
+  nobody (ROLE-12); the only refusal that comes before any command runs;
 - ``not_found`` -> 404: no such object in the actor's company (GEN-5);
 - ``forbidden`` -> 403: the object exists, the actor may not do this;
 - ``conflict`` -> 409: the request is well formed but the object's current
@@ -26,10 +28,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["not_found", "forbidden", "conflict", "invalid"]
+Kind = Literal["unauthenticated", "not_found", "forbidden", "conflict", "invalid"]
 
 #: Every kind, in the order the error table lists them.
-KINDS: tuple[Kind, ...] = ("not_found", "forbidden", "conflict", "invalid")
+KINDS: tuple[Kind, ...] = ("unauthenticated", "not_found", "forbidden", "conflict", "invalid")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class ErrorSpec:
 #: tests/engine/test_error_registry.py checks that each one is raised somewhere
 #: in engine/ or dsl/ and that nothing raised is missing.
 ERRORS: dict[str, ErrorSpec] = {
+    # unauthenticated
+    "unauthenticated": ErrorSpec("unauthenticated", "the API token is missing, malformed, unknown or revoked, "
+                                                    "so the request acts as nobody (ROLE-12)"),
     # not_found
     "not_found": ErrorSpec("not_found", "no such object in this company: another company's object and a "
                                         "user who is not a member are not found either (GEN-5)"),

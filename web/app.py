@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """A configured app: ``config`` overrides the ``PAYROUTE_*`` environment (:mod:`web.config`)."""
     from engine.services import Services
     from engine.store.db import Database
-    from web import errors
+    from web import auth, errors
     from web.api import check, evaluate, health
     from web.workflows import InlineWorkflows
 
@@ -57,7 +57,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         validation_error_callback=errors.validation_problem,
         doc_prefix="/docs",
         doc_url="/openapi.json",
-        security_schemes={},
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer",
+                                     "description": "an API token from `payroute tokens create EMAIL`"}},
     )
     app.config.update(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documents' field order
@@ -68,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["payroute.inline"] = InlineWorkflows()
 
     errors.register(app)
+    auth.register(app)  # before the body is read: an anonymous caller is 401 whatever it sends
     app.before_request(_json_body)
     app.register_api(health.bp)
     app.register_api(check.bp)

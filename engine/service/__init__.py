@@ -9,4 +9,4 @@ service and the pages call.
 """
 
 __all__ = ["audit", "demo", "directory", "disbursements", "history", "idempotency", "instance_store", "instances",
-           "reminders", "templates"]
+           "reminders", "templates", "tokens"]

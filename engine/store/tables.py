@@ -77,6 +77,25 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class ApiToken(Base):
+    """ROLE-12: an API token acts as exactly one user, with that user's permissions.
+
+    Only the SHA-256 of the secret is kept (``token_hash``, engine/service/tokens.py says why a
+    fast hash suffices), with a short non-secret ``prefix`` of it for display; never the secret.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Membership(Base):
     """GEN-5: a person belongs to a company; active or deactivated per company (ROLE-8).
 

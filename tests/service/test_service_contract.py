@@ -66,6 +66,10 @@ EXEMPT = {
     "engine.service.demo.seed_company": "bootstrap: seeds a company from nothing",
     "engine.service.demo.seed_payee": "bootstrap: seeds a payee company from nothing",
     "engine.service.reminders.queue_reminders": "operator/worker tool: acts for no user",
+    "engine.service.tokens.mint": "operator tool: `payroute tokens create` acts for no user (ROLE-12)",
+    "engine.service.tokens.list_tokens": "operator tool: `payroute tokens list` acts for no user",
+    "engine.service.tokens.revoke": "operator tool: `payroute tokens revoke` acts for no user",
+    "engine.service.tokens.authenticate": "the HTTP layer's door: it finds the actor, so none exists yet",
 }
 
 #: every view a command returns, and the commands that return it

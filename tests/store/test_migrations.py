@@ -26,7 +26,7 @@ from engine.store.tables import BankAccount, Base, Company, Disbursement, Disbur
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
     upgrade(database_url)
-    assert current_heads(database_url) == ["0005"]
+    assert current_heads(database_url) == ["0006"]
     assert _schema_diff(database_url) == []
 
 
@@ -43,7 +43,7 @@ def _schema_diff(url: str) -> list:
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0005"]
+    assert current_heads(database_url) == ["0006"]
 
 
 def _seed_0001(url: str) -> dict[str, str]:
@@ -100,7 +100,7 @@ def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(databas
     upgrade(database_url, "0001")
     ids = _seed_0001(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0005"]
+    assert current_heads(database_url) == ["0006"]
     db = Database(database_url)
     try:
         with db.sessions() as s:
@@ -211,7 +211,7 @@ def test_upgrading_a_0001_database_keeps_members_and_exact_amounts(database_url:
     upgrade(database_url, "0001")
     _old_rows(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0005"]
+    assert current_heads(database_url) == ["0006"]
     db = Database(database_url)
     try:
         with db.sessions() as s:
@@ -254,3 +254,40 @@ def test_downgrading_0002_restores_the_old_columns(database_url: str) -> None:
             assert sa.inspect(conn).has_table("memberships") is False
     finally:
         engine.dispose()
+
+
+@pytest.mark.rule("ROLE-12")
+def test_0006_adds_api_tokens_and_downgrading_drops_them(database_url: str, clock) -> None:
+    """0006: api_tokens (the hash unique and indexed) on an upgraded database works through the
+    engine; downgrading to 0005 drops the table, and upgrading again matches the models."""
+    from engine.service import tokens
+
+    upgrade(database_url, "0005")
+    upgrade(database_url)
+    assert current_heads(database_url) == ["0006"]
+    db = Database(database_url)
+    try:
+        svc = Services(db, clock=clock)
+        directory.create_user(svc, "ops@gc.example", "Ops")
+        minted = tokens.mint(svc, "ops@gc.example", name="ci")
+        assert tokens.authenticate(svc, minted.secret).token_id == minted.token.id
+    finally:
+        db.dispose()
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            indexes = {i["name"]: i["unique"] for i in sa.inspect(conn).get_indexes("api_tokens")}
+        assert indexes == {"ix_api_tokens_token_hash": True, "ix_api_tokens_user_id": False}
+    finally:
+        engine.dispose()
+    command.downgrade(alembic_config(database_url), "0005")
+    assert current_heads(database_url) == ["0005"]
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert sa.inspect(conn).has_table("api_tokens") is False
+            assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    assert _schema_diff(database_url) == []

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.web.conftest import authorized
 from tests.web.test_problems import assert_problem
 from web.workflows import config_text
 
@@ -20,7 +21,8 @@ def test_health_answers_once_the_database_does(make_app, database_url) -> None:
 
 
 def test_health_is_503_when_the_database_does_not_answer(make_app, tmp_path) -> None:
-    client = make_app(PAYROUTE_DATABASE_URL=f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.sqlite3'}").test_client()
+    client = make_app(create_tables=False,
+                      PAYROUTE_DATABASE_URL=f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.sqlite3'}").test_client()
     body = assert_problem(client.get("/health"), 503, "service_unavailable")
     assert "sqlite" not in json.dumps(body).lower()
 
@@ -90,13 +92,21 @@ def _same_as_simulate(results: list[dict], simulated: list[dict]) -> None:
         assert got["reasons"] == want["visits"]
 
 
+def _row_counts(svc) -> dict[str, int]:
+    from sqlalchemy import inspect, text
+
+    with svc.db.engine.connect() as conn:
+        return {table: conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar()
+                for table in inspect(conn).get_table_names()}
+
+
 @pytest.mark.rule("ROLL-6")
 def test_evaluate_routes_like_payroute_simulate_and_changes_nothing(make_app, cli, tmp_path, reference_flow,
                                                                     reference_disbursements) -> None:
     app = make_app()
     svc = app.extensions["payroute"]
-    svc.db.create_all()
-    client = app.test_client()
+    client = authorized(app)
+    before = _row_counts(svc)
     response = client.post("/v1/evaluate", json={"workflow": {"flow": reference_flow},
                                                  "disbursements": reference_disbursements})
     assert response.status_code == 200
@@ -104,12 +114,7 @@ def test_evaluate_routes_like_payroute_simulate_and_changes_nothing(make_app, cl
     assert body["workflow_hash"].startswith("sha256:") and len(body["workflow_hash"]) == 71
     _same_as_simulate(body["results"], _cli_simulate(cli, tmp_path, reference_flow, reference_disbursements))
     assert {r["end"] for r in body["results"]} == {"Approved"}
-    # ROLL-6: nothing written anywhere
-    from sqlalchemy import inspect, text
-
-    with svc.db.engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            assert conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar() == 0, table
+    assert _row_counts(svc) == before  # ROLL-6: nothing written anywhere
 
 
 @pytest.mark.rule("ROLL-6")
@@ -146,7 +151,7 @@ def test_evaluate_one_disbursement_from_a_json_config(client, cli, reference_flo
 
 def test_an_inline_workflow_is_compiled_once_per_process(make_app, reference_flow, reference_disbursements) -> None:
     app = make_app()
-    client = app.test_client()
+    client = authorized(app)
     body = {"workflow": {"flow": reference_flow}, "disbursement": reference_disbursements[0]}
     first = [client.post("/v1/evaluate", json=body).get_json() for _ in range(3)]
     reformatted = {**body, "workflow": {"flow": reference_flow.replace("    ", "  ")}}

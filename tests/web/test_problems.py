@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from engine.errors import ERRORS, KINDS, DomainError
+from tests.web.conftest import authorized
 from web.errors import PROBLEM_BASE, STATUS_BY_KIND
 
 
@@ -23,12 +24,13 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 
 def test_every_kind_has_one_status() -> None:
-    assert {k: STATUS_BY_KIND[k] for k in KINDS} == {"not_found": 404, "forbidden": 403, "conflict": 409,
-                                                     "invalid": 422}
-    assert STATUS_BY_KIND["unauthenticated"] == 401
+    assert {k: STATUS_BY_KIND[k] for k in KINDS} == {"unauthenticated": 401, "not_found": 404, "forbidden": 403,
+                                                     "conflict": 409, "invalid": 422}
+    assert set(STATUS_BY_KIND) == set(KINDS)
 
 
-@pytest.mark.parametrize("code", ["not_found", "permission_denied", "state_conflict", "invalid_amount"])
+@pytest.mark.parametrize("code", ["not_found", "permission_denied", "state_conflict", "invalid_amount",
+                                  "unauthenticated"])
 def test_a_domain_error_is_a_problem_with_its_kinds_status(make_app, code: str) -> None:
     app = make_app()
 
@@ -36,8 +38,10 @@ def test_a_domain_error_is_a_problem_with_its_kinds_status(make_app, code: str) 
     def refuse():
         raise DomainError(code, "refused for the test", rule="GEN-4")
 
-    body = assert_problem(app.test_client().get("/_test/refuse"), STATUS_BY_KIND[ERRORS[code].kind], code)
+    response = app.test_client().get("/_test/refuse")
+    body = assert_problem(response, STATUS_BY_KIND[ERRORS[code].kind], code)
     assert body["detail"] == "refused for the test" and body["rule"] == "GEN-4"
+    assert (response.headers.get("WWW-Authenticate") == "Bearer") == (code == "unauthenticated")
 
 
 def test_an_internal_error_is_a_500_with_a_request_id_and_no_internal_text(make_app, caplog) -> None:
@@ -82,7 +86,7 @@ def test_non_json_content_type_is_415(client) -> None:
 
 def test_a_body_over_the_limit_is_413(make_app, monkeypatch, reference_flow) -> None:
     monkeypatch.setenv("PAYROUTE_MAX_BODY", "256")
-    client = make_app().test_client()
+    client = authorized(make_app())
     assert client.post("/v1/check", json={"flow": "workflow"}).status_code == 200
     body = assert_problem(client.post("/v1/check", json={"flow": reference_flow}), 413, "payload_too_large")
     assert "256 bytes" in body["detail"]

@@ -30,6 +30,21 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def _mint(tmp_path: Path) -> str:
+    """A token for a new user, written to the database the server migrated."""
+    from engine.service import directory, tokens
+    from engine.services import Services
+    from engine.store.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'serve.sqlite3'}")
+    try:
+        svc = Services(db)
+        directory.create_user(svc, "ops@gc.example", "Ops")
+        return tokens.mint(svc, "ops@gc.example").secret
+    finally:
+        db.dispose()
+
+
 def test_serve_migrates_then_answers_health_and_evaluate(tmp_path, reference_flow, reference_disbursements) -> None:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--bind", f"127.0.0.1:{port}",
@@ -49,6 +64,10 @@ def test_serve_migrates_then_answers_health_and_evaluate(tmp_path, reference_flo
         body = json.dumps({"workflow": {"flow": reference_flow}, "disbursement": reference_disbursements[0]})
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/evaluate", data=body.encode(),
                                          headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"] == "Bearer"
+        request.add_header("Authorization", f"Bearer {_mint(tmp_path)}")
         with urllib.request.urlopen(request, timeout=10) as r:
             assert json.loads(r.read())["results"][0]["end"] == "Approved"
     finally:

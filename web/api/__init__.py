@@ -1,4 +1,4 @@
-"""The HTTP resources, one blueprint each: ``health`` (``GET /health``), ``check``
+"""The HTTP resources, one blueprint each: ``health`` (``GET /health``, no token), ``check``
 (``POST /v1/check``) and ``evaluate`` (``POST /v1/evaluate``); ``models`` holds the
 request and response models they share, from which the OpenAPI document is generated.
 

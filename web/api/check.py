@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
-from web.api.models import COMMON_ERRORS, CheckReport, WorkflowSource, problem_responses
+from web.api.models import BEARER, COMMON_ERRORS, CheckReport, WorkflowSource, problem_responses
 
 bp = APIBlueprint("check", __name__, url_prefix="/v1",
-                  abp_tags=[Tag(name="workflows", description="check and evaluate workflows, changing nothing")])
+                  abp_tags=[Tag(name="workflows", description="check and evaluate workflows, changing nothing")],
+                  abp_security=BEARER)
 
 
 @bp.post("/check", responses={200: CheckReport, **problem_responses(*COMMON_ERRORS)})

@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from engine.spec.disbursement import Disbursement
 from engine.spec.evaluator import DEFAULT_ANSWER
-from web.api.models import COMMON_ERRORS, WorkflowSource, problem_responses
+from web.api.models import BEARER, COMMON_ERRORS, WorkflowSource, problem_responses
 from web.errors import pointer, problem
 
 bp = APIBlueprint("evaluate", __name__, url_prefix="/v1",
-                  abp_tags=[Tag(name="workflows", description="check and evaluate workflows, changing nothing")])
+                  abp_tags=[Tag(name="workflows", description="check and evaluate workflows, changing nothing")],
+                  abp_security=BEARER)
 
 #: At most this many disbursements per request.
 MAX_DISBURSEMENTS = 1000

@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from web.errors import PROBLEM_JSON, Problem
 
 #: The error statuses every /v1 operation may answer, each documented as problem+json.
-COMMON_ERRORS = (400, 413, 415, 422, 500)
+COMMON_ERRORS = (400, 401, 413, 415, 422, 500)
+
+#: Every /v1 operation needs `Authorization: Bearer TOKEN` (web.auth).
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (or nested deeper than the parser goes)",
@@ -70,4 +73,4 @@ class CheckReport(BaseModel):
     diagnostics: list[Diagnostic]
 
 
-__all__ = ["COMMON_ERRORS", "CheckReport", "Diagnostic", "Problem", "WorkflowSource", "problem_responses"]
+__all__ = ["BEARER", "COMMON_ERRORS", "CheckReport", "Diagnostic", "Problem", "WorkflowSource", "problem_responses"]
