@@ -31,18 +31,19 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _mint(tmp_path: Path) -> str:
-    """A token for a new user, written to the database the server migrated."""
-    from engine.service import directory, tokens
+    """A token for a new user of the database the server migrated, from `payroute tokens create`."""
+    from engine.service import directory
     from engine.services import Services
     from engine.store.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'serve.sqlite3'}")
     try:
-        svc = Services(db)
-        directory.create_user(svc, "ops@gc.example", "Ops")
-        return tokens.mint(svc, "ops@gc.example").secret
+        directory.create_user(Services(db), "ops@gc.example", "Ops")
     finally:
         db.dispose()
+    created = subprocess.run([sys.executable, "-m", "web.cli", "tokens", "create", "ops@gc.example"],
+                             cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True)
+    return created.stdout.strip()
 
 
 def test_serve_migrates_then_answers_health_and_evaluate(tmp_path, reference_flow, reference_disbursements) -> None:
