@@ -17,6 +17,9 @@ def check(body: WorkflowSource) -> Response:
     """Parse and check a workflow (`.flow` text or JSON config).
 
     Always 200 when the body is well formed: `result` says whether the workflow has errors.
+    Diagnostics name the file `workflow.flow` (or `workflow.json`); a JSON config's line and
+    column are those of the config written with a two-space indent, and its `pointer` says
+    where in the config.
     """
     from dsl.load import load_workflow
     from dsl.render import check_report
