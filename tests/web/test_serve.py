@@ -67,6 +67,7 @@ def test_serve_migrates_then_answers_health_and_evaluate(tmp_path, reference_flo
                                          headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
+        refused.value.close()  # an HTTPError holds the response's socket
         assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"] == "Bearer"
         request.add_header("Authorization", f"Bearer {_mint(tmp_path)}")
         with urllib.request.urlopen(request, timeout=10) as r:
