@@ -83,6 +83,17 @@ def diagnostic_json(diag: Diagnostic, file: str | None = None) -> dict[str, Any]
     return out
 
 
+def check_report(diagnostics: list[tuple[str, Diagnostic]], *, strict: bool = False) -> dict[str, Any]:
+    """The document ``payroute check --format json`` prints (and ``POST /v1/check`` answers):
+    ``result`` is ``error`` when a diagnostic is an error (with ``strict``, any diagnostic),
+    then each ``(file label, diagnostic)`` as :func:`diagnostic_json`."""
+    failed = any(d.is_error or strict for _, d in diagnostics)
+    return {
+        "result": "error" if failed else "ok",
+        "diagnostics": [diagnostic_json(d, label) for label, d in diagnostics],
+    }
+
+
 def summary_line(diags: list[Diagnostic]) -> str:
     errors = sum(1 for d in diags if d.severity == "error")
     warnings = len(diags) - errors

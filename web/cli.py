@@ -1,8 +1,8 @@
 """The ``payroute`` command: one dispatcher over a static table of verbs.
 
 The language verbs (check, fmt, compile, simulate, test, diagram) live in
-:mod:`dsl.commands`; the operator verbs (db, worker, audit, tokens, and next
-serve) run the service and live at its edge, :mod:`web.commands`, so the
+:mod:`dsl.commands`; the operator verbs (db, worker, audit, tokens, serve) run
+the service and live at its edge, :mod:`web.commands`, so the
 language package never imports the database or the web service. The table
 names each verb's module; a run imports only the verb it runs, so one verb's
 imports never slow another's start (``payroute check`` must start fast).
@@ -42,6 +42,7 @@ VERBS: dict[str, str] = {
     "audit": "web.commands.audit",
     "worker": "web.commands.worker",
     "tokens": "web.commands.tokens",
+    "serve": "web.commands.serve",
 }
 
 

@@ -20,7 +20,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dsl.commands._io import read_input
     from dsl.load import load_workflow
-    from dsl.render import diagnostic_json, render_text, summary_line
+    from dsl.render import check_report, render_text, summary_line
     from dsl.verbs import EXIT_INPUT, EXIT_OK
 
     all_diags = []
@@ -33,10 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     failed = any(d.is_error or args.strict for _, d in all_diags)
     if args.format == "json":
-        body = {
-            "result": "error" if failed else "ok",
-            "diagnostics": [diagnostic_json(d, label) for label, d in all_diags],
-        }
+        body = check_report(all_diags, strict=args.strict)
         json.dump(body, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:

@@ -76,6 +76,7 @@ __all__ = [
     "DisbursementError",
     "Problem",
     "parse_disbursement",
+    "problem_message",
     "parse_disbursement_json",
     "format_location",
 ]
@@ -252,7 +253,13 @@ def _did_you_mean(word: str, container: str) -> str:
     return f" ({hint})" if hint else ""
 
 
-def _message(err: ErrorDetails) -> str | None:
+def problem_message(err: ErrorDetails) -> str | None:
+    """The sentence for one pydantic error of a :class:`Disbursement`, located at ``err["loc"]``
+    relative to the disbursement; None when another error on its items already says why.
+
+    Public so that a model embedding disbursements (the HTTP service's request
+    bodies) reports the same sentences with its own location (a JSON Pointer).
+    """
     kind = err["type"]
     loc = err["loc"]
     value = err.get("input")
@@ -287,7 +294,7 @@ def _message(err: ErrorDetails) -> str | None:
 def _problems(exc: ValidationError) -> list[Problem]:
     out: list[Problem] = []
     for err in exc.errors(include_url=False):
-        message = _message(err)
+        message = problem_message(err)
         if message is not None:
             out.append((format_location(err["loc"]), message))
     return out

@@ -17,7 +17,8 @@ def test_unknown_verb_suggests_the_closest(cli) -> None:
 def test_every_verb_has_help(cli) -> None:
     result = cli("--help")
     assert result.code == 0
-    for verb in ("check", "fmt", "compile", "simulate", "test", "diagram", "db", "audit", "worker", "tokens"):
+    for verb in ("check", "fmt", "compile", "simulate", "test", "diagram", "db", "audit", "worker", "tokens",
+                 "serve"):
         assert f"    {verb}" in result.out
 
 

@@ -1,0 +1,83 @@
+"""The contract: /openapi.json is a valid OpenAPI 3.1 document generated from the models, listing every
+route with its error responses as problem+json; /docs serves its UI from the package (no network)."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError  # noqa: F401 - what validate raises
+
+from web.app import create_app
+
+
+def _document(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+def test_the_document_is_valid_openapi_3_1(client) -> None:
+    doc = _document(client)
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)  # raises on an invalid document
+
+
+def test_the_document_lists_every_route_of_the_app(make_app) -> None:
+    app = make_app()
+    doc = _document(app.test_client())
+    served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+              for rule in app.url_map.iter_rules()
+              if not rule.rule.startswith(("/docs", "/openapi.json", "/static"))
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert served == documented == {("/health", "get"), ("/v1/check", "post"), ("/v1/evaluate", "post")}
+
+
+def test_every_operation_documents_its_errors_as_problem_json(client) -> None:
+    doc = _document(client)
+    assert "Problem" in doc["components"]["schemas"]
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            errors = {code: r for code, r in op["responses"].items() if code.startswith(("4", "5"))}
+            assert "500" in errors, (path, method)
+            if method == "post":
+                assert {"400", "413", "415", "422"} <= set(errors), (path, method)
+            for response in errors.values():
+                assert list(response["content"]) == ["application/problem+json"]
+                assert response["content"]["application/problem+json"]["schema"] == \
+                    {"$ref": "#/components/schemas/Problem"}
+
+
+def test_request_models_come_from_the_engines_models(client) -> None:
+    schemas = _document(client)["components"]["schemas"]
+    amount = schemas["Invoice"]["properties"]["amount"]
+    assert amount["type"] == "string" and amount["pattern"].startswith("^")  # GEN-2: money is a string
+    body = schemas["EvaluateBody"]
+    assert body["additionalProperties"] is False and body["properties"]["disbursements"]["anyOf"][0]["maxItems"] == 1000
+
+
+def test_docs_are_served_without_the_network(client) -> None:
+    assert client.get("/docs").status_code in (301, 302, 308)
+    page = client.get("/docs/swagger")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "swagger-ui" in html and "openapi.json" in html
+    assert not re.search(r'(src|href)="https?://', html)  # every asset is served by the app itself
+    for asset in re.findall(r'(?:src|href)="(/[^"]+\.(?:js|css))"', html):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_the_app_needs_a_secret_key_outside_testing(monkeypatch, tmp_path) -> None:
+    import pytest
+
+    from web.config import ConfigError
+
+    monkeypatch.delenv("PAYROUTE_SECRET_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    with pytest.raises(ConfigError, match="PAYROUTE_SECRET_KEY"):
+        create_app({"PAYROUTE_DATABASE_URL": url})
+    monkeypatch.setenv("PAYROUTE_SECRET_KEY", "k" * 32)
+    app = create_app({"PAYROUTE_DATABASE_URL": url})
+    assert app.config["SECRET_KEY"] == "k" * 32 and app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
+    app.extensions["payroute"].db.dispose()

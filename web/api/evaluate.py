@@ -1,0 +1,128 @@
+"""``POST /v1/evaluate``: route disbursements through a workflow, changing nothing (ROLL-6).
+
+The same routes and reasons as ``payroute simulate --format json``: the same
+:func:`engine.spec.evaluator.evaluate` over the same facts
+(:func:`engine.spec.facts.compute_facts` of the :mod:`engine.spec.disbursement` model).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Response, current_app, jsonify
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from engine.spec.disbursement import Disbursement
+from engine.spec.evaluator import DEFAULT_ANSWER
+from web.api.models import BEARER, COMMON_ERRORS, WorkflowSource, problem_responses
+from web.errors import pointer, problem
+
+bp = APIBlueprint("evaluate", __name__, url_prefix="/v1",
+                  abp_tags=[Tag(name="workflows", description="check and evaluate workflows, changing nothing")],
+                  abp_security=BEARER)
+
+#: At most this many disbursements per request.
+MAX_DISBURSEMENTS = 1000
+
+
+class EvaluateBody(BaseModel):
+    """A workflow and the disbursements to route through it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: WorkflowSource
+    disbursement: Disbursement | None = Field(default=None, description="one disbursement document")
+    disbursements: list[Disbursement] | None = Field(default=None, max_length=MAX_DISBURSEMENTS,
+                                                     description="up to 1,000 disbursement documents")
+    answers: dict[StrictStr, StrictStr] = Field(default_factory=dict,
+                                                description='the answer each named response step gets: '
+                                                            '{"STEP": "ANSWER"}')
+    default_answer: StrictStr = Field(default=DEFAULT_ANSWER,
+                                      description="the answer of every other response step")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> EvaluateBody:
+        if (self.disbursement is None) == (self.disbursements is None):
+            raise ValueError("give exactly one of `disbursement` (one document) and `disbursements` (an array)")
+        return self
+
+
+class Result(BaseModel):
+    """One disbursement's route, as `payroute simulate --format json` reports it."""
+
+    id: str
+    path: list[str] = Field(description="every step visited, in order")
+    end: str | None = Field(description="the end step reached; null when the route stopped")
+    outcome: Literal["success", "failure"] | None
+    stopped: str | None = Field(description="why the route stopped before an end; null when it ended")
+    reasons: list[dict[str, Any]] = Field(description="each visit: a response's answer, a condition's facts "
+                                                      "and `when` lines tried (COND-13), the end")
+
+
+class Evaluation(BaseModel):
+    workflow_hash: str = Field(description="sha256:<hex> of the workflow's canonical compiled JSON (WF-4)")
+    results: list[Result] = Field(description="one per disbursement, in order")
+
+
+def _answers_problems(answers: dict[str, str], compiled: Any) -> list[dict[str, str]]:
+    """Each answer naming no response step, or an answer the step does not offer (as `simulate` checks)."""
+    from dsl.commands.simulate import parse_answers
+    from dsl.verbs import UsageError
+
+    out = []
+    for step, answer in answers.items():
+        try:
+            parse_answers([f"{step}={answer}"], compiled)
+        except UsageError as exc:
+            text = str(exc)
+            # simulate's sentence starts with the option it came from (`--answer "S=A": ...`)
+            prefix = f'--answer "{step}={answer}": '
+            out.append({"pointer": pointer(("answers", step)), "detail": text.removeprefix(prefix)})
+    return out
+
+
+def diagnostic_errors(inline: Any) -> list[dict[str, Any]]:
+    """A refused workflow's diagnostics as `payroute check` reports them, each with a `pointer` into the
+    request body instead of into the config (and, for a `.flow` text, its line and column)."""
+    from dsl.render import diagnostic_json
+
+    out = []
+    for d in inline.diagnostics:
+        data = diagnostic_json(d, inline.label)
+        where = "/workflow/flow" if inline.kind == "flow" else "/workflow/config" + (d.pointer or "")
+        out.append({**data, "pointer": where, "detail": d.message})
+    return out
+
+
+@bp.post("/evaluate", responses={200: Evaluation, **problem_responses(*COMMON_ERRORS)})
+def evaluate_route(body: EvaluateBody) -> Response:
+    """Route each disbursement through the workflow: path, end, outcome and reasons (ROLL-6: no side effects)."""
+    from engine.spec.evaluator import evaluate
+    from engine.spec.facts import compute_facts
+    from web.workflows import config_text
+
+    cache = current_app.extensions["payroute.inline"]
+    source = body.workflow
+    if source.flow is not None:
+        inline = cache.load(source.flow, "flow")
+    else:
+        assert source.config is not None
+        inline = cache.load(config_text(source.config), "json")
+    if inline.compiled is None:
+        errors = diagnostic_errors(inline)
+        n = len(errors)
+        return problem(422, f"the workflow has {n} error{'s' if n != 1 else ''}; nothing was evaluated",
+                       code="workflow_invalid", errors=errors)
+    compiled = inline.compiled
+    answer_errors = _answers_problems(body.answers, compiled)
+    if answer_errors:
+        return problem(422, "an answer does not fit the workflow", errors=answer_errors)
+    documents = [body.disbursement] if body.disbursement is not None else list(body.disbursements or ())
+    results = []
+    for doc in documents:
+        route = evaluate(compiled, compute_facts(doc, compiled.facts_used), body.answers, body.default_answer)
+        data = route.to_data()
+        results.append({"id": doc.id, "path": data["path"], "end": data["end"], "outcome": data["outcome"],
+                        "stopped": data["stopped"], "reasons": data["visits"]})
+    return jsonify(workflow_hash=compiled.content_hash, results=results)
