@@ -111,10 +111,12 @@ def pointer(location: Iterable[object]) -> str:
 
 
 def _disbursement_at(loc: tuple[object, ...]) -> int | None:
-    """How many leading parts of ``loc`` lead to a disbursement document, if it is inside one."""
-    if len(loc) >= 1 and loc[0] == "disbursement":
+    """How many leading parts of ``loc`` lead to a disbursement document, if ``loc`` is strictly
+    inside one (a problem with the ``disbursement`` field itself, such as the field being unknown
+    to /v1/check, is the request body's, not the document's)."""
+    if len(loc) > 1 and loc[0] == "disbursement":
         return 1
-    if len(loc) >= 2 and loc[0] == "disbursements" and isinstance(loc[1], int):
+    if len(loc) > 2 and loc[0] == "disbursements" and isinstance(loc[1], int):
         return 2
     return None
 

@@ -57,29 +57,21 @@ def parse_answers(specs: list[str], compiled: Any) -> dict[str, str]:
     part names a response step.
     """
     from dsl.verbs import UsageError
-    from engine.diagnostics import did_you_mean
     from engine.spec.compiler import CompiledResponse
+    from engine.spec.evaluator import answer_problem
 
-    responses = {s.name: s for s in compiled.steps if isinstance(s, CompiledResponse)}
+    responses = {s.name for s in compiled.steps if isinstance(s, CompiledResponse)}
     out: dict[str, str] = {}
     for spec in specs:
         cuts = [i for i, ch in enumerate(spec) if ch == "="]
         if not cuts:
             raise UsageError(f'--answer "{spec}": expected STEP=ANSWER')
-        cut = next((i for i in cuts if spec[:i] in responses), None)
-        if cut is None:
-            name = spec[:cuts[0]]
-            kind = compiled.step(name).kind if name in compiled.index else None
-            if kind is not None:
-                raise UsageError(f'--answer "{spec}": "{name}" is a {kind} step; only response steps take answers')
-            hint = did_you_mean(name, responses)
-            raise UsageError(f'--answer "{spec}": no response step "{name}"' + (f"; {hint}" if hint else ""))
-        step, answer = responses[spec[:cut]], spec[cut + 1:]
-        if answer not in step.targets:
-            hint = did_you_mean(answer, step.offered)
-            offered = ", ".join(f'"{a}"' for a in step.offered)
-            raise UsageError(f'--answer "{spec}": "{step.name}" offers {offered}' + (f"; {hint}" if hint else ""))
-        out[step.name] = answer
+        cut = next((i for i in cuts if spec[:i] in responses), cuts[0])
+        step, answer = spec[:cut], spec[cut + 1:]
+        problem = answer_problem(compiled, step, answer)
+        if problem is not None:
+            raise UsageError(f'--answer "{spec}": {problem}')
+        out[step] = answer
     return out
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "Router",
     "evaluate",
     "decide",
+    "answer_problem",
 ]
 
 DEFAULT_ANSWER = "Approve"
@@ -207,6 +208,25 @@ def decide(compiled: CompiledWorkflow, step_name: str, facts: Facts) -> Conditio
         what = "no step" if step is None else f"a {step.kind} step"
         raise UnknownStepError(f"`{step_name}` is {what}, not a condition step")
     return _decide(step, facts)
+
+
+def answer_problem(compiled: CompiledWorkflow, step_name: str, answer: str) -> str | None:
+    """Why ``step_name`` cannot be given ``answer`` (None when it can): the one check behind
+    ``payroute simulate --answer`` and the ``answers`` of ``POST /v1/evaluate``."""
+    from engine.diagnostics import did_you_mean
+
+    responses = {s.name: s for s in compiled.steps if isinstance(s, CompiledResponse)}
+    step = responses.get(step_name)
+    if step is None:
+        if step_name in compiled.index:
+            return f'"{step_name}" is a {compiled.step(step_name).kind} step; only response steps take answers'
+        hint = did_you_mean(step_name, responses)
+        return f'no response step "{step_name}"' + (f"; {hint}" if hint else "")
+    if answer not in step.targets:
+        hint = did_you_mean(answer, step.offered)
+        offered = ", ".join(f'"{a}"' for a in step.offered)
+        return f'"{step.name}" offers {offered}' + (f"; {hint}" if hint else "")
+    return None
 
 
 def _offers(step: CompiledResponse, answer: str) -> str:

@@ -104,6 +104,22 @@ def test_unknown_field_is_422_with_its_pointer(client) -> None:
     assert body["errors"] == [{"pointer": "/flwo", "detail": "unknown field"}]
 
 
+def test_an_evaluate_body_sent_to_check_names_each_unknown_field(client, reference_flow) -> None:
+    """The fields of another route's body are unknown fields here, not a disbursement's problems
+    (it was a 500: the disbursement's sentence was asked for a location outside any document)."""
+    body = {"workflow": {"flow": "x"}, "disbursement": {"id": "d"}, "disbursements": [{"id": "d"}],
+            "answers": {"Nope": "Approve"}}
+    problem = assert_problem(client.post("/v1/check", json=body), 422, "validation_failed")
+    assert problem["errors"] == [{"pointer": f"/{name}", "detail": "unknown field"} for name in body]
+
+
+def test_a_disbursement_that_is_not_an_object_is_422_at_its_pointer(client, reference_flow) -> None:
+    for field, value in (("disbursement", "d"), ("disbursements", ["d"]), ("disbursements", "d")):
+        refused = client.post("/v1/evaluate", json={"workflow": {"flow": reference_flow}, field: value})
+        problem = assert_problem(refused, 422, "validation_failed")
+        assert problem["errors"] and all(e["pointer"].startswith(f"/{field}") for e in problem["errors"])
+
+
 @pytest.mark.parametrize("depth", [100_000, 2_000])
 def test_nesting_past_the_json_parsers_bound_is_400(client, depth: int) -> None:
     nested = "[" * depth + "]" * depth

@@ -67,19 +67,11 @@ class Evaluation(BaseModel):
 
 def _answers_problems(answers: dict[str, str], compiled: Any) -> list[dict[str, str]]:
     """Each answer naming no response step, or an answer the step does not offer (as `simulate` checks)."""
-    from dsl.commands.simulate import parse_answers
-    from dsl.verbs import UsageError
+    from engine.spec.evaluator import answer_problem
 
-    out = []
-    for step, answer in answers.items():
-        try:
-            parse_answers([f"{step}={answer}"], compiled)
-        except UsageError as exc:
-            text = str(exc)
-            # simulate's sentence starts with the option it came from (`--answer "S=A": ...`)
-            prefix = f'--answer "{step}={answer}": '
-            out.append({"pointer": pointer(("answers", step)), "detail": text.removeprefix(prefix)})
-    return out
+    return [{"pointer": pointer(("answers", step)), "detail": problem}
+            for step, answer in answers.items()
+            if (problem := answer_problem(compiled, step, answer)) is not None]
 
 
 def diagnostic_errors(inline: Any) -> list[dict[str, Any]]:
