@@ -46,8 +46,10 @@ HTTP_CODES: dict[int, str] = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    412: "precondition_failed",
     415: "unsupported_media_type",
     422: "validation_failed",
+    428: "precondition_required",
     500: "internal_error",
     503: "service_unavailable",
 }
@@ -202,7 +204,10 @@ def _internal(exc: BaseException) -> Response:
 
 def register(app: Flask) -> None:
     """Install the handlers: every error leaves as problem+json."""
+    from web.api.common import HeaderError, header_problem
+
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(HeaderError, header_problem)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal)
 

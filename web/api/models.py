@@ -20,9 +20,11 @@ _DESCRIPTIONS = {
     403: "the token's user may not do this",
     404: "no such resource",
     409: "the object's state refuses the request",
+    412: "If-Match names a version that is no longer current: reload and retry",
     413: "the body is larger than PAYROUTE_MAX_BODY",
     415: "the body is not JSON (Content-Type must be application/json)",
     422: "the body is well-formed JSON but invalid: each problem located by a JSON Pointer",
+    428: "this request needs If-Match with the ETag last read",
     500: "an internal error; the problem carries the request id",
     503: "the database does not answer",
 }
