@@ -30,12 +30,15 @@ class PayrouteOpenAPI(OpenAPI):
     """
 
     def generate_spec_json(self) -> None:
+        from web.api.common import document_idempotency_key
+
         super().generate_spec_json()
-        for path_item in self.spec_json["paths"].values():
-            for operation in path_item.values():
+        for path, path_item in self.spec_json["paths"].items():
+            for method, operation in path_item.items():
                 added = operation["responses"].get(self.validation_error_status, {})
                 if "application/json" in added.get("content", {}):
                     del operation["responses"][self.validation_error_status]
+                document_idempotency_key(path, method, operation)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -81,3 +81,14 @@ def test_the_app_needs_a_secret_key_outside_testing(monkeypatch, tmp_path) -> No
     app = create_app({"PAYROUTE_DATABASE_URL": url})
     assert app.config["SECRET_KEY"] == "k" * 32 and app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
     app.extensions["payroute"].db.dispose()
+
+
+def test_every_state_changing_operation_documents_the_idempotency_key(client) -> None:
+    from web.api.common import READ_ONLY_POSTS
+
+    doc = _document(client)
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            names = [p["name"] for p in op.get("parameters", []) if p["in"] == "header"]
+            changes = method in ("post", "put", "patch", "delete") and path not in READ_ONLY_POSTS
+            assert names.count("Idempotency-Key") == (1 if changes else 0), (path, method)

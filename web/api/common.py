@@ -38,6 +38,9 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: POSTs that change nothing (ROLL-6): they take no Idempotency-Key.
+READ_ONLY_POSTS = frozenset({"/v1/check", "/v1/evaluate"})
+_CHANGING = frozenset({"post", "put", "patch", "delete"})
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 
 
@@ -60,6 +63,23 @@ def idempotency_key() -> str | None:
     """The request's ``Idempotency-Key`` (None without one); the engine checks its form (GEN-8)."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     return key if key is not None else None
+
+
+def document_idempotency_key(path: str, method: str, operation: dict[str, Any]) -> None:
+    """Document the ``Idempotency-Key`` header on an operation that changes state (once: a view
+    that declares the header itself keeps its own description)."""
+    if method not in _CHANGING or not path.startswith("/v1/") or path in READ_ONLY_POSTS:
+        return
+    parameters = operation.setdefault("parameters", [])
+    if any(p.get("in") == "header" and p.get("name", "").lower() == IDEMPOTENCY_HEADER.lower()
+           for p in parameters):
+        return
+    parameters.append({
+        "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+        "description": "GEN-8: a retry with the same key and body answers the first status and body "
+                       "and changes nothing more; the same key with another body is 422 "
+                       "(1 to 200 printable characters)",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200}})
 
 
 def etag(version: int) -> str:
