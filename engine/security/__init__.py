@@ -2,8 +2,10 @@
 
 :mod:`~engine.security.permissions` (roles, grants, standing checks),
 :mod:`~engine.security.segregation` (who may authorize what, AUTH-5..AUTH-8),
-:mod:`~engine.security.keys` (keys kept outside the database). MFA and
-recovery codes arrive with the money.
+:mod:`~engine.security.keys` (keys kept outside the database),
+:mod:`~engine.security.secret_box` (secrets sealed at rest with them),
+:mod:`~engine.security.totp` (one-time codes, MFA-1..MFA-4) and
+:mod:`~engine.security.recovery_codes` (MFA-6, MFA-7): the pure parts of MFA.
 """
 
-__all__ = ["keys", "permissions", "segregation"]
+__all__ = ["keys", "permissions", "recovery_codes", "secret_box", "segregation", "totp"]
