@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.security import recovery_codes
 
 
+@pytest.mark.rule("MFA-7")
 def test_mfa_7_ten_codes_of_twelve_digits_all_different() -> None:
     codes = recovery_codes.new_codes()
     assert len(codes) == 10 == len(set(codes))
     assert all(len(c) == 12 and c.isdigit() for c in codes)
 
 
+@pytest.mark.rule("MFA-7")
 def test_mfa_7_stored_only_as_salted_argon2_hashes() -> None:
     code = "123456789012"
     first, second = recovery_codes.hash_code(code), recovery_codes.hash_code(code)

@@ -23,12 +23,14 @@ def at(seconds: int) -> datetime:
 
 
 @pytest.mark.parametrize(("seconds", "code8"), RFC_VECTORS)
+@pytest.mark.rule("MFA-1")
 def test_mfa_1_codes_are_rfc_6238_sha1_six_digits(seconds: int, code8: str) -> None:
     code = code8[-6:]
     assert totp.code_at_step(RFC_SECRET, totp.step_at(at(seconds))) == code
     assert totp.check(RFC_SECRET, code, at=at(seconds), last_step=None).accepted
 
 
+@pytest.mark.rule("MFA-1")
 def test_mfa_1_a_code_is_six_ascii_digits_as_a_string_leading_zeros_kept() -> None:
     seconds = 1234567890  # code 005924
     assert totp.check(RFC_SECRET, "005924", at=at(seconds), last_step=None).accepted
@@ -36,6 +38,7 @@ def test_mfa_1_a_code_is_six_ascii_digits_as_a_string_leading_zeros_kept() -> No
         assert totp.check(RFC_SECRET, bad, at=at(seconds), last_step=None).outcome == "wrong", bad
 
 
+@pytest.mark.rule("MFA-2")
 def test_mfa_2_one_step_either_side_and_no_further() -> None:
     now = at(1_700_000_000)
     step = totp.step_at(now)
@@ -46,6 +49,7 @@ def test_mfa_2_one_step_either_side_and_no_further() -> None:
             assert verdict.step == step + offset
 
 
+@pytest.mark.rule("MFA-3")
 def test_mfa_3_a_code_of_the_last_used_step_or_an_earlier_one_is_replayed() -> None:
     now = at(1_700_000_000)
     step = totp.step_at(now)
@@ -62,6 +66,7 @@ def test_mfa_3_a_code_of_the_last_used_step_or_an_earlier_one_is_replayed() -> N
     assert later.accepted and later.step == step + 1
 
 
+@pytest.mark.rule("MFA-4")
 def test_mfa_4_secrets_are_random_160_bits_in_base32() -> None:
     import base64
 
@@ -71,6 +76,7 @@ def test_mfa_4_secrets_are_random_160_bits_in_base32() -> None:
         assert len(base64.b32decode(secret)) * 8 == 160
 
 
+@pytest.mark.rule("MFA-4")
 def test_mfa_4_the_provisioning_uri_names_issuer_account_and_parameters() -> None:
     uri = totp.provisioning_uri(RFC_SECRET, account="cfo@demo.example", issuer="payroute Demo Builders")
     parsed = urlparse(uri)
