@@ -56,6 +56,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "permission_denied": ErrorSpec("forbidden", "the actor lacks a permission (`missing` says which), is not an "
                                                 "awaited assignee or the workflow manager, or is no longer eligible "
                                                 "(ROLE-8); on money actions it is `audited` (AUD-4)"),
+    "mfa_not_enrolled": ErrorSpec("forbidden", "the action needs MFA and the actor has no active enrollment, or "
+                                               "must enroll again after a recovery code or a reset (AUTH-3, MFA-8, "
+                                               "MFA-10, MFA-15)"),
+    "mfa_locked": ErrorSpec("forbidden", "10 failed codes in a row locked the user out: sign in again with the "
+                                         "password and a code (MFA-11)"),
     # conflict
     "state_conflict": ErrorSpec("conflict", "a concurrent request changed the object first (GEN-7); the only "
                                             "code a client may simply retry after reloading"),

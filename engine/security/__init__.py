@@ -4,8 +4,10 @@
 :mod:`~engine.security.segregation` (who may authorize what, AUTH-5..AUTH-8),
 :mod:`~engine.security.keys` (keys kept outside the database),
 :mod:`~engine.security.secret_box` (secrets sealed at rest with them),
-:mod:`~engine.security.totp` (one-time codes, MFA-1..MFA-4) and
-:mod:`~engine.security.recovery_codes` (MFA-6, MFA-7): the pure parts of MFA.
+:mod:`~engine.security.totp` (one-time codes, MFA-1..MFA-4),
+:mod:`~engine.security.recovery_codes` (MFA-6, MFA-7) and
+:mod:`~engine.security.mfa` (a user's MFA as a pure machine: enrollment, login,
+challenges, lockout, reset, MFA-3..MFA-15).
 """
 
-__all__ = ["keys", "permissions", "recovery_codes", "secret_box", "segregation", "totp"]
+__all__ = ["keys", "mfa", "permissions", "recovery_codes", "secret_box", "segregation", "totp"]

@@ -23,8 +23,11 @@ COUNT = 10
 DIGITS = 12
 _SEPARATORS = re.compile(r"[\s-]")
 
-#: argon2id with the library's RFC 9106 "low memory" profile: ~50 ms and 64 MiB per hash here
-_HASHER = PasswordHasher()
+#: argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~60 ms per hash on one
+#: core here. Why not more: matching tries every stored code (10 hashes per attempt), and 40-bit
+#: single-use codes behind a 10-failure lockout (MFA-11) are attacked offline, where the memory
+#: cost, not the time, is what a GPU pays for.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 def new_codes(count: int = COUNT) -> list[str]:
