@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Kind = Literal["unauthenticated", "not_found", "forbidden", "conflict", "invalid"]
@@ -59,6 +60,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "mfa_not_enrolled": ErrorSpec("forbidden", "the action needs MFA and the actor has no active enrollment, or "
                                                "must enroll again after a recovery code or a reset (AUTH-3, MFA-8, "
                                                "MFA-10, MFA-15)"),
+    "mfa_failed": ErrorSpec("forbidden", "the one-time code is wrong, outside the ±1 step window or already used "
+                                         "(MFA-2, MFA-3); nothing else changed, and it counts toward the lockout "
+                                         "(MFA-11); audited (AUD-4)"),
     "mfa_locked": ErrorSpec("forbidden", "10 failed codes in a row locked the user out: sign in again with the "
                                          "password and a code (MFA-11)"),
     # conflict
@@ -159,6 +163,10 @@ class Refusal:
     Carried by the :class:`DomainError` itself because the command's own
     transaction rolls back; :meth:`engine.services.Services.tx` writes the
     entry afterwards, in a transaction of its own.
+
+    ``follow_up(session, at)`` is what else a refusal must leave behind though the
+    command changed nothing: a failed MFA code counts toward the lockout (MFA-11), so
+    the count is written with the refusal's entry, in that same transaction.
     """
 
     company_id: str
@@ -166,6 +174,7 @@ class Refusal:
     attempted: str
     object_type: str
     object_id: str
+    follow_up: Callable[[Any, Any], None] | None = field(default=None, compare=False, repr=False)
 
 
 class InvariantBroken(RuntimeError):

@@ -94,7 +94,10 @@ class Services:
         for attempt in range(attempts):
             try:
                 with self.tx() as session:
-                    audit.append_refusal(session, at=self.now(), error=error)
+                    at = self.now()
+                    audit.append_refusal(session, at=at, error=error)
+                    if error.audit is not None and error.audit.follow_up is not None:
+                        error.audit.follow_up(session, at)
                 return
             except DomainError as exc:
                 if exc.code != "state_conflict" or attempt == attempts - 1:

@@ -188,6 +188,38 @@ def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages:
     return len(rows)
 
 
+#: AUD-6: emails about a user's own account, not about a disbursement (MFA-11, MFA-15)
+_ACCOUNT_EMAILS: dict[str, tuple[str, str]] = {
+    "mfa_locked_out": ("Your account was locked after 10 failed codes",
+                       "Ten one-time codes in a row were wrong, so you were signed out everywhere. Sign in again "
+                       "with your password and a code from your authenticator app. If these attempts were not "
+                       "yours, tell your Payments Admin at once."),
+    "mfa_reset": ("Your two-factor authentication was reset",
+                  "An administrator reset your two-factor authentication, and you were signed out everywhere. "
+                  "At your next sign-in you will set up your authenticator app again; until then you cannot "
+                  "authorize payments or change bank accounts."),
+}
+
+
+def enqueue_account_email(session: Session, *, now: datetime, company_id: str, company_name: str, user_id: str,
+                          event: str, details: Mapping[str, Any] | None = None) -> int:
+    """Queue an email to ``user_id`` about their own account (``event`` in :data:`_ACCOUNT_EMAILS`).
+    Like every email, it says what happened, never a secret or a code."""
+    title, text = _ACCOUNT_EMAILS[event]
+    found = session.execute(select(User.email, User.name).where(User.id == user_id)).first()
+    if found is None:
+        return 0
+    lines = [f"Hello {found.name},", "", text, "", f"Company: {company_name}"]
+    if details and details.get("reason"):
+        lines.append(f"Reason: {details['reason']}")
+    lines += ["", "— payroute"]
+    session.execute(insert(OutboxEmail), [{
+        "id": new_id(), "company_id": company_id, "created_at": now, "event": event, "recipients": [found.email],
+        "subject": f"[payroute] {header_text(title)}", "body": body_text("\n".join(lines)), "dedupe_key": None,
+        "status": "pending", "attempts": 0, "next_attempt_at": now}])
+    return 1
+
+
 def enqueue(session: Session, *, now: datetime, subject: Subject, event: str, recipients: Sequence[str],
             step: str | None = None, details: Mapping[str, Any] | None = None,
             dedupe_key: str | None = None) -> int:

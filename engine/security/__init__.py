@@ -7,7 +7,8 @@
 :mod:`~engine.security.totp` (one-time codes, MFA-1..MFA-4),
 :mod:`~engine.security.recovery_codes` (MFA-6, MFA-7) and
 :mod:`~engine.security.mfa` (a user's MFA as a pure machine: enrollment, login,
-challenges, lockout, reset, MFA-3..MFA-15).
+challenges, lockout, reset, MFA-3..MFA-15) and :mod:`~engine.security.enrollment`
+(the same as transactional commands, and the challenge sensitive commands call last).
 """
 
-__all__ = ["keys", "mfa", "permissions", "recovery_codes", "secret_box", "segregation", "totp"]
+__all__ = ["enrollment", "keys", "mfa", "permissions", "recovery_codes", "secret_box", "segregation", "totp"]

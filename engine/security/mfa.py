@@ -123,6 +123,12 @@ def _failed(state: MfaState, outcome: str) -> Outcome:
     return Outcome(replace(state, failures=failures), False, (event,))
 
 
+def record_failure(state: MfaState, kind: str) -> Outcome:
+    """Count one failed verification (``"wrong"`` or ``"replayed"``) on ``state`` as it stands now:
+    what a refusal writes after its command rolled back (MFA-11)."""
+    return _failed(state, kind)
+
+
 def _passed(state: MfaState, step: int | None) -> MfaState:
     return replace(state, last_step=step, failures=0, locked=False, locked_attempt_step=None)
 

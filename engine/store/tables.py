@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -75,6 +76,33 @@ class User(Base):
     id: Mapped[str] = _id()
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: MFA-11, MFA-15: "signed out everywhere" — a sign-in session made before this moment is void
+    signed_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class MfaEnrollment(Base):
+    """A user's MFA (:class:`engine.security.mfa.MfaState`), one row per user.
+
+    The TOTP secret is kept only sealed (MFA-5, :mod:`engine.security.secret_box`, ``key_id`` says
+    which key sealed it, for rotation), the recovery codes only as argon2 hashes (MFA-7).
+    """
+
+    __tablename__ = "mfa_enrollments"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    must_enroll: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_attempt_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recovery_hashes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class ApiToken(Base):

@@ -23,10 +23,13 @@ from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade
 from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
+#: the newest revision
+HEAD = "0007"
+
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
     upgrade(database_url)
-    assert current_heads(database_url) == ["0006"]
+    assert current_heads(database_url) == [HEAD]
     assert _schema_diff(database_url) == []
 
 
@@ -43,7 +46,7 @@ def _schema_diff(url: str) -> list:
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0006"]
+    assert current_heads(database_url) == [HEAD]
 
 
 def _seed_0001(url: str) -> dict[str, str]:
@@ -100,7 +103,7 @@ def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(databas
     upgrade(database_url, "0001")
     ids = _seed_0001(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0006"]
+    assert current_heads(database_url) == [HEAD]
     db = Database(database_url)
     try:
         with db.sessions() as s:
@@ -211,7 +214,7 @@ def test_upgrading_a_0001_database_keeps_members_and_exact_amounts(database_url:
     upgrade(database_url, "0001")
     _old_rows(database_url)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0006"]
+    assert current_heads(database_url) == [HEAD]
     db = Database(database_url)
     try:
         with db.sessions() as s:
@@ -264,7 +267,7 @@ def test_0006_adds_api_tokens_and_downgrading_drops_them(database_url: str, cloc
 
     upgrade(database_url, "0005")
     upgrade(database_url)
-    assert current_heads(database_url) == ["0006"]
+    assert current_heads(database_url) == [HEAD]
     db = Database(database_url)
     try:
         svc = Services(db, clock=clock)
@@ -286,6 +289,39 @@ def test_0006_adds_api_tokens_and_downgrading_drops_them(database_url: str, cloc
     try:
         with engine.connect() as conn:
             assert sa.inspect(conn).has_table("api_tokens") is False
+            assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    assert _schema_diff(database_url) == []
+
+
+@pytest.mark.rule("MFA-5")
+def test_0007_adds_mfa_enrollments_and_signed_out_at_and_downgrading_drops_them(database_url: str, clock) -> None:
+    """0007: users keep their rows (signed_out_at null), mfa_enrollments exists; downgrading to
+    0006 drops both, and upgrading again matches the models."""
+    upgrade(database_url, "0006")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # the models already have the new column: a row as 0006 stored it
+            conn.execute(text("INSERT INTO users (id, email, name) VALUES ('u1', 'ops@gc.example', 'Ops')"))
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    assert current_heads(database_url) == [HEAD]
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT signed_out_at FROM users")).scalars().all() == [None]
+            assert sa.inspect(conn).has_table("mfa_enrollments")
+    finally:
+        engine.dispose()
+    command.downgrade(alembic_config(database_url), "0006")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert sa.inspect(conn).has_table("mfa_enrollments") is False
+            assert "signed_out_at" not in {c["name"] for c in sa.inspect(conn).get_columns("users")}
             assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
     finally:
         engine.dispose()
