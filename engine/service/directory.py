@@ -839,8 +839,8 @@ def update_project(svc: Services, actor: str, company_id: str, project_id: str, 
 
 
 def _invoice_views(s: Session, invoices: Sequence[Invoice]) -> list[InvoiceView]:
-    names = dict(s.execute(select(Company.id, Company.name).where(
-        Company.id.in_({i.payee_company_id for i in invoices}))).tuples().all()) if invoices else {}
+    names = {cid: name for cid, name in s.execute(select(Company.id, Company.name).where(
+        Company.id.in_({i.payee_company_id for i in invoices})))} if invoices else {}
     return [InvoiceView(i.id, i.project_id, i.number, i.payee_company_id, names.get(i.payee_company_id, ""),
                         Decimal(i.amount_due).quantize(CENT), i.status or "Unpaid", i.approved_by)
             for i in invoices]
