@@ -126,7 +126,8 @@ def test_patch_company_changes_the_settings_given(api: Api) -> None:
     assert_problem(api.client(api.w.creator).patch(api.c, json={"workflows_enabled": False}),
                    403, "permission_denied")
     for bad, where in (({"color": "red"}, "/color"), ({}, ""), ({"time_zone": None}, ""),
-                       ({"workflows_enabled": "yes"}, "/workflows_enabled"), ({"segregation": "loose"}, "/segregation")):
+                       ({"workflows_enabled": "yes"}, "/workflows_enabled"),
+                       ({"segregation": "loose"}, "/segregation")):
         problem = assert_problem(api.admin.patch(api.c, json=bad), 422, "validation_failed")
         assert where in [e["pointer"] for e in problem["errors"]], (bad, problem)
 

@@ -19,7 +19,16 @@ from typing import Annotated, Any, Literal
 
 from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
 
 from engine.security.permissions import ALL_PERMISSIONS, LABELS
 from engine.spec.disbursement import Money
