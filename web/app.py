@@ -47,6 +47,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engine.store.db import Database
     from web import auth, errors
     from web.api import check, evaluate, health
+    from web.api import directory as directory_api
+    from web.api import templates as templates_api
     from web.workflows import InlineWorkflows
 
     settings = web_config.settings(config)
@@ -77,6 +79,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_api(health.bp)
     app.register_api(check.bp)
     app.register_api(evaluate.bp)
+    app.register_api(directory_api.bp)
+    app.register_api(templates_api.bp)
     _add_contract_routes(app)
     _document_problem(app)
     return app

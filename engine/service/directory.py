@@ -26,20 +26,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, Iterable
+from typing import Any, Callable, Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
 from engine.money import CENT, MoneyError, parse_money
 from engine.security.permissions import (
     ALL_PERMISSIONS,
+    CAN_BE_MANAGER,
+    DISBURSEMENT_CONTRIBUTOR,
+    EDIT_TEMPLATES,
     LABELS,
     PAYMENTS_ADMIN,
+    PAYMENTS_DISBURSER,
     admins,
+    held,
     membership,
     require,
+    require_any,
     require_member,
     standing,
 )
@@ -380,7 +386,12 @@ def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: 
 
 @idempotent("revoke", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles"))
 def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> MemberView:
-    """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count)."""
+    """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count).
+
+    An unknown permission is ``invalid_permission``, as for :func:`grant` (a typo would
+    otherwise answer "revoked" and leave the grant in place)."""
+    if permission not in ALL_PERMISSIONS:
+        raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles")
@@ -560,3 +571,304 @@ def create_invoice(svc: Services, actor: str, company_id: str, project_id: str, 
                       "amount_due": due})
         return InvoiceView(invoice.id, project_id, number, payee_company.id, payee_company.name, due.quantize(CENT),
                            invoice.status or "Unpaid", approved_by)
+
+
+# ---------------------------------------------------------------- reading (queries)
+#
+# Every query checks its actor itself (GEN-4): a stranger to the company, or a member
+# deactivated in it, gets ``not_found`` exactly as for an object that does not exist (GEN-5);
+# an active member without the permission the list needs gets ``permission_denied``.
+# Lists are keyset pages: ``after`` is the id of the last item of the previous page (``None``
+# for the first), ``limit`` how many to return; the order never changes as objects are added.
+
+T = TypeVar("T")
+
+#: the largest page a list query returns (the HTTP layer's ?limit= bound too)
+MAX_PAGE = 200
+
+#: ROLE-1 (grants), WF-6 (binding roles to users and groups), MGR-7 (adding assignees):
+#: who needs to see the company's people and groups
+PEOPLE_READERS = (PAYMENTS_ADMIN, EDIT_TEMPLATES, CAN_BE_MANAGER)
+#: ROLE-2, ROLE-3, ROLE-4: who works with disbursements, so with projects and their invoices
+PAYMENTS_READERS = (PAYMENTS_ADMIN, PAYMENTS_DISBURSER, DISBURSEMENT_CONTRIBUTOR)
+
+
+@dataclass(frozen=True)
+class ListPage(Generic[T]):
+    """One page of a list query: the items in order, and the ``after`` of the next page
+    (None on the last page)."""
+
+    items: tuple[T, ...]
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class CompanyMembership:
+    """A company the user is an active member of, and what they hold there (ALL_PERMISSIONS order)."""
+
+    id: str
+    name: str
+    is_payee: bool
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """The acting user and every company they are an active member of (GEN-5), by company name."""
+
+    id: str
+    email: str
+    name: str
+    companies: tuple[CompanyMembership, ...]
+
+
+def require_reader(s: Session, company_id: str, actor: str, permissions: tuple[str, ...] | None, *,
+                   rule: str, action: str) -> set[str]:
+    """The check every query makes (an internal helper inside the caller's transaction).
+
+    A stranger or a deactivated member is ``not_found`` (GEN-5): they learn nothing about the
+    company, not even that it exists. ``permissions`` None means any active member may read;
+    otherwise an active member needs one of them (``permission_denied``). Returns what the
+    actor holds."""
+    get_company(s, company_id)
+    member = membership(s, company_id, actor) if isinstance(actor, str) else None
+    if member is None or not member.active:
+        raise DomainError("not_found", "no such company", rule="GEN-5")
+    if permissions is None:
+        return held(s, company_id, actor)
+    return require_any(s, company_id, actor, permissions, rule=rule, action=action)
+
+
+def page_limit(limit: object) -> int:
+    """A list's ``limit``: a whole number from 1 to :data:`MAX_PAGE`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise DomainError("invalid_value", f"limit: a whole number from 1 to {MAX_PAGE}", rule="GEN-5")
+    return limit
+
+
+def after_key(s: Session, after: object, key: Callable[[str], Any]) -> Any:
+    """The sort key of the row ``after`` names (``key(after)`` returns None when it is not an item
+    of this list), or ``invalid_value``: a position this list never returned."""
+    if after is None:
+        return None
+    found = key(after) if isinstance(after, str) and is_id(after) else None
+    if found is None:
+        raise DomainError("invalid_value", "cursor: not a position of this list", rule="GEN-5")
+    return found
+
+
+def keyset(columns: Sequence[Any], values: Sequence[Any]) -> Any:
+    """SQL for "the row sorts after ``values``" on ``columns`` (lexicographic, every column ascending)."""
+    condition = columns[-1] > values[-1]
+    for column, value in zip(reversed(columns[:-1]), reversed(values[:-1])):
+        condition = or_(column > value, and_(column == value, condition))
+    return condition
+
+
+def paged(rows: list[Any], limit: int, ident: Callable[[Any], str]) -> tuple[list[Any], str | None]:
+    """``rows`` fetched with ``limit + 1``: this page's rows and the ``after`` of the next page."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, ident(rows[-1])
+    return rows, None
+
+
+def account(svc: Services, actor: str) -> AccountView:
+    """The acting user and the companies they are an active member of, with their permissions in each.
+
+    Exempt from ``company_id``: it spans the actor's companies (``GET /v1/me``), and it reads
+    only the actor's own account, so it needs no permission; an actor who is no user is
+    ``not_found``."""
+    with svc.db.sessions() as s:
+        user = s.get(User, actor) if isinstance(actor, str) and is_id(actor) else None
+        if user is None:
+            raise DomainError("not_found", "no such user", rule="GEN-5")
+        rows = s.execute(select(Company).join(Membership, Membership.company_id == Company.id)
+                         .where(Membership.user_id == actor, Membership.active.is_(True))
+                         .order_by(Company.name, Company.id)).scalars().all()
+        grants: dict[str, set[str]] = {}
+        for company_id, permission in s.execute(select(Grant.company_id, Grant.permission)
+                                                 .where(Grant.user_id == actor)):
+            grants.setdefault(company_id, set()).add(permission)
+        return AccountView(user.id, user.email, user.name, tuple(
+            CompanyMembership(c.id, c.name, bool(c.is_payee),
+                              tuple(p for p in ALL_PERMISSIONS if p in grants.get(c.id, set())))
+            for c in rows))
+
+
+def read_company(svc: Services, actor: str, company_id: str) -> CompanyView:
+    """The company and its settings: any active member may read them (its time zone and holidays
+    date everything they see, GEN-6)."""
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, None, rule="GEN-5", action="viewing the company")
+        return _company_view(get_company(s, company_id))
+
+
+def _members(s: Session, company_id: str, user_ids: Sequence[str]) -> list[MemberView]:
+    """The members ``user_ids`` as :func:`member_view` shows them, in that order, in two queries."""
+    rows = {u.id: (u, active) for u, active in s.execute(
+        select(User, Membership.active).join(Membership, Membership.user_id == User.id)
+        .where(Membership.company_id == company_id, User.id.in_(user_ids)))}
+    granted: dict[str, set[str]] = {}
+    for uid, permission in s.execute(select(Grant.user_id, Grant.permission).where(
+            Grant.company_id == company_id, Grant.user_id.in_(user_ids))):
+        granted.setdefault(uid, set()).add(permission)
+    return [MemberView(uid, rows[uid][0].email, rows[uid][0].name, bool(rows[uid][1]),
+                       tuple(p for p in ALL_PERMISSIONS if p in granted.get(uid, set())))
+            for uid in user_ids]
+
+
+def list_members(svc: Services, actor: str, company_id: str, *, after: str | None = None,
+                 limit: int = 50) -> ListPage[MemberView]:
+    """The company's members, active and deactivated, in the order they joined.
+
+    Readable by who manages or picks people: Payments Admin (grants, ROLE-1), Create and Edit
+    Workflow Templates (binding roles to users, WF-6), Can Be Workflow Manager (adding
+    assignees, MGR-7)."""
+    limit = page_limit(limit)
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PEOPLE_READERS, rule="ROLE-1", action="viewing the company's members")
+        start = after_key(s, after, lambda uid: s.scalar(select(Membership.id).where(
+            Membership.company_id == company_id, Membership.user_id == uid)))
+        q = select(Membership.id, Membership.user_id).where(Membership.company_id == company_id)
+        if start is not None:
+            q = q.where(Membership.id > start)
+        rows, next_after = paged(list(s.execute(q.order_by(Membership.id).limit(limit + 1))), limit,
+                                 lambda r: r.user_id)
+        return ListPage(tuple(_members(s, company_id, [r.user_id for r in rows])), next_after)
+
+
+def read_member(svc: Services, actor: str, company_id: str, user_id: str) -> MemberView:
+    """One member: what :func:`list_members` needs, except that every active member may read themselves."""
+    with svc.db.sessions() as s:
+        needs = None if user_id == actor else PEOPLE_READERS
+        require_reader(s, company_id, actor, needs, rule="ROLE-1", action="viewing the company's members")
+        require_member(s, company_id, user_id)
+        return member_view(s, company_id, user_id)
+
+
+def _group_views(s: Session, groups: Sequence[Group]) -> list[GroupView]:
+    members: dict[str, list[str]] = {g.id: [] for g in groups}
+    for gid, uid in s.execute(select(GroupMember.group_id, GroupMember.user_id)
+                              .where(GroupMember.group_id.in_(list(members))).order_by(GroupMember.id)):
+        members[gid].append(uid)
+    return [GroupView(g.id, g.name, tuple(members[g.id])) for g in groups]
+
+
+def list_groups(svc: Services, actor: str, company_id: str, *, after: str | None = None,
+                limit: int = 50) -> ListPage[GroupView]:
+    """The company's groups by name (names are unique in a company), readable as members are."""
+    limit = page_limit(limit)
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PEOPLE_READERS, rule="ROLE-1", action="viewing the company's groups")
+        start = after_key(s, after, lambda gid: s.execute(select(Group.name, Group.id).where(
+            Group.company_id == company_id, Group.id == gid)).first())
+        q = select(Group).where(Group.company_id == company_id)
+        if start is not None:
+            q = q.where(keyset((Group.name, Group.id), tuple(start)))
+        rows, next_after = paged(list(s.scalars(q.order_by(Group.name, Group.id).limit(limit + 1))), limit,
+                                 lambda g: g.id)
+        return ListPage(tuple(_group_views(s, rows)), next_after)
+
+
+def read_group(svc: Services, actor: str, company_id: str, group_id: str) -> GroupView:
+    """One group with its members, readable as :func:`list_groups`; another company's is ``not_found``."""
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PEOPLE_READERS, rule="ROLE-1", action="viewing the company's groups")
+        group = s.get(Group, group_id) if is_id(group_id) else None
+        if group is None or group.company_id != company_id:
+            raise DomainError("not_found", "no such group", rule="GEN-5")
+        return _group_views(s, [group])[0]
+
+
+def list_projects(svc: Services, actor: str, company_id: str, *, after: str | None = None,
+                  limit: int = 50) -> ListPage[ProjectView]:
+    """The company's projects by name, then id: readable by who works with disbursements
+    (Payments Admin, Disburser, Disbursement Contributor: ROLE-1..ROLE-4)."""
+    limit = page_limit(limit)
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PAYMENTS_READERS, rule="ROLE-2", action="viewing projects")
+        start = after_key(s, after, lambda pid: s.execute(select(Project.name, Project.id).where(
+            Project.company_id == company_id, Project.id == pid)).first())
+        q = select(Project).where(Project.company_id == company_id)
+        if start is not None:
+            q = q.where(keyset((Project.name, Project.id), tuple(start)))
+        rows, next_after = paged(list(s.scalars(q.order_by(Project.name, Project.id).limit(limit + 1))), limit,
+                                 lambda p: p.id)
+        return ListPage(tuple(_project_view(p) for p in rows), next_after)
+
+
+def _project(s: Session, company_id: str, project_id: str, *, lock: bool = False) -> Project:
+    q = select(Project).where(Project.id == project_id)
+    if lock:
+        q = q.with_for_update()
+    project = s.scalars(q).first() if is_id(project_id) else None
+    if project is None or project.company_id != company_id:
+        raise DomainError("not_found", "no such project", rule="GEN-5")
+    return project
+
+
+def read_project(svc: Services, actor: str, company_id: str, project_id: str) -> ProjectView:
+    """One project with its rollout switches (ROLL-1), readable as :func:`list_projects`."""
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PAYMENTS_READERS, rule="ROLE-2", action="viewing projects")
+        return _project_view(_project(s, company_id, project_id))
+
+
+@idempotent("update_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="changing projects"))
+def update_project(svc: Services, actor: str, company_id: str, project_id: str, *,
+                   payments_enabled: bool | None = None,
+                   payment_workflows_enabled: bool | None = None) -> ProjectView:
+    """ROLL-1/ROLL-2: both rollout switches of a project in one transaction (None leaves one as it is),
+    so that one request with one idempotency key is one change; each switch changed is audited as
+    :func:`set_project_payments` and :func:`set_project_workflows` audit it."""
+    with svc.tx() as s:
+        view = None
+        if payments_enabled is not None:
+            view = _set_project_flag(svc, actor, company_id, project_id, "payments_enabled", payments_enabled,
+                                     action="enabling payments", event="project_payments_changed")
+        if payment_workflows_enabled is not None:
+            view = _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled",
+                                     payment_workflows_enabled, action="enabling payment workflows",
+                                     event="project_workflows_changed")
+        if view is None:
+            get_company(s, company_id)
+            require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="changing projects")
+            view = _project_view(_project(s, company_id, project_id))
+        return view
+
+
+def _invoice_views(s: Session, invoices: Sequence[Invoice]) -> list[InvoiceView]:
+    names = {cid: name for cid, name in s.execute(select(Company.id, Company.name).where(
+        Company.id.in_({i.payee_company_id for i in invoices})))} if invoices else {}
+    return [InvoiceView(i.id, i.project_id, i.number, i.payee_company_id, names.get(i.payee_company_id, ""),
+                        Decimal(i.amount_due).quantize(CENT), i.status or "Unpaid", i.approved_by)
+            for i in invoices]
+
+
+def list_invoices(svc: Services, actor: str, company_id: str, project_id: str, *, after: str | None = None,
+                  limit: int = 50) -> ListPage[InvoiceView]:
+    """A project's invoices by number, then id, readable as :func:`list_projects` (whoever builds
+    a disbursement picks its invoices, ROLE-2, ROLE-4)."""
+    limit = page_limit(limit)
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PAYMENTS_READERS, rule="ROLE-2", action="viewing invoices")
+        _project(s, company_id, project_id)
+        start = after_key(s, after, lambda iid: s.execute(select(Invoice.number, Invoice.id).where(
+            Invoice.project_id == project_id, Invoice.id == iid)).first())
+        q = select(Invoice).where(Invoice.company_id == company_id, Invoice.project_id == project_id)
+        if start is not None:
+            q = q.where(keyset((Invoice.number, Invoice.id), tuple(start)))
+        rows, next_after = paged(list(s.scalars(q.order_by(Invoice.number, Invoice.id).limit(limit + 1))),
+                                 limit, lambda i: i.id)
+        return ListPage(tuple(_invoice_views(s, rows)), next_after)
+
+
+def read_invoice(svc: Services, actor: str, company_id: str, invoice_id: str) -> InvoiceView:
+    """One invoice, readable as :func:`list_invoices`; another company's is ``not_found`` (GEN-5)."""
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PAYMENTS_READERS, rule="ROLE-2", action="viewing invoices")
+        invoice = s.get(Invoice, invoice_id) if is_id(invoice_id) else None
+        if invoice is None or invoice.company_id != company_id:
+            raise DomainError("not_found", "no such invoice", rule="GEN-5")
+        return _invoice_views(s, [invoice])[0]

@@ -17,8 +17,9 @@ helpers inside another command's transaction, and check no actor.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,12 +32,13 @@ from engine.security.permissions import (
     can_manage,
     eligible_users,
     require,
+    membership,
     require_any,
     require_member,
     standing,
 )
 from engine.service import audit
-from engine.service.directory import get_company
+from engine.service.directory import ListPage, after_key, get_company, keyset, page_limit, paged, require_reader
 from engine.service.idempotency import idempotent
 from engine.services import Services
 from engine.spec.checks import run_checks
@@ -51,7 +53,10 @@ from engine.store.tables import (
     TemplateVersion,
     User,
 )
-from engine.text import text_problem
+from engine.text import is_id, text_problem
+
+if TYPE_CHECKING:
+    from engine.spec.compiler import CompiledWorkflow
 
 #: GEN-8: the standing a template command needs before a stored result is replayed
 _EDITOR = standing(EDIT_TEMPLATES, PAYMENTS_ADMIN, rule="ROLE-7", action="editing workflow templates")
@@ -467,3 +472,118 @@ def list_versions(svc: Services, actor: str, company_id: str, template_id: str) 
         rows = s.scalars(select(TemplateVersion).where(TemplateVersion.template_id == template_id)
                          .order_by(TemplateVersion.major, TemplateVersion.minor))
         return [_info(v) for v in rows]
+
+
+# ---------------------------------------------------------------- reading (queries)
+
+#: ROLE-7, ROLE-1: who may read templates, their versions and their configuration
+_READERS = (VIEW_TEMPLATES, EDIT_TEMPLATES, PAYMENTS_ADMIN)
+_VERSION_LABEL = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
+
+
+@dataclass(frozen=True)
+class TemplateDetail:
+    """A template as its page shows it: the summary, every version (oldest first), its
+    configuration (WF-6: each role's users and groups, in the order they were bound) and the
+    model of the version in force (None before the first publish), for its diagram."""
+
+    id: str
+    template: TemplateView
+    versions: tuple[VersionInfo, ...]
+    roles: dict[str, tuple[str, ...]]
+    groups: dict[str, tuple[str, ...]]
+    active_config: WorkflowConfig | None
+
+
+@dataclass(frozen=True)
+class PublishedWorkflow:
+    """A published version ready to route disbursements (ROLL-6): its compiled workflow, cached
+    per process by content hash (:meth:`Services.compiled`)."""
+
+    id: str
+    template_id: str
+    company_id: str
+    label: str
+    state: str
+    content_hash: str
+    compiled: CompiledWorkflow
+
+
+def list_templates(svc: Services, actor: str, company_id: str, *, after: str | None = None,
+                   limit: int = 50) -> ListPage[TemplateView]:
+    """The company's templates, archived ones included, in the order they were created (then by id);
+    readable with View Workflow Templates, Create and Edit Workflow Templates or Payments Admin
+    (ROLE-7, ROLE-1); a stranger or deactivated member is ``not_found`` (GEN-5)."""
+    limit = page_limit(limit)
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, _READERS, rule="ROLE-7", action="viewing workflow templates")
+        company = get_company(s, company_id)
+        start = after_key(s, after, lambda tid: s.execute(select(Template.created_at, Template.id).where(
+            Template.company_id == company_id, Template.id == tid)).first())
+        q = select(Template).where(Template.company_id == company_id)
+        if start is not None:
+            q = q.where(keyset((Template.created_at, Template.id), tuple(start)))
+        rows, next_after = paged(list(s.scalars(q.order_by(Template.created_at, Template.id).limit(limit + 1))),
+                                 limit, lambda t: t.id)
+        return ListPage(tuple(_view(s, company, t) for t in rows), next_after)
+
+
+def read_template(svc: Services, actor: str, company_id: str, template_id: str) -> TemplateDetail:
+    """One template with its versions, its configuration and the model of its active version;
+    readable as :func:`list_templates`."""
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, _READERS, rule="ROLE-7", action="viewing workflow templates")
+        company = get_company(s, company_id)
+        t = _template(s, company_id, template_id) if is_id(template_id) else None
+        if t is None:
+            raise DomainError("not_found", "no such template", rule="GEN-5")
+        versions = tuple(_info(v) for v in s.scalars(
+            select(TemplateVersion).where(TemplateVersion.template_id == t.id)
+            .order_by(TemplateVersion.major, TemplateVersion.minor)))
+        roles: dict[str, list[str]] = {}
+        groups: dict[str, list[str]] = {}
+        for r in s.scalars(select(RoleBinding).where(RoleBinding.template_id == t.id).order_by(RoleBinding.id)):
+            if r.user_id:
+                roles.setdefault(r.role, []).append(r.user_id)
+            elif r.group_id:
+                groups.setdefault(r.role, []).append(r.group_id)
+        active = active_version(s, t.id)
+        return TemplateDetail(t.id, _view(s, company, t), versions,
+                              {k: tuple(v) for k, v in roles.items()}, {k: tuple(v) for k, v in groups.items()},
+                              version_config(active) if active is not None else None)
+
+
+def published_workflow(svc: Services, actor: str, template_id: str, version: str | None = None) -> PublishedWorkflow:
+    """The template's version in force (or its published ``version``, "2.0"), compiled, to route
+    disbursements through without changing anything (``POST /v1/evaluate``, ROLL-6).
+
+    Exempt from ``company_id``: the template's id names its company (ids are global and random),
+    and the caller has no other way to name it. The check is the same as with one: the actor
+    must be an active member of the template's company, else ``not_found`` exactly as for a
+    template that does not exist (GEN-5), and hold a template permission there (ROLE-7). A
+    draft is not a published version (it may fail its checks, WF-3): ``not_found``."""
+    with svc.db.sessions() as s:
+        t = s.get(Template, template_id) if isinstance(template_id, str) and is_id(template_id) else None
+        member = membership(s, t.company_id, actor) if t is not None and isinstance(actor, str) else None
+        if t is None or member is None or not member.active:
+            raise DomainError("not_found", "no such template", rule="GEN-5")
+        require_any(s, t.company_id, actor, _READERS, rule="ROLE-7", action="evaluating workflow templates")
+        if version is None:
+            v = active_version(s, t.id)
+            if v is None:
+                raise DomainError("not_found", "the template has no published version", rule="WF-4")
+        else:
+            found = _VERSION_LABEL.fullmatch(version) if isinstance(version, str) else None
+            if found is None:
+                raise DomainError("invalid_value", f"version: `{str(version)[:40]}` is not a version such as 2.0",
+                                  rule="WF-3")
+            v = s.scalars(select(TemplateVersion).where(
+                TemplateVersion.template_id == t.id, TemplateVersion.major == int(found.group(1)),
+                TemplateVersion.minor == int(found.group(2)),
+                TemplateVersion.state.in_(("active", "inactive")))).first()
+            if v is None:
+                raise DomainError("not_found", f"the template has no published version {version}", rule="WF-4")
+        assert v.content_hash is not None and v.document is not None  # a published version has both (WF-4)
+        document = v.document
+        compiled = svc.compiled(v.content_hash, lambda: document)
+        return PublishedWorkflow(v.id, t.id, t.company_id, f"{v.major}.{v.minor}", v.state, v.content_hash, compiled)

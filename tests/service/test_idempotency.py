@@ -24,7 +24,9 @@ from tests.world import REFERENCE, build_world
 #: modules whose public ``f(svc, actor, company_id, ...)`` functions are the engine's commands
 COMMAND_MODULES = (directory, templates, disbursements, instances, bank_accounts)
 #: functions of that shape that only read
-QUERIES = {"list_versions", "is_configured", "view"}
+QUERIES = {"list_versions", "is_configured", "view",
+           "read_company", "list_members", "read_member", "list_groups", "read_group", "list_projects",
+           "read_project", "list_invoices", "read_invoice", "list_templates", "read_template"}
 
 
 def _commands() -> list[tuple[str, object]]:

@@ -70,6 +70,8 @@ EXEMPT = {
     "engine.service.tokens.list_tokens": "operator tool: `payroute tokens list` acts for no user",
     "engine.service.tokens.revoke": "operator tool: `payroute tokens revoke` acts for no user",
     "engine.service.tokens.authenticate": "the HTTP layer's door: it finds the actor, so none exists yet",
+    "engine.service.directory.account": "spans companies: the actor's own account and memberships (GET /v1/me)",
+    "engine.service.templates.published_workflow": "the template's global id names its company (/v1/evaluate)",
 }
 
 #: every view a command returns, and the commands that return it

@@ -31,7 +31,20 @@ def test_the_document_lists_every_route_of_the_app(make_app) -> None:
               if not rule.rule.startswith(("/docs", "/openapi.json", "/static"))
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
-    assert served == documented == {("/health", "get"), ("/v1/check", "post"), ("/v1/evaluate", "post")}
+    c, t = "/v1/companies/{company_id}", "/v1/companies/{company_id}/workflow-templates/{template_id}"
+    assert served == documented == {
+        ("/health", "get"), ("/v1/check", "post"), ("/v1/evaluate", "post"),
+        ("/v1/me", "get"), ("/v1/companies", "get"), (c, "get"), (c, "patch"),
+        (c + "/users", "get"), (c + "/users", "post"), (c + "/users/{user_id}", "get"),
+        (c + "/users/{user_id}", "patch"), (c + "/users/{user_id}/grants", "post"),
+        (c + "/users/{user_id}/grants/{permission}", "delete"),
+        (c + "/groups", "get"), (c + "/groups", "post"), (c + "/groups/{group_id}", "get"),
+        (c + "/projects", "get"), (c + "/projects", "post"), (c + "/projects/{project_id}", "get"),
+        (c + "/projects/{project_id}", "patch"), (c + "/projects/{project_id}/invoices", "get"),
+        (c + "/projects/{project_id}/invoices", "post"), (c + "/invoices/{invoice_id}", "get"),
+        (c + "/workflow-templates", "get"), (c + "/workflow-templates", "post"), (t, "get"), (t, "patch"),
+        (t + "/draft", "put"), (t + "/publish", "post"), (t + "/configuration", "put"), (t + "/default", "post"),
+        (t + "/archive", "post")}
 
 
 def test_every_operation_documents_its_errors_as_problem_json(client) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from engine.spec.disbursement import Disbursement
 from engine.spec.evaluator import DEFAULT_ANSWER
-from web.api.models import BEARER, COMMON_ERRORS, WorkflowSource, problem_responses
+from web.api.models import BEARER, COMMON_ERRORS, problem_responses
 from web.errors import pointer, problem
 
 bp = APIBlueprint("evaluate", __name__, url_prefix="/v1",
@@ -26,12 +26,43 @@ bp = APIBlueprint("evaluate", __name__, url_prefix="/v1",
 MAX_DISBURSEMENTS = 1000
 
 
+#: a template's id (32 hex digits) and a published version's label
+TEMPLATE_ID = r"^[0-9a-f]{32}$"
+VERSION_LABEL = r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$"
+
+
+class EvaluateWorkflow(BaseModel):
+    """The workflow to route through: inline (its `.flow` text or JSON config, as /v1/check takes it),
+    or a template's published version (the one in force, or the `version` named)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flow: StrictStr | None = Field(default=None, description="the workflow's `.flow` text")
+    config: dict[str, Any] | None = Field(default=None, description="the compiled JSON config "
+                                                                    "(schemas/workflow.schema.json)")
+    template: StrictStr | None = Field(default=None, pattern=TEMPLATE_ID,
+                                       description="a workflow template's id: its published version in force "
+                                                   "(you must be an active member of its company with a "
+                                                   "template permission)")
+    version: StrictStr | None = Field(default=None, pattern=VERSION_LABEL,
+                                      description='with `template`: a published version, e.g. "2.0"')
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> EvaluateWorkflow:
+        if sum(x is not None for x in (self.flow, self.config, self.template)) != 1:
+            raise ValueError("give exactly one of `flow` (the .flow text), `config` (the JSON config) and "
+                             "`template` (a template's id)")
+        if self.version is not None and self.template is None:
+            raise ValueError("`version` goes with `template`")
+        return self
+
+
 class EvaluateBody(BaseModel):
     """A workflow and the disbursements to route through it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    workflow: WorkflowSource
+    workflow: EvaluateWorkflow
     disbursement: Disbursement | None = Field(default=None, description="one disbursement document")
     disbursements: list[Disbursement] | None = Field(default=None, max_length=MAX_DISBURSEMENTS,
                                                      description="up to 1,000 disbursement documents")
@@ -77,36 +108,55 @@ def _answers_problems(answers: dict[str, str], compiled: Any) -> list[dict[str, 
 def diagnostic_errors(inline: Any) -> list[dict[str, Any]]:
     """A refused workflow's diagnostics as `payroute check` reports them, each with a `pointer` into the
     request body instead of into the config (and, for a `.flow` text, its line and column)."""
+    return located_errors(inline.diagnostics, inline.label, inline.kind, "/workflow")
+
+
+def located_errors(diagnostics: Any, label: str, kind: str, at: str) -> list[dict[str, Any]]:
+    """Diagnostics of a workflow given at ``at`` in the request body (``{"flow"}`` or ``{"config"}``
+    there): each as `payroute check` reports it (line and column for a `.flow` text), with a
+    `pointer` to the text, or into the config, and the message as `detail`. Shared with the
+    template resources, whose bodies hold the workflow at the top level (``at=""``)."""
     from dsl.render import diagnostic_json
 
     out = []
-    for d in inline.diagnostics:
-        data = diagnostic_json(d, inline.label)
-        where = "/workflow/flow" if inline.kind == "flow" else "/workflow/config" + (d.pointer or "")
+    for d in diagnostics:
+        data = diagnostic_json(d, label)
+        where = f"{at}/flow" if kind == "flow" else f"{at}/config" + (d.pointer or "")
         out.append({**data, "pointer": where, "detail": d.message})
     return out
 
 
-@bp.post("/evaluate", responses={200: Evaluation, **problem_responses(*COMMON_ERRORS)})
+@bp.post("/evaluate", responses={200: Evaluation, **problem_responses(*COMMON_ERRORS, 403, 404)})
 def evaluate_route(body: EvaluateBody) -> Response:
-    """Route each disbursement through the workflow: path, end, outcome and reasons (ROLL-6: no side effects)."""
+    """Route each disbursement through the workflow: path, end, outcome and reasons (ROLL-6: no side effects).
+
+    With `{"template": ID}` the workflow is that template's published version in force (or the
+    `version` named): 404 unless you are an active member of its company (GEN-5), 403 without a
+    template permission there (ROLE-7)."""
     from engine.spec.evaluator import evaluate
     from engine.spec.facts import compute_facts
     from web.workflows import config_text
 
     cache = current_app.extensions["payroute.inline"]
     source = body.workflow
-    if source.flow is not None:
-        inline = cache.load(source.flow, "flow")
+    if source.template is not None:
+        from engine.service import templates
+        from web.api.common import actor
+
+        compiled = templates.published_workflow(current_app.extensions["payroute"], actor(), source.template,
+                                                source.version).compiled
     else:
-        assert source.config is not None
-        inline = cache.load(config_text(source.config), "json")
-    if inline.compiled is None:
-        errors = diagnostic_errors(inline)
-        n = len(errors)
-        return problem(422, f"the workflow has {n} error{'s' if n != 1 else ''}; nothing was evaluated",
-                       code="workflow_invalid", errors=errors)
-    compiled = inline.compiled
+        if source.flow is not None:
+            inline = cache.load(source.flow, "flow")
+        else:
+            assert source.config is not None
+            inline = cache.load(config_text(source.config), "json")
+        if inline.compiled is None:
+            errors = diagnostic_errors(inline)
+            n = len(errors)
+            return problem(422, f"the workflow has {n} error{'s' if n != 1 else ''}; nothing was evaluated",
+                           code="workflow_invalid", errors=errors)
+        compiled = inline.compiled
     answer_errors = _answers_problems(body.answers, compiled)
     if answer_errors:
         return problem(422, "an answer does not fit the workflow", errors=answer_errors)
