@@ -54,6 +54,29 @@ def lock_disbursement(s: Session, company_id: str, disbursement_id: str) -> Disb
     return d
 
 
+def require_version(d: Disbursement, expected_version: int | None) -> None:
+    """``If-Match`` (RFC 9110) on the locked disbursement ``d``: refuse unless it is still at
+    ``expected_version`` (None: the caller named no version). Compared on the row the command
+    already holds locked, inside its transaction, so a change that lands between the client's
+    read and this command is always seen: no read-then-write race, and no extra query."""
+    if expected_version is None:
+        return
+    if type(expected_version) is not int or expected_version < 0:
+        raise DomainError("invalid_value", "expected_version: not a version number", rule="GEN-7")
+    if d.lock_version != expected_version:
+        raise DomainError("precondition_failed",
+                          f"the disbursement changed since version {expected_version} was read (it is at "
+                          f"version {d.lock_version}); reload it and decide again", rule="GEN-7")
+
+
+def version_of(s: Session, d: Disbursement) -> int:
+    """``d``'s ``lock_version`` once this transaction's pending change to it is flushed: the
+    version the client will read next (its ETag). The flush only moves the UPDATE the commit
+    would send anyway, so it adds no statement."""
+    s.flush()
+    return int(d.lock_version)
+
+
 def lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tuple[Company, Disbursement]:
     """The disbursement, row-locked (FOR UPDATE on PostgreSQL), with its company, in one query."""
     row = s.execute(select(Disbursement, Company).join(Company, Company.id == Disbursement.company_id)
