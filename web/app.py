@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engine.services import Services
     from engine.store.db import Database
     from web import auth, errors
-    from web.api import check, evaluate, health
+    from web.api import audit, check, disbursements, evaluate, health, workflow
     from web.workflows import InlineWorkflows
 
     settings = web_config.settings(config)
@@ -74,6 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_api(health.bp)
     app.register_api(check.bp)
     app.register_api(evaluate.bp)
+    app.register_api(disbursements.bp)
+    app.register_api(workflow.bp)
+    app.register_api(audit.bp)
     _add_contract_routes(app)
     _document_problem(app)
     return app

@@ -468,6 +468,48 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         return disbursement_view(s, d)
 
 
+@idempotent("replace_payments", standing=standing(
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"),
+    strangers_not_found=True)
+def replace_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                     payments: Sequence[PaymentLine], reason: str | None = None,
+                     expected_version: int | None = None) -> DisbursementView:
+    """DSB-12 given as the whole list: ``payments`` is what the disbursement (or Draft) should
+    hold from now on — what ``PUT .../payments`` sends. An invoice left out is removed, a new one
+    added, one whose amount, retainage or note differs is changed (an amount left out is the
+    amount due, DSB-2); :func:`edit_payments` makes that change in the same transaction, with
+    every rule it checks (Contributors only add and remove on a Draft, ROLE-4; a reason and a
+    restart after a start; nothing written when nothing differs).
+
+    ``expected_version`` is the version the list was read at (``If-Match``): a whole list
+    overwrites every line, so it must not overwrite an edit it has not seen."""
+    ids = [p.invoice_id for p in payments]
+    if len(set(ids)) != len(ids):
+        raise DomainError("invalid_disbursement", "each invoice can be paid once per disbursement", rule="DSB-1")
+    with svc.tx() as s:
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_version(d, expected_version)
+        held_now = {i.invoice_id: i for i in s.scalars(
+            select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
+        due = dict(s.execute(select(Invoice.id, Invoice.amount_due).where(Invoice.id.in_(list(held_now)))).all()) \
+            if held_now else {}
+        wanted = set(ids)
+        changed: dict[str, PaymentLine] = {}
+        for k, line in enumerate(payments):
+            item = held_now.get(line.invoice_id)
+            if item is None:
+                continue
+            where = f"payments[{k}]"
+            amount = due[line.invoice_id] if line.amount is None else _money(line.amount, f"{where}.amount",
+                                                                             positive=True)
+            retainage = _money(line.retainage_released, f"{where}.retainage_released", positive=False)
+            if (amount, retainage, line.note or None) != (item.amount, item.retainage_released, item.note or None):
+                changed[line.invoice_id] = line
+        return edit_payments(svc, actor, company_id, d.id,
+                             add=[p for p in payments if p.invoice_id not in held_now],
+                             remove=[i for i in held_now if i not in wanted], amounts=changed, reason=reason)
+
+
 @idempotent("change_funding_account", standing=standing(
     PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-2", action="changing the funding account", audited=True), strangers_not_found=True)
 def change_funding_account(svc: Services, actor: str, company_id: str, disbursement_id: str, *,

@@ -31,7 +31,17 @@ def test_the_document_lists_every_route_of_the_app(make_app) -> None:
               if not rule.rule.startswith(("/docs", "/openapi.json", "/static"))
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
-    assert served == documented == {("/health", "get"), ("/v1/check", "post"), ("/v1/evaluate", "post")}
+    company = "/v1/companies/{company_id}"
+    one = f"{company}/disbursements/{{disbursement_id}}"
+    draft = f"{company}/disbursement-drafts/{{draft_id}}"
+    assert served == documented == {
+        ("/health", "get"), ("/v1/check", "post"), ("/v1/evaluate", "post"), ("/v1/audit/verify", "get"),
+        (f"{company}/disbursements", "get"), (f"{company}/disbursements", "post"), (one, "get"),
+        (f"{one}/payments", "put"), (f"{one}/cancel", "post"), (f"{one}/history", "get"), (f"{one}/workflow", "get"),
+        *((f"{one}/workflow/{action}", "post")
+          for action in ("start", "responses", "restart", "return", "assignees", "terminate", "manager")),
+        (f"{company}/disbursement-drafts", "get"), (f"{company}/disbursement-drafts", "post"), (draft, "get"),
+        (f"{draft}/payments", "put"), (f"{draft}/create", "post")}
 
 
 def test_every_operation_documents_its_errors_as_problem_json(client) -> None:
