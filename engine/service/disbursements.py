@@ -39,6 +39,7 @@ from engine.service.idempotency import idempotent
 from engine.service.instance_store import (
     STATUS_CANCELED,
     STATUS_NOT_STARTED,
+    bump,
     latest_instance,
     lock_disbursement,
     require_version,
@@ -319,7 +320,8 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
         now = svc.now()
         d.is_draft, d.created_by, d.created_at = False, actor, now
-        d.funding_account_id, d.updated_at = account.id, now
+        d.funding_account_id = account.id
+        bump(d, now)
         s.flush()
         lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
         project = s.get(Project, d.project_id)
@@ -362,7 +364,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
         now = svc.now()
         d.canceled_at, d.cancel_reason = now, reason.strip()
         d.workflow_status = STATUS_CANCELED if d.workflow_applies else None
-        d.updated_at = now
+        bump(d, now)
         for inv in s.scalars(select(Invoice).where(Invoice.reserved_by == d.id)):
             inv.reserved_by = None
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
@@ -458,7 +460,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         if started and not (reason and reason.strip()):
             raise DomainError("reason_required", "an edit after the workflow started needs a reason",
                               rule="DSB-12")
-        d.updated_at = svc.now()
+        bump(d, svc.now())
         s.flush()
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
                      actor_id=actor, action="disbursement_edited", object_type="disbursement", object_id=d.id,
@@ -541,7 +543,8 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
                                   "changing the funding account after the workflow started needs a reason",
                                   rule="DSB-12")
             before = d.funding_account_id
-            d.funding_account_id, d.updated_at = account.id, now
+            d.funding_account_id = account.id
+            bump(d, now)
             s.flush()
             audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                          action="funding_account_changed", object_type="disbursement", object_id=d.id,

@@ -165,9 +165,8 @@ def idempotent(op: str, *, standing: Standing, strangers_not_found: bool = False
     and body (or refuses another body), and otherwise runs the command — its
     own ``svc.tx()`` joins this transaction — and records its result with it.
 
-    ``strangers_not_found`` (the commands on a disbursement): a ``forbidden`` refusal of
-    someone who was never a member of the company becomes ``not_found`` (GEN-5), see
-    :func:`_strangers_find_nothing`.
+    ``strangers_not_found`` (the commands on a disbursement): any refusal of someone who was
+    never a member of the company becomes ``not_found`` (GEN-5), see :func:`_strangers_find_nothing`.
     """
 
     def wrap(fn: F) -> F:
@@ -179,7 +178,7 @@ def idempotent(op: str, *, standing: Standing, strangers_not_found: bool = False
             try:
                 return run(svc, actor, company_id, *args, idempotency_key=idempotency_key, **kwargs)
             except DomainError as exc:
-                if strangers_not_found and exc.kind == "forbidden":
+                if strangers_not_found and exc.code != "not_found":
                     _strangers_find_nothing(svc, actor, company_id, exc)
                 raise
 
@@ -215,12 +214,13 @@ def idempotent(op: str, *, standing: Standing, strangers_not_found: bool = False
 
 
 def _strangers_find_nothing(svc: Any, actor: str, company_id: str, refused: DomainError) -> None:
-    """GEN-5 for the commands on a disbursement: a refusal that says "you may not"
-    (``forbidden``) tells its caller that the object exists. To someone who was never a
-    member of the company its objects do not exist: the refusal becomes ``not_found``, as
-    the queries answer (``instances.view``). A member deactivated in the company keeps the
-    refusal that names the rule (ROLE-8, RESP-1): they knew the object, and learn only that
-    they may no longer act on it.
+    """GEN-5 for the commands on a disbursement: any refusal but "not found" — "you may not"
+    (``forbidden``), "it changed" (``precondition``), "it is canceled" (``conflict``), "that is
+    not one of its steps" (``invalid``) — tells its caller something about the object. To
+    someone who was never a member of the company its objects do not exist: the refusal
+    becomes ``not_found``, as the queries answer (``instances.view``). A member deactivated in
+    the company keeps the refusal that names the rule (ROLE-8, RESP-1): they knew the object,
+    and learn only that they may no longer act on it.
 
     Checked only on the refusal path, once the command's transaction is over (the refusal
     itself is audited by then, AUD-4), so a command that succeeds runs no extra query; a

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine.errors import DomainError
 from engine.runtime.calendar import CompanyCalendar
@@ -67,6 +68,15 @@ def require_version(d: Disbursement, expected_version: int | None) -> None:
         raise DomainError("precondition_failed",
                           f"the disbursement changed since version {expected_version} was read (it is at "
                           f"version {d.lock_version}); reload it and decide again", rule="GEN-7")
+
+
+def bump(d: Disbursement, now: datetime) -> None:
+    """Record that ``d`` changed at ``now``: its ``updated_at`` is written and so its
+    ``lock_version`` goes up (GEN-7, the ETag), even when the change is in other rows (the
+    payments, the instance) and ``now`` equals the stored time (an injected clock that stands
+    still: an unchanged value alone would send no UPDATE and leave the version as it was)."""
+    d.updated_at = now
+    flag_modified(d, "updated_at")
 
 
 def version_of(s: Session, d: Disbursement) -> int:

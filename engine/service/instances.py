@@ -53,6 +53,7 @@ from engine.service.idempotency import idempotent
 from engine.service.instance_store import (
     STATUS_NOT_STARTED,
     active_instance,
+    bump,
     calendar_of,
     compiled_of,
     last_occurrence,
@@ -181,7 +182,7 @@ class _Unit:
         before = self.d.workflow_status
         save_state(self.s, inst, old, ids, tr.state, self.now)
         self.d.workflow_status = workflow_status(tr.state)
-        self.d.updated_at = self.now  # bumps lock_version (optimistic check)
+        bump(self.d, self.now)  # bumps lock_version (optimistic check, the ETag)
         self._effects(inst, actor, tr.effects, reason, before, tr.state)
 
     def authorize_facts(self, state: InstanceState) -> segregation.AuthorizeFacts:
@@ -624,7 +625,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                               rule="ROLE-8")
         inst.snapshot = {**inst.snapshot, "manager": manager}
         inst.lock_version += 1
-        d.updated_at = svc.now()  # bumps lock_version (optimistic check)
+        bump(d, svc.now())  # bumps lock_version (optimistic check, the ETag)
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
                      actor_id=actor, action="manager_reassigned", object_type="disbursement", object_id=d.id,
                      before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
