@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Sequence
 
@@ -214,8 +214,7 @@ def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> W
 
 
 def _aware(moment: Any) -> Any:
-    from datetime import timezone
-
+    """A stored time as UTC (SQLite hands back naive UTC)."""
     if isinstance(moment, datetime) and moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
     return moment

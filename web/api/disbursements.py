@@ -13,19 +13,19 @@ disbursement is created from it (DSB-6), and from then on it is found under ``/d
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from web.api.common import (
+    HeaderError,
     PageQuery,
     actor,
     created,
     decode_cursor,
     encode_cursor,
-    HeaderError,
     idempotency_key,
     if_match,
     with_etag,
@@ -45,6 +45,12 @@ from web.api.disbursement_models import (
     summary_data,
 )
 from web.api.models import BEARER, problem_responses
+
+if TYPE_CHECKING:
+    from engine.service.disbursement_queries import DisbursementDetail as Detail
+    from engine.service.disbursement_queries import DisbursementList
+    from engine.service.disbursements import DisbursementView, PaymentLine
+    from engine.services import Services
 
 bp = APIBlueprint("disbursements", __name__, url_prefix="/v1/companies/<company_id>",
                   abp_tags=[Tag(name="disbursements", description="disbursements and drafts (DSB-*)")],
@@ -84,11 +90,11 @@ class DraftListQuery(PageQuery):
     project: str | None = Field(default=None, description="only this project's")
 
 
-def _svc():  # type: ignore[no-untyped-def]
-    return current_app.extensions["payroute"]
+def _svc() -> Services:
+    return current_app.extensions["payroute"]  # type: ignore[no-any-return]
 
 
-def _lines(payments: list[PaymentIn]) -> list:  # type: ignore[type-arg]
+def _lines(payments: list[PaymentIn]) -> list[PaymentLine]:
     from engine.service.disbursements import PaymentLine
 
     return [PaymentLine(p.invoice, p.amount, p.note, p.retainage_released) for p in payments]
@@ -104,17 +110,17 @@ def _after(cursor: str | None) -> str | None:
     return after
 
 
-def _page(result) -> Response:  # type: ignore[no-untyped-def]
+def _page(result: DisbursementList) -> Response:
     cursor = encode_cursor({"after": result.next_after}) if result.next_after is not None else None
     return jsonify(SummaryPage.model_validate(
         {"items": [summary_data(i) for i in result.items], "next_cursor": cursor}).model_dump(mode="json"))
 
 
-def _detail(detail) -> Response:  # type: ignore[no-untyped-def]
+def _detail(detail: Detail) -> Response:
     return with_etag(jsonify(detail_data(detail)), detail.version)
 
 
-def _changed(view) -> Response:  # type: ignore[no-untyped-def]
+def _changed(view: DisbursementView) -> Response:
     return with_etag(jsonify(disbursement_data(view)), view.version)
 
 

@@ -11,6 +11,8 @@ workflow stands now and the disbursement's new ``ETag``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
@@ -35,6 +37,10 @@ from web.api.disbursement_models import (
 from web.api.disbursements import DisbursementPath
 from web.api.models import BEARER, problem_responses
 
+if TYPE_CHECKING:
+    from engine.service.instances import Position as PositionView
+    from engine.services import Services
+
 bp = APIBlueprint("workflow", __name__, url_prefix="/v1/companies/<company_id>/disbursements/<disbursement_id>",
                   abp_tags=[Tag(name="workflow", description="a disbursement's workflow: answers, manager actions, "
                                                              "history")],
@@ -44,11 +50,11 @@ _READ = (401, 403, 404, 500)
 _ACTION = (400, 401, 403, 404, 409, 412, 413, 415, 422, 500)
 
 
-def _svc():  # type: ignore[no-untyped-def]
-    return current_app.extensions["payroute"]
+def _svc() -> Services:
+    return current_app.extensions["payroute"]  # type: ignore[no-any-return]
 
 
-def _moved(position) -> Response:  # type: ignore[no-untyped-def]
+def _moved(position: PositionView) -> Response:
     return with_etag(jsonify(position_data(position)), position.version)
 
 
