@@ -18,6 +18,9 @@ else maps codes to statuses):
 - ``forbidden`` -> 403: the object exists, the actor may not do this;
 - ``conflict`` -> 409: the request is well formed but the object's current
   state (or a concurrent request, GEN-7) refuses it; reloading may help;
+- ``precondition`` -> 412: the request named the version of the object it was read at
+  (``If-Match``) and the object has changed since; the engine compares it inside the
+  command's transaction, on the row it locks, so the check cannot race;
 - ``invalid`` -> 422: the request itself is wrong; sending it again never helps.
 """
 
@@ -29,10 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["unauthenticated", "not_found", "forbidden", "conflict", "invalid"]
+Kind = Literal["unauthenticated", "not_found", "forbidden", "conflict", "precondition", "invalid"]
 
 #: Every kind, in the order the error table lists them.
-KINDS: tuple[Kind, ...] = ("unauthenticated", "not_found", "forbidden", "conflict", "invalid")
+KINDS: tuple[Kind, ...] = ("unauthenticated", "not_found", "forbidden", "conflict", "precondition", "invalid")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ ERRORS: dict[str, ErrorSpec] = {
     "duplicate_name": ErrorSpec("conflict", "the company has a template of that name, ignoring case (WF-2)"),
     "duplicate_nickname": ErrorSpec("conflict", "the company has a funding account of that nickname (BANK-7)"),
     "duplicate_user": ErrorSpec("conflict", "a user with that email address exists (GEN-5)"),
+    # precondition
+    "precondition_failed": ErrorSpec("precondition", "the request names a version of the disbursement "
+                                                     "(`If-Match`) that is no longer current: another change "
+                                                     "came first (GEN-7); reload it and decide again"),
     # invalid
     "idempotency_conflict": ErrorSpec("invalid", "the idempotency key was used for a different request (GEN-8); "
                                                  "422 as the IETF Idempotency-Key draft asks"),

@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engine.services import Services
     from engine.store.db import Database
     from web import auth, errors
-    from web.api import check, evaluate, health
+    from web.api import audit, check, disbursements, evaluate, health, workflow
     from web.api import directory as directory_api
     from web.api import templates as templates_api
     from web.workflows import InlineWorkflows
@@ -81,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_api(evaluate.bp)
     app.register_api(directory_api.bp)
     app.register_api(templates_api.bp)
+    app.register_api(disbursements.bp)
+    app.register_api(workflow.bp)
+    app.register_api(audit.bp)
     _add_contract_routes(app)
     _document_problem(app)
     return app

@@ -35,6 +35,7 @@ STATUS_BY_KIND: dict[str, int] = {
     "not_found": 404,
     "forbidden": 403,
     "conflict": 409,
+    "precondition": 412,
     "invalid": 422,
     "unauthenticated": 401,
 }

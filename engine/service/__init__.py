@@ -8,5 +8,5 @@ replay-safe through :mod:`.idempotency`. This is the contract the HTTP
 service and the pages call.
 """
 
-__all__ = ["audit", "demo", "directory", "disbursements", "history", "idempotency", "instance_store", "instances",
-           "reminders", "templates", "tokens"]
+__all__ = ["audit", "audit_verification", "demo", "directory", "disbursement_queries", "disbursements", "history",
+           "idempotency", "instance_store", "instances", "reminders", "templates", "tokens"]

@@ -41,7 +41,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, func, insert, literal, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
@@ -378,12 +379,25 @@ def _verify_chain(chain: str, entries: Iterable[Any], head: Any | None, key: key
     return found, n
 
 
-def _walk(session: Session, chain: str | None, key: keys.Key, against: Checkpoint | None) -> _Walk:
+def company_chains(column: Any, company_id: str) -> ColumnElement[bool]:
+    """``column`` (a chain name) is one of the company's chains: its own, or one of its
+    disbursements' — named by the disbursements the company owns, not by the entries' own
+    ``company_id``, so an entry moved to another company still counts as this chain's."""
+    of_disbursements = select(literal(disbursement_chain(""), String) + Disbursement.id).where(
+        Disbursement.company_id == company_id)
+    return or_(column == company_chain(company_id), column.in_(of_disbursements))
+
+
+def _walk(session: Session, chain: str | None, key: keys.Key, against: Checkpoint | None,
+          company_id: str | None = None) -> _Walk:
     """One pass over the entries in (chain, seq) order, the heads in one query, and the chain-less objects."""
     q = select(AuditEntry.__table__).order_by(_COLUMNS.chain, _COLUMNS.seq, _COLUMNS.id)
     hq = select(AuditHead.__table__)
     if chain:
         q, hq = q.where(_COLUMNS.chain == chain), hq.where(AuditHead.chain == chain)
+    if company_id is not None:
+        q = q.where(company_chains(_COLUMNS.chain, company_id))
+        hq = hq.where(company_chains(AuditHead.chain, company_id))
     heads = {h.chain: h for h in session.execute(hq)}
     expected = dict(against.heads) if against is not None else {}
     if chain and against is not None:
@@ -407,8 +421,13 @@ def _walk(session: Session, chain: str | None, key: keys.Key, against: Checkpoin
     for name in sorted((set(heads) | set(expected)) - seen):
         one(name, ())
     if chain is None:
-        owners = [(company_chain(c), "company") for c in session.scalars(select(Company.id))]
-        owners += [(disbursement_chain(d), "disbursement") for d in session.scalars(select(Disbursement.id))]
+        companies = select(Company.id)
+        disbursements = select(Disbursement.id)
+        if company_id is not None:
+            companies = companies.where(Company.id == company_id)
+            disbursements = disbursements.where(Disbursement.company_id == company_id)
+        owners = [(company_chain(c), "company") for c in session.scalars(companies)]
+        owners += [(disbursement_chain(d), "disbursement") for d in session.scalars(disbursements)]
         broken = {b.chain for b in out.breaks}
         for name, kind in owners:
             if name not in seen and name not in heads and name not in broken:
@@ -419,7 +438,7 @@ def _walk(session: Session, chain: str | None, key: keys.Key, against: Checkpoin
 
 
 def verify(session: Session, chain: str | None = None, *, key: keys.Key | None = None,
-           against: Checkpoint | None = None) -> list[Break]:
+           against: Checkpoint | None = None, company_id: str | None = None) -> list[Break]:
     """Verify every chain (or one); return the first break of each broken chain.
 
     Every entry's hash, link and MAC, every head and its MAC; without
@@ -428,8 +447,12 @@ def verify(session: Session, chain: str | None = None, *, key: keys.Key | None =
     it lists still exists, is not shorter and holds the same entry at the
     checkpoint's head. ``key`` defaults to the configured audit key
     (:class:`engine.security.keys.KeyConfigError` without one).
+
+    ``company_id`` narrows it to one company's chains — its own and its disbursements' — and
+    to that company's objects without a chain: what a company's Admin may have verified
+    (:mod:`engine.service.audit_verification`), the same walk as the operator's.
     """
-    return _walk(session, chain, key or keys.audit_key(), against).breaks
+    return _walk(session, chain, key or keys.audit_key(), against, company_id).breaks
 
 
 def checkpoint(session: Session, *, at: datetime, key: keys.Key | None = None) -> tuple[Checkpoint | None, list[Break]]:
@@ -461,10 +484,13 @@ def snapshot(db: "Database") -> Iterator[Session]:
             yield s
 
 
-def count(session: Session, chain: str | None = None) -> int:
+def count(session: Session, chain: str | None = None, *, company_id: str | None = None) -> int:
+    """How many entries the log holds (in ``chain``; in ``company_id``'s chains, :func:`company_chains`)."""
     q = select(func.count(AuditEntry.id))
     if chain:
         q = q.where(AuditEntry.chain == chain)
+    if company_id is not None:
+        q = q.where(company_chains(AuditEntry.chain, company_id))
     return int(session.scalar(q) or 0)
 
 

@@ -13,7 +13,7 @@ which works on both, has one result type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping, Sequence
 
@@ -36,7 +36,14 @@ from engine.security.permissions import (
 from engine.service import audit
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
-from engine.service.instance_store import STATUS_CANCELED, STATUS_NOT_STARTED, latest_instance, lock_disbursement
+from engine.service.instance_store import (
+    STATUS_CANCELED,
+    STATUS_NOT_STARTED,
+    bump,
+    latest_instance,
+    lock_disbursement,
+    require_version,
+)
 from engine.service.instances import cancel_instance, email_subject, restart_for_edit, start_on_template
 from engine.services import Services
 from engine.store.tables import Company, Disbursement, DisbursementItem, Invoice, Project
@@ -76,6 +83,10 @@ class DisbursementView:
     payments: tuple[PaymentView, ...]
     canceled: bool
     cancel_reason: str | None
+    #: the row's ``lock_version`` as this view saw it: the ETag a client sends back as ``If-Match``
+    #: (``expected_version``). Not part of equality (the same state read twice is the same view),
+    #: and defaulted so that a result stored before the field existed still replays (GEN-8)
+    version: int | None = field(default=None, compare=False)
 
 
 def disbursement_view(s: Session, d: Disbursement) -> DisbursementView:
@@ -91,7 +102,7 @@ def disbursement_view(s: Session, d: Disbursement) -> DisbursementView:
     total = sum((p.amount for p in payments), Decimal("0.00")).quantize(CENT)
     return DisbursementView(d.id, d.project_id, bool(d.is_draft), d.workflow_status, d.drawdown_status or "Draft",
                             d.funding_account_id, d.created_by, d.drafted_by, total, payments,
-                            d.canceled_at is not None, d.cancel_reason)
+                            d.canceled_at is not None, d.cancel_reason, int(d.lock_version))
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ def _check_count(n: int) -> None:
 
 
 @idempotent("create_disbursement", standing=standing(
-    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True), strangers_not_found=True)
 def create_disbursement(svc: Services, actor: str, company_id: str, *, project_id: str,
                         funding_account: str, payments: Sequence[PaymentLine]) -> DisbursementView:
     """ROLE-3, DSB-1..DSB-11, ROLL-1, DSB-8/DSB-9: create, reserve invoices, start the workflow.
@@ -258,7 +269,7 @@ def _finish_creation(s: Session, svc: Services, company: Company, project: Proje
 
 
 @idempotent("create_draft", standing=standing(
-    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="DSB-6", action="saving a draft disbursement"))
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="DSB-6", action="saving a draft disbursement"), strangers_not_found=True)
 def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
                  payments: Sequence[PaymentLine] = ()) -> DisbursementView:
     """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
@@ -286,11 +297,13 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
 
 
 @idempotent("create_from_draft", standing=standing(
-    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True))
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-3", action="creating a disbursement", audited=True), strangers_not_found=True)
 def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str, *,
-                      funding_account: str) -> DisbursementView:
+                      funding_account: str, expected_version: int | None = None) -> DisbursementView:
     """DSB-6: an Admin or Disburser creates the disbursement from a Draft by choosing the funding
-    account (the id of an active funding account of the company, DSB-7)."""
+    account (the id of an active funding account of the company, DSB-7). ``expected_version``:
+    the draft's version the caller read (``If-Match``), so a draft edited since is not created
+    unseen (``precondition_failed``)."""
     if not funding_account or not funding_account.strip():
         raise DomainError("invalid_disbursement", "choose a funding account", rule="DSB-7")
     with svc.tx() as s:
@@ -298,6 +311,7 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         d = lock_disbursement(s, company_id, draft_id)
         require_payments_user(s, company_id, actor, rule="ROLE-3", action="creating a disbursement",
                               audited=True, target=("disbursement", d.id))
+        require_version(d, expected_version)
         if not d.is_draft:
             raise DomainError("invalid_state", "the disbursement was already created from this draft",
                               rule="DSB-6")
@@ -306,7 +320,8 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
         account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
         now = svc.now()
         d.is_draft, d.created_by, d.created_at = False, actor, now
-        d.funding_account_id, d.updated_at = account.id, now
+        d.funding_account_id = account.id
+        bump(d, now)
         s.flush()
         lines = [{"invoice": i.invoice_id, "amount": i.amount} for i in items]
         project = s.get(Project, d.project_id)
@@ -323,9 +338,11 @@ def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: st
 
 
 @idempotent("cancel", standing=standing(
-    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="AUTH-13", action="canceling a disbursement", audited=True))
-def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> DisbursementView:
-    """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op."""
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="AUTH-13", action="canceling a disbursement", audited=True), strangers_not_found=True)
+def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
+           expected_version: int | None = None) -> DisbursementView:
+    """AUTH-13/14: cancel before authorization, with a reason; a second cancel is a no-op.
+    ``expected_version``: the version the caller read (``If-Match``), checked on the locked row."""
     optional_text(reason, field="reason", rule="AUTH-13")
     if not reason or not reason.strip():
         raise DomainError("reason_required", "canceling needs a reason", rule="AUTH-13")
@@ -334,6 +351,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
         d = lock_disbursement(s, company_id, disbursement_id)
         require_payments_user(s, company_id, actor, rule="AUTH-13", action="canceling a disbursement",
                               audited=True, target=("disbursement", d.id))
+        require_version(d, expected_version)
         if d.canceled_at is not None:
             return disbursement_view(s, d)  # AUTH-14
         if d.authorized_at is not None:
@@ -346,7 +364,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
         now = svc.now()
         d.canceled_at, d.cancel_reason = now, reason.strip()
         d.workflow_status = STATUS_CANCELED if d.workflow_applies else None
-        d.updated_at = now
+        bump(d, now)
         for inv in s.scalars(select(Invoice).where(Invoice.reserved_by == d.id)):
             inv.reserved_by = None
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
@@ -366,16 +384,19 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
 
 
 @idempotent("edit_payments", standing=standing(
-    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"))
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"), strangers_not_found=True)
 def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   add: Sequence[PaymentLine] = (), remove: Sequence[str] = (),
                   amounts: Mapping[str, PaymentLine] | None = None,
-                  reason: str | None = None) -> DisbursementView:
+                  reason: str | None = None, expected_version: int | None = None) -> DisbursementView:
     """DSB-12: add or remove invoices, change amounts; after a start this needs a reason and
     restarts the workflow in `defaults` mode, since earlier approvals saw other facts.
 
     An edit that changes nothing (the same amounts, notes and retainage, nothing added or
-    removed) writes nothing and restarts nothing: re-saving must not wipe approvals."""
+    removed) writes nothing and restarts nothing: re-saving must not wipe approvals.
+
+    ``expected_version``: the version the caller read (``If-Match``; the HTTP API requires it
+    here, since an edit overwrites amounts), compared on the locked row."""
     optional_text(reason, field="reason", rule="DSB-12")
     amounts = dict(amounts or {})
     with svc.tx() as s:
@@ -391,6 +412,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
             # ROLE-2: setting payment amounts is a Disburser power; refusing it is audited (AUD-4)
             require_payments_user(s, company_id, actor, rule="DSB-12", action="changing payment amounts",
                                   audited=True, target=("disbursement", d.id))
+        require_version(d, expected_version)
         _require_changeable(d)
         started = _workflow_started(d)
         items = {i.invoice_id: i for i in s.scalars(
@@ -438,7 +460,7 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         if started and not (reason and reason.strip()):
             raise DomainError("reason_required", "an edit after the workflow started needs a reason",
                               rule="DSB-12")
-        d.updated_at = svc.now()
+        bump(d, svc.now())
         s.flush()
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
                      actor_id=actor, action="disbursement_edited", object_type="disbursement", object_id=d.id,
@@ -448,8 +470,50 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         return disbursement_view(s, d)
 
 
+@idempotent("replace_payments", standing=standing(
+    DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-4", action="editing a disbursement"),
+    strangers_not_found=True)
+def replace_payments(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+                     payments: Sequence[PaymentLine], reason: str | None = None,
+                     expected_version: int | None = None) -> DisbursementView:
+    """DSB-12 given as the whole list: ``payments`` is what the disbursement (or Draft) should
+    hold from now on — what ``PUT .../payments`` sends. An invoice left out is removed, a new one
+    added, one whose amount, retainage or note differs is changed (an amount left out is the
+    amount due, DSB-2); :func:`edit_payments` makes that change in the same transaction, with
+    every rule it checks (Contributors only add and remove on a Draft, ROLE-4; a reason and a
+    restart after a start; nothing written when nothing differs).
+
+    ``expected_version`` is the version the list was read at (``If-Match``): a whole list
+    overwrites every line, so it must not overwrite an edit it has not seen."""
+    ids = [p.invoice_id for p in payments]
+    if len(set(ids)) != len(ids):
+        raise DomainError("invalid_disbursement", "each invoice can be paid once per disbursement", rule="DSB-1")
+    with svc.tx() as s:
+        d = lock_disbursement(s, company_id, disbursement_id)
+        require_version(d, expected_version)
+        held_now = {i.invoice_id: i for i in s.scalars(
+            select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id))}
+        due = dict(s.execute(select(Invoice.id, Invoice.amount_due).where(Invoice.id.in_(list(held_now)))).all()) \
+            if held_now else {}
+        wanted = set(ids)
+        changed: dict[str, PaymentLine] = {}
+        for k, line in enumerate(payments):
+            item = held_now.get(line.invoice_id)
+            if item is None:
+                continue
+            where = f"payments[{k}]"
+            amount = due[line.invoice_id] if line.amount is None else _money(line.amount, f"{where}.amount",
+                                                                             positive=True)
+            retainage = _money(line.retainage_released, f"{where}.retainage_released", positive=False)
+            if (amount, retainage, line.note or None) != (item.amount, item.retainage_released, item.note or None):
+                changed[line.invoice_id] = line
+        return edit_payments(svc, actor, company_id, d.id,
+                             add=[p for p in payments if p.invoice_id not in held_now],
+                             remove=[i for i in held_now if i not in wanted], amounts=changed, reason=reason)
+
+
 @idempotent("change_funding_account", standing=standing(
-    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-2", action="changing the funding account", audited=True))
+    PAYMENTS_ADMIN, PAYMENTS_DISBURSER, rule="ROLE-2", action="changing the funding account", audited=True), strangers_not_found=True)
 def change_funding_account(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                            funding_account: str, reason: str | None = None) -> DisbursementView:
     """DSB-12: an Admin or Disburser changes the funding account before authorization.
@@ -479,7 +543,8 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
                                   "changing the funding account after the workflow started needs a reason",
                                   rule="DSB-12")
             before = d.funding_account_id
-            d.funding_account_id, d.updated_at = account.id, now
+            d.funding_account_id = account.id
+            bump(d, now)
             s.flush()
             audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                          action="funding_account_changed", object_type="disbursement", object_id=d.id,

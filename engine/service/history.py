@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
-from engine.security.permissions import PAYMENTS_ADMIN, VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP, held, manages
+from engine.security.permissions import (
+    PAYMENTS_ADMIN,
+    VIEW_FULL_HISTORY,
+    VIEW_PREVIOUS_STEP,
+    held,
+    manages,
+    membership,
+)
 from engine.service import audit
 from engine.service.instance_store import load_state
 from engine.services import Services
@@ -94,9 +101,15 @@ def _participants(s: Session, disbursement_id: str) -> tuple[set[str], set[str]]
 def history(svc: Services, actor: str, company_id: str, disbursement_id: str) -> History:
     """ROLE-9: manager and Admins see everything; View Complete Workflow History shows a
     participant the whole history; View Previous Step History Only shows an assignee of the
-    current step only the previous step. AUTH-15: a canceled disbursement's history is hidden."""
+    current step only the previous step. AUTH-15: a canceled disbursement's history is hidden.
+
+    Someone who was never a member of the company gets ``not_found`` exactly as for a
+    disbursement that does not exist (GEN-5), as the commands on a disbursement answer them:
+    a stranger learns nothing, not even that the disbursement exists. A member deactivated
+    in the company is refused by ROLE-9 like any member without the permission."""
     with svc.db.sessions() as s:
-        d = s.get(Disbursement, disbursement_id)
+        member = membership(s, company_id, actor)
+        d = s.get(Disbursement, disbursement_id) if member is not None else None
         if d is None or d.company_id != company_id:
             raise DomainError("not_found", "no such disbursement", rule="GEN-5")
         perms = held(s, company_id, actor)

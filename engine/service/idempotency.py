@@ -157,13 +157,16 @@ def decode(kind: Any, data: Any) -> Any:
 # ---------------------------------------------------------------- the decorator
 
 
-def idempotent(op: str, *, standing: Standing) -> Callable[[F], F]:
+def idempotent(op: str, *, standing: Standing, strangers_not_found: bool = False) -> Callable[[F], F]:
     """Give a command ``fn(svc, actor, company_id, ...)`` an ``idempotency_key`` keyword (GEN-8).
 
     Without a key the command runs as written. With one, one transaction
     checks the actor's ``standing``, replays a stored result for the same key
     and body (or refuses another body), and otherwise runs the command — its
     own ``svc.tx()`` joins this transaction — and records its result with it.
+
+    ``strangers_not_found`` (the commands on a disbursement): any refusal of someone who was
+    never a member of the company becomes ``not_found`` (GEN-5), see :func:`_strangers_find_nothing`.
     """
 
     def wrap(fn: F) -> F:
@@ -172,6 +175,15 @@ def idempotent(op: str, *, standing: Standing) -> Callable[[F], F]:
         @functools.wraps(fn)
         def command(svc: Any, actor: str, company_id: str, *args: Any,
                     idempotency_key: str | None = None, **kwargs: Any) -> Any:
+            try:
+                return run(svc, actor, company_id, *args, idempotency_key=idempotency_key, **kwargs)
+            except DomainError as exc:
+                if strangers_not_found and exc.code != "not_found":
+                    _strangers_find_nothing(svc, actor, company_id, exc)
+                raise
+
+        def run(svc: Any, actor: str, company_id: str, *args: Any,
+                idempotency_key: str | None = None, **kwargs: Any) -> Any:
             if idempotency_key is None:
                 return fn(svc, actor, company_id, *args, **kwargs)
             check_key(idempotency_key)
@@ -199,6 +211,28 @@ def idempotent(op: str, *, standing: Standing) -> Callable[[F], F]:
         return typing.cast(F, command)
 
     return wrap
+
+
+def _strangers_find_nothing(svc: Any, actor: str, company_id: str, refused: DomainError) -> None:
+    """GEN-5 for the commands on a disbursement: any refusal but "not found" — "you may not"
+    (``forbidden``), "it changed" (``precondition``), "it is canceled" (``conflict``), "that is
+    not one of its steps" (``invalid``) — tells its caller something about the object. To
+    someone who was never a member of the company its objects do not exist: the refusal
+    becomes ``not_found``, as the queries answer (``instances.view``). A member deactivated in
+    the company keeps the refusal that names the rule (ROLE-8, RESP-1): they knew the object,
+    and learn only that they may no longer act on it.
+
+    Checked only on the refusal path, once the command's transaction is over (the refusal
+    itself is audited by then, AUD-4), so a command that succeeds runs no extra query; a
+    command run inside another's transaction leaves the check to the outermost one."""
+    if getattr(svc._open, "session", None) is not None:
+        return
+    from engine.security.permissions import membership
+
+    with svc.db.sessions() as s:
+        if membership(s, company_id, actor) is not None:
+            return
+    raise DomainError("not_found", "no such object in this company", rule="GEN-5") from refused
 
 
 @functools.lru_cache(maxsize=None)

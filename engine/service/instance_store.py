@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine.errors import DomainError
 from engine.runtime.calendar import CompanyCalendar
@@ -52,6 +53,38 @@ def lock_disbursement(s: Session, company_id: str, disbursement_id: str) -> Disb
     if d is None or d.company_id != company_id:
         raise DomainError("not_found", "no such disbursement", rule="GEN-5")
     return d
+
+
+def require_version(d: Disbursement, expected_version: int | None) -> None:
+    """``If-Match`` (RFC 9110) on the locked disbursement ``d``: refuse unless it is still at
+    ``expected_version`` (None: the caller named no version). Compared on the row the command
+    already holds locked, inside its transaction, so a change that lands between the client's
+    read and this command is always seen: no read-then-write race, and no extra query."""
+    if expected_version is None:
+        return
+    if type(expected_version) is not int or expected_version < 0:
+        raise DomainError("invalid_value", "expected_version: not a version number", rule="GEN-7")
+    if d.lock_version != expected_version:
+        raise DomainError("precondition_failed",
+                          f"the disbursement changed since version {expected_version} was read (it is at "
+                          f"version {d.lock_version}); reload it and decide again", rule="GEN-7")
+
+
+def bump(d: Disbursement, now: datetime) -> None:
+    """Record that ``d`` changed at ``now``: its ``updated_at`` is written and so its
+    ``lock_version`` goes up (GEN-7, the ETag), even when the change is in other rows (the
+    payments, the instance) and ``now`` equals the stored time (an injected clock that stands
+    still: an unchanged value alone would send no UPDATE and leave the version as it was)."""
+    d.updated_at = now
+    flag_modified(d, "updated_at")
+
+
+def version_of(s: Session, d: Disbursement) -> int:
+    """``d``'s ``lock_version`` once this transaction's pending change to it is flushed: the
+    version the client will read next (its ETag). The flush only moves the UPDATE the commit
+    would send anyway, so it adds no statement."""
+    s.flush()
+    return int(d.lock_version)
 
 
 def lock_with_company(s: Session, company_id: str, disbursement_id: str) -> tuple[Company, Disbursement]:

@@ -19,7 +19,7 @@ permission themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -53,6 +53,7 @@ from engine.service.idempotency import idempotent
 from engine.service.instance_store import (
     STATUS_NOT_STARTED,
     active_instance,
+    bump,
     calendar_of,
     compiled_of,
     last_occurrence,
@@ -61,7 +62,9 @@ from engine.service.instance_store import (
     load_with_ids,
     lock_disbursement,
     lock_with_company,
+    require_version,
     save_state,
+    version_of,
     workflow_status,
 )
 from engine.service.templates import configuration
@@ -179,7 +182,7 @@ class _Unit:
         before = self.d.workflow_status
         save_state(self.s, inst, old, ids, tr.state, self.now)
         self.d.workflow_status = workflow_status(tr.state)
-        self.d.updated_at = self.now  # bumps lock_version (optimistic check)
+        bump(self.d, self.now)  # bumps lock_version (optimistic check, the ETag)
         self._effects(inst, actor, tr.effects, reason, before, tr.state)
 
     def authorize_facts(self, state: InstanceState) -> segregation.AuthorizeFacts:
@@ -286,16 +289,21 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
     s.flush()
     tr = instance.start(compiled, unit.context(inst, compiled), first_seq=last_occurrence(s, d.id) + 1)
     unit.commit(inst, InstanceState(), {}, tr, actor)
-    return position_of(d, inst, tr.state)
+    return position_of(s, d, inst, tr.state)
 
 
-@idempotent("start", standing=_MANAGER)
-def start(svc: Services, actor: str, company_id: str, disbursement_id: str) -> Position:
+@idempotent("start", standing=_MANAGER, strangers_not_found=True)
+def start(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
+          expected_version: int | None = None) -> Position:
     """MGR-4: the default template's manager starts a Not Started workflow; returns where the
-    new instance stands (a start whose first steps are conditions may end at once, ST-2)."""
+    new instance stands (a start whose first steps are conditions may end at once, ST-2).
+
+    ``expected_version`` (every workflow command takes it): the disbursement's version the
+    caller read (``If-Match``); another one is ``precondition_failed``, checked on the locked row."""
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
+        require_version(d, expected_version)
         _require_open(d)
         if not d.workflow_applies:
             raise DomainError("workflow_not_applicable", "no workflow applies to this disbursement",
@@ -334,12 +342,14 @@ class _Active:
         self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
 
 
-def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str) -> _Active:
+def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str,
+                   expected_version: int | None = None) -> _Active:
     # The instance is read by a query of its own, after the lock is held: a row
     # joined into the locking SELECT would come from the snapshot taken before
     # waiting for the lock (PostgreSQL re-reads only the locked row), and a
     # concurrent winner's change to the instance would go unseen.
     company, d = lock_with_company(s, company_id, disbursement_id)
+    require_version(d, expected_version)
     _require_open(d)
     inst = active_instance(s, d.id)
     if inst is None:
@@ -364,6 +374,9 @@ class RespondResult:
     workflow_status: str | None
     current_step: str | None
     current_occurrence: int | None
+    #: the disbursement's version after the response (its next ETag); not part of equality, and
+    #: defaulted so that a result stored before the field existed still replays (GEN-8)
+    version: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -379,17 +392,19 @@ class Position:
     blocked: bool
     #: defaulted so that a result stored before the field existed still replays (GEN-8)
     manager: str | None = None
+    #: the disbursement's version after the action (its next ETag); not part of equality
+    version: int | None = field(default=None, compare=False)
 
 
-def position_of(d: Disbursement, inst: Instance, state: InstanceState) -> Position:
+def position_of(s: Session, d: Disbursement, inst: Instance, state: InstanceState) -> Position:
     """``inst`` of ``d`` at ``state`` (read in the caller's transaction, after the change)."""
     cur = state.current
     return Position(inst.id, d.workflow_status, cur.step if cur else None, cur.seq if cur else None,
-                    state.blocked, (inst.snapshot or {}).get("manager"))
+                    state.blocked, (inst.snapshot or {}).get("manager"), version_of(s, d))
 
 
 def _position(a: "_Active", state: InstanceState) -> Position:
-    return position_of(a.unit.d, a.inst, state)
+    return position_of(a.unit.s, a.unit.d, a.inst, state)
 
 
 def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id: str | None) -> Instance:
@@ -424,9 +439,10 @@ def _check_prose(rule: str, **fields: object) -> None:
         optional_text(value, field=name, rule=rule)
 
 
-@idempotent("respond", standing=_PARTICIPANT)
+@idempotent("respond", standing=_PARTICIPANT, strangers_not_found=True)
 def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *, occurrence: int,
-            answer: str, comment: str | None = None, instance_id: str | None = None) -> RespondResult:
+            answer: str, comment: str | None = None, instance_id: str | None = None,
+            expected_version: int | None = None) -> RespondResult:
     """RESP-1..RESP-8: answer the current occurrence; routing, audit and emails commit together.
 
     ``occurrence`` names the answer's occurrence, unique across the disbursement's
@@ -434,7 +450,8 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     stale instead of landing on the new instance; ``instance_id`` may name its instance
     too. The same user's identical answer again is a no-op (RESP-4), even once that
     occurrence closed. With ``idempotency_key`` (GEN-8) a retried identical request
-    changes nothing more and gets the first result back.
+    changes nothing more and gets the first result back. ``expected_version`` is the
+    disbursement's version the caller read (``If-Match``), compared on the locked row.
     """
     if type(occurrence) is not int or abs(occurrence) > _MAX_OCCURRENCE:
         raise DomainError("invalid_value", "occurrence: not an occurrence number", rule="RESP-2")
@@ -443,6 +460,7 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     _check_prose("RESP-3", comment=comment)
     with svc.tx() as s:
         company, d = lock_with_company(s, company_id, disbursement_id)
+        require_version(d, expected_version)
         _require_open(d)
         a = _loaded(s, svc, company, d, _answered_instance(s, d, occurrence, instance_id))
         inst = a.inst
@@ -456,51 +474,53 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
             active = active_instance(s, d.id)
             cur = load_state(s, active).current if active is not None else None
         return RespondResult(inst.id, occurrence, d.workflow_status, cur.step if cur else None,
-                             cur.seq if cur else None)
+                             cur.seq if cur else None, version_of(s, d))
 
 
-@idempotent("return_to", standing=_MANAGER)
+@idempotent("return_to", standing=_MANAGER, strangers_not_found=True)
 def return_to(svc: Services, actor: str, company_id: str, disbursement_id: str, *, step: str,
-              reason: str) -> Position:
+              reason: str, expected_version: int | None = None) -> Position:
     """MGR-6: the instance's manager returns it to a response step it completed."""
     _check_prose("MGR-6", reason=reason)
     with svc.tx() as s:
-        a = _with_instance(s, svc, company_id, disbursement_id)
+        a = _with_instance(s, svc, company_id, disbursement_id, expected_version)
         tr = instance.return_to(a.state, a.compiled, a.context(), actor=actor, step=step, reason=reason)
         a.commit(tr, actor, reason)
         return _position(a, tr.state)
 
 
-@idempotent("add_assignees", standing=_MANAGER)
+@idempotent("add_assignees", standing=_MANAGER, strangers_not_found=True)
 def add_assignees(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                   users: Sequence[str], reason: str, comment: str | None = None,
-                  replacing: Sequence[str] = (), message: str | None = None) -> Position:
+                  replacing: Sequence[str] = (), message: str | None = None,
+                  expected_version: int | None = None) -> Position:
     """MGR-7, MGR-8: the instance's manager adds assignees to the current response occurrence
     (unblocking a Blocked instance, STEP-2), optionally replacing awaited ones."""
     _check_prose("MGR-7", reason=reason, comment=comment, message=message)
     with svc.tx() as s:
-        a = _with_instance(s, svc, company_id, disbursement_id)
+        a = _with_instance(s, svc, company_id, disbursement_id, expected_version)
         tr = instance.add_assignees(a.state, a.compiled, a.context(), actor=actor, users=users, reason=reason,
                                    comment=comment, replacing=replacing, message=message)
         a.commit(tr, actor, reason)
         return _position(a, tr.state)
 
 
-@idempotent("terminate", standing=_MANAGER)
-def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str) -> Position:
+@idempotent("terminate", standing=_MANAGER, strangers_not_found=True)
+def terminate(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
+              expected_version: int | None = None) -> Position:
     """MGR-9: the instance's manager ends the active instance without an end step; the workflow
     status goes back to Not Started. Returns the terminated instance's position (no step waits)."""
     _check_prose("MGR-3", reason=reason)
     with svc.tx() as s:
-        a = _with_instance(s, svc, company_id, disbursement_id)
+        a = _with_instance(s, svc, company_id, disbursement_id, expected_version)
         tr = instance.terminate(a.state, a.context(), actor=actor, reason=reason)
         a.commit(tr, actor, reason)
         return _position(a, tr.state)
 
 
-@idempotent("restart", standing=_MANAGER)
+@idempotent("restart", standing=_MANAGER, strangers_not_found=True)
 def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *, reason: str,
-            mode: RestartMode = "defaults") -> Position:
+            mode: RestartMode = "defaults", expected_version: int | None = None) -> Position:
     """MGR-5: end the active (or look at the ended) instance and start afresh; returns where the
     new instance stands."""
     _check_prose("MGR-5", reason=reason)
@@ -511,6 +531,7 @@ def restart(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
     with svc.tx() as s:
         company = get_company(s, company_id)
         d = lock_disbursement(s, company_id, disbursement_id)
+        require_version(d, expected_version)
         _require_open(d)
         inst = latest_instance(s, d.id)
         if inst is None:
@@ -576,9 +597,9 @@ def cancel_instance(s: Session, svc: Services, company: Company, d: Disbursement
         _terminate_in(s, svc, company, d, inst, actor, reason, "cancel")
 
 
-@idempotent("reassign_manager", standing=_ADMIN)
+@idempotent("reassign_manager", standing=_ADMIN, strangers_not_found=True)
 def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
-                     manager: str, reason: str) -> Position:
+                     manager: str, reason: str, expected_version: int | None = None) -> Position:
     """MGR-2: an Admin hands an instance whose manager is no longer eligible to an eligible one:
     an active instance, or an ended (Approved or Rejected) one, which only its manager can restart.
     Returns the instance's position with its new manager."""
@@ -589,6 +610,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
         get_company(s, company_id)
         require_any(s, company_id, actor, (PAYMENTS_ADMIN,), rule="MGR-2", action="reassigning a workflow manager")
         d = lock_disbursement(s, company_id, disbursement_id)
+        require_version(d, expected_version)
         _require_open(d)
         inst = latest_instance(s, d.id)
         if inst is None or inst.status == "terminated":
@@ -603,13 +625,13 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                               rule="ROLE-8")
         inst.snapshot = {**inst.snapshot, "manager": manager}
         inst.lock_version += 1
-        d.updated_at = svc.now()  # bumps lock_version (optimistic check)
+        bump(d, svc.now())  # bumps lock_version (optimistic check, the ETag)
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
                      actor_id=actor, action="manager_reassigned", object_type="disbursement", object_id=d.id,
                      before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
                      rules=("MGR-2",), version_id=inst.version_id, content_hash=inst.content_hash,
                      details={"instance": inst.id})
-        return position_of(d, inst, load_state(s, inst))
+        return position_of(s, d, inst, load_state(s, inst))
 
 
 def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Sequence[str],
@@ -697,8 +719,10 @@ def _participates(s: Session, d: Disbursement, user: str) -> bool:
         .where(Instance.disbursement_id == d.id)))
 
 
-def _require_viewer(s: Session, company_id: str, actor: str, d_id: str) -> Disbursement:
-    """``view``'s permission check (GEN-4); returns the disbursement."""
+def require_viewer(s: Session, company_id: str, actor: str, d_id: str) -> Disbursement:
+    """Who may see a disbursement and where its workflow stands (GEN-4, ROLE-7), as :func:`view`
+    documents it; returns the disbursement. An internal helper inside the caller's session,
+    shared by every query that shows a disbursement (:mod:`engine.service.disbursement_queries`)."""
     member = membership(s, company_id, actor)
     d = s.get(Disbursement, d_id) if member is not None and member.active else None
     if d is None or d.company_id != company_id:
@@ -731,7 +755,7 @@ def view(svc: Services, actor: str, company_id: str, disbursement_id: str) -> In
     """
     with svc.db.sessions() as s:
         company = get_company(s, company_id)
-        d = _require_viewer(s, company_id, actor, disbursement_id)
+        d = require_viewer(s, company_id, actor, disbursement_id)
         inst = latest_instance(s, d.id)
         if inst is None:
             return None

@@ -32,7 +32,7 @@ def test_the_document_lists_every_route_of_the_app(make_app) -> None:
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     c, t = "/v1/companies/{company_id}", "/v1/companies/{company_id}/workflow-templates/{template_id}"
-    assert served == documented == {
+    expected = {
         ("/health", "get"), ("/v1/check", "post"), ("/v1/evaluate", "post"),
         ("/v1/me", "get"), ("/v1/companies", "get"), (c, "get"), (c, "patch"),
         (c + "/users", "get"), (c + "/users", "post"), (c + "/users/{user_id}", "get"),
@@ -45,6 +45,16 @@ def test_the_document_lists_every_route_of_the_app(make_app) -> None:
         (c + "/workflow-templates", "get"), (c + "/workflow-templates", "post"), (t, "get"), (t, "patch"),
         (t + "/draft", "put"), (t + "/publish", "post"), (t + "/configuration", "put"), (t + "/default", "post"),
         (t + "/archive", "post")}
+    one = f"{c}/disbursements/{{disbursement_id}}"
+    draft = f"{c}/disbursement-drafts/{{draft_id}}"
+    expected |= {
+        ("/v1/audit/verify", "get"), (f"{c}/disbursements", "get"), (f"{c}/disbursements", "post"), (one, "get"),
+        (f"{one}/payments", "put"), (f"{one}/cancel", "post"), (f"{one}/history", "get"), (f"{one}/workflow", "get"),
+        *((f"{one}/workflow/{action}", "post")
+          for action in ("start", "responses", "restart", "return", "assignees", "terminate", "manager")),
+        (f"{c}/disbursement-drafts", "get"), (f"{c}/disbursement-drafts", "post"), (draft, "get"),
+        (f"{draft}/payments", "put"), (f"{draft}/create", "post")}
+    assert served == documented == expected
 
 
 def test_every_operation_documents_its_errors_as_problem_json(client) -> None:

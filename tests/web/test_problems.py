@@ -25,12 +25,12 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 def test_every_kind_has_one_status() -> None:
     assert {k: STATUS_BY_KIND[k] for k in KINDS} == {"unauthenticated": 401, "not_found": 404, "forbidden": 403,
-                                                     "conflict": 409, "invalid": 422}
+                                                     "conflict": 409, "precondition": 412, "invalid": 422}
     assert set(STATUS_BY_KIND) == set(KINDS)
 
 
-@pytest.mark.parametrize("code", ["not_found", "permission_denied", "state_conflict", "invalid_amount",
-                                  "unauthenticated"])
+@pytest.mark.parametrize("code", ["not_found", "permission_denied", "state_conflict", "precondition_failed",
+                                  "invalid_amount", "unauthenticated"])
 def test_a_domain_error_is_a_problem_with_its_kinds_status(make_app, code: str) -> None:
     app = make_app()
 

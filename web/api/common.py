@@ -102,8 +102,11 @@ def if_match(*, required: bool) -> int | None:
     return int(found.group(1))
 
 
-def with_etag(response: Response, version: int) -> Response:
-    response.headers["ETag"] = etag(version)
+def with_etag(response: Response, version: int | None) -> Response:
+    """``response`` with the ``ETag`` of ``version`` (none for a result replayed from a record stored
+    before results carried their version: better no tag than a wrong one)."""
+    if version is not None:
+        response.headers["ETag"] = etag(version)
     return response
 
 

@@ -57,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"payroute: serving on http://{args.bind} (docs at /docs, contract at /openapi.json)",
           file=sys.stderr, flush=True)
     _server_class()({"bind": args.bind, "workers": args.workers, "accesslog": "-",
-             "errorlog": "-", "proc_name": "payroute"}).run()
+             "errorlog": "-", "proc_name": "payroute",
+             # gunicorn >= 25.1 opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl):
+             # a second server takes it from the first, and the first to stop deletes the other's.
+             # payroute uses no gunicornc, so none is opened (older gunicorns have no such setting).
+             **({"control_socket_disable": True}
+                if hasattr(__import__("gunicorn.config", fromlist=["config"]), "ControlSocketDisable") else {}),
+             }).run()
     return 0
 
 
