@@ -15,7 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from engine.spec.disbursement import Disbursement
 from engine.spec.evaluator import DEFAULT_ANSWER
-from web.api.models import BEARER, COMMON_ERRORS, WorkflowSource, problem_responses
+from web.api.models import (
+    BEARER,
+    COMMON_ERRORS,
+    EXAMPLE_DISBURSEMENT,
+    EXAMPLE_FLOW,
+    WorkflowSource,
+    example_body,
+    exactly_one,
+    problem_responses,
+)
 from web.errors import pointer, problem
 
 bp = APIBlueprint("evaluate", __name__, url_prefix="/v1",
@@ -29,7 +38,11 @@ MAX_DISBURSEMENTS = 1000
 class EvaluateBody(BaseModel):
     """A workflow and the disbursements to route through it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=exactly_one(("disbursement", "object"), ("disbursements", "array")),
+                              openapi_extra=example_body({  # type: ignore[typeddict-unknown-key]
+                                  "workflow": {"flow": EXAMPLE_FLOW}, "disbursement": EXAMPLE_DISBURSEMENT,
+                                  "answers": {"Controller Review": "Approve"}}))
 
     workflow: WorkflowSource
     disbursement: Disbursement | None = Field(default=None, description="one disbursement document")
@@ -109,7 +122,8 @@ def evaluate_route(body: EvaluateBody) -> Response:
     compiled = inline.compiled
     answer_errors = _answers_problems(body.answers, compiled)
     if answer_errors:
-        return problem(422, "an answer does not fit the workflow", errors=answer_errors)
+        # a domain code, not validation_failed: the body fits its schema, and the workflow it names refuses it
+        return problem(422, "an answer does not fit the workflow", code="invalid_answer", errors=answer_errors)
     documents = [body.disbursement] if body.disbursement is not None else list(body.disbursements or ())
     results = []
     for doc in documents:
