@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_INSTANCE_DIR = Path("instance")
@@ -58,6 +58,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+#: The execution option of :meth:`Database.read`'s connections: read-only, so SQLite need not lock for writing.
+READ_ONLY = "payroute_read_only"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -73,7 +77,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only unit (Database.read) opens no transaction: each SELECT is atomic on its own
+            # (SQLite's autocommit mode), under a shared lock, so reads neither queue behind a writer's
+            # lock nor behind each other (the write lock is one per database file: two workers
+            # authenticating at once would otherwise take turns, sleeping in SQLite's busy handler).
+            if not conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if "poolclass" not in kwargs:
@@ -100,6 +109,18 @@ class Database:
         """One unit of work: commit on success, roll back on any exception."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit on a Core connection (no ORM session), rolled back when done.
+
+        For the hot reads that must not write: the API token lookup of every request, the health
+        check. Each statement sees what was committed when it began, as under PostgreSQL's READ
+        COMMITTED (there, it is an ordinary transaction); on SQLite no transaction is opened at all
+        (:data:`READ_ONLY`), instead of the write lock every :meth:`transaction` takes. So: one
+        statement per question, or a :meth:`transaction` when several must agree."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            yield conn
 
     def create_all(self) -> None:
         """Create tables directly (tests); production uses :func:`upgrade`."""

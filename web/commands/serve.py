@@ -74,9 +74,14 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     for line in banner:
         print(f"payroute: {line}", file=sys.stderr, flush=True)
-    _server_class()({"bind": args.bind, "workers": args.workers, "accesslog": "-",
-                     "errorlog": "-", "proc_name": "payroute"}, overrides).run()
+    server_class()(gunicorn_options(args.bind, args.workers), overrides).run()
     return 0
+
+
+def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
+    """The gunicorn settings of ``payroute serve``; bench/http_bench.py runs its bare baseline app
+    under exactly these, so the ratio measures the app and not the server's configuration."""
+    return {"bind": bind, "workers": workers, "accesslog": "-", "errorlog": "-", "proc_name": "payroute"}
 
 
 #: where ``--demo`` keeps the secret key it generated, in the instance folder (engine.store.db's)
@@ -170,15 +175,18 @@ def _reference_workflow() -> str:
                          "(`pip install -e .` from it)") from None
 
 
-def _server_class() -> Any:
+def server_class() -> Any:
+    """gunicorn's application class, configured from a dict (``payroute serve``, bench/http_bench.py)."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
         """gunicorn, configured here rather than from its own command line."""
 
-        def __init__(self, options: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+        def __init__(self, options: dict[str, Any], config: dict[str, Any] | None = None,
+                     app: Any = None) -> None:
             self.options = options
             self.app_config = config
+            self.app = app  # another WSGI app under the same settings (the benchmark's baseline)
             super().__init__()
 
         def load_config(self) -> None:
@@ -186,6 +194,8 @@ def _server_class() -> Any:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
+            if self.app is not None:
+                return self.app
             from web.app import create_app
 
             return create_app(self.app_config)
