@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -99,6 +99,8 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: first_row's statements, compiled for this engine's dialect: id → (statement, SQL, parameter order)
+        self._raw: dict[int, tuple[Any, str, tuple[str, ...] | None]] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -121,6 +123,35 @@ class Database:
         statement per question, or a :meth:`transaction` when several must agree."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             yield conn
+
+    def first_row(self, statement: Any, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a one-statement read, run on a pooled DBAPI connection directly.
+
+        Why: SQLAlchemy's execution machinery (connection, context, result) costs more per
+        statement than SQLite takes to answer an indexed lookup, and the API token lookup of
+        every request paid it. ``statement`` (a Core select with named :func:`bindparam`\\ s, kept
+        by the caller: it is compiled once per statement, still a parameterized query) runs like
+        :meth:`read` (no transaction on SQLite; the pool rolls PostgreSQL's implicit one back).
+        Values come back as the driver gives them, without SQLAlchemy's result processing (on
+        SQLite a DateTime is its stored text): only plain lookups belong here."""
+        known = self._raw.get(id(statement))
+        if known is None or known[0] is not statement:
+            compiled = statement.compile(dialect=self.engine.dialect)
+            order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            known = self._raw[id(statement)] = (statement, compiled.string, order)
+        _, sql, order = known
+        args: Any = tuple(params[name] for name in order) if order is not None else dict(params)
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, args)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool (which rolls back)
+        return tuple(row) if row is not None else None
 
     def create_all(self) -> None:
         """Create tables directly (tests); production uses :func:`upgrade`."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Response, current_app, jsonify
+import msgspec
+from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
@@ -131,4 +132,7 @@ def evaluate_route(body: EvaluateBody) -> Response:
         data = route.to_data()
         results.append({"id": doc.id, "path": data["path"], "end": data["end"], "outcome": data["outcome"],
                         "stopped": data["stopped"], "reasons": data["visits"]})
-    return jsonify(workflow_hash=compiled.content_hash, results=results)
+    # msgspec, not jsonify: the same compact JSON in the same key order, encoded several times faster,
+    # which is most of the answer's cost for 1,000 disbursements with their reasons
+    return Response(msgspec.json.encode({"workflow_hash": compiled.content_hash, "results": results}),
+                    mimetype="application/json")
