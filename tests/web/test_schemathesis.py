@@ -3,8 +3,9 @@
 The operations come from the app's own document (``schemathesis.pytest.from_fixture``), so an
 endpoint added to the app is fuzzed here without a line changed. Each one runs with a bounded number
 of examples, derandomized (the same cases on every CI run: a failure here is reproducible, not
-flaky), on a database seeded with the demo company (its ids and states are what the company-scoped
-endpoints act on), with a token of its Payments Admin. All of schemathesis' checks run: no 5xx,
+flaky), on a database seeded with the demo company, with a token of its Payments Admin; about half of
+the schema-valid cases name demo objects in their path parameters (:func:`real_ids`), so the
+company-scoped endpoints are reached past their 404. All of schemathesis' checks run: no 5xx,
 status codes documented, content types and headers as documented, bodies valid against their
 schemas, schema-invalid requests refused, 401 without the token — and schema-valid requests accepted,
 in the one form that fits a rules engine (:func:`schema_valid_request_accepted`).
@@ -12,7 +13,7 @@ in the one form that fits a rules engine (:func:`schema_valid_request_accepted`)
 
 from __future__ import annotations
 
-from pathlib import Path
+import random
 from typing import Any, Iterator
 
 import pytest
@@ -52,6 +53,27 @@ def schema_valid_request_accepted(ctx: Any, response: Any, case: Any) -> None:
 EXAMPLES = 40
 
 
+def demo_ids(demo: Any) -> dict[str, list[str]]:
+    """Path parameters the demo can fill with real objects, by the names web/api/common.py's
+    conventions give them: so that a generated request on a company-scoped resource reaches the
+    demo's objects (and the code behind them), not only the 404 of an id that exists nowhere."""
+    return {"company_id": [demo.company], "project_id": list(demo.projects), "template_id": [demo.template],
+            "disbursement_id": list(demo.disbursements.values()), "user_id": sorted(demo.users.values())}
+
+
+def real_ids(path_parameters: dict[str, Any] | None, ids: dict[str, list[str]], *, positive: bool) -> None:
+    """In about half of the schema-valid cases, each path parameter the demo knows names a demo object
+    (which one, and which cases, derived from the parameters themselves: the same on every run). A
+    schema-invalid case stays as generated: its point is the invalid value."""
+    if not path_parameters or not positive:
+        return
+    pick = random.Random(repr(sorted(path_parameters.items(), key=repr)))
+    if pick.random() < 0.5:
+        for name in path_parameters:
+            if name in ids:
+                path_parameters[name] = pick.choice(ids[name])
+
+
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     """The app on a SQLite file of its own, migrated and seeded with the demo, and an admin token."""
@@ -68,8 +90,9 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, st
         upgrade(url)
         app = create_app({"TESTING": True, "PAYROUTE_DATABASE_URL": url})
         svc = app.extensions["payroute"]
-        seed_demo(svc, load_workflow(REFERENCE, "workflow.flow"))
+        demo = seed_demo(svc, load_workflow(REFERENCE, "workflow.flow"))
         secret = tokens.mint(svc, DEMO_ADMIN, name="schemathesis").secret
+    app.config["TEST_DEMO_IDS"] = demo_ids(demo)
     yield app, secret
     svc.db.dispose()
 
@@ -88,7 +111,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_every_operation_keeps_its_contract(case: Any, demo_app: tuple[Any, str]) -> None:
-    _, secret = demo_app
+    app, secret = demo_app
+    meta = case.meta
+    real_ids(case.path_parameters, app.config["TEST_DEMO_IDS"],
+             positive=meta is not None and meta.generation.mode.is_positive)
     case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
                            excluded_checks=[positive_data_acceptance],
                            additional_checks=[schema_valid_request_accepted])
@@ -116,3 +142,24 @@ def test_every_documented_request_example_is_answered_2xx(demo_app: tuple[Any, s
                 assert 200 <= response.status_code < 300, (method, path, response.get_json())
                 sent += 1
     assert sent >= 2  # at least /v1/check's and /v1/evaluate's
+
+
+def test_real_ids_name_demo_objects_in_about_half_of_the_valid_cases() -> None:
+    ids = {"company_id": ["C1"], "disbursement_id": ["D1", "D2"]}
+    cases = [{"company_id": f"c{i}", "disbursement_id": f"d{i}", "other": f"o{i}"} for i in range(200)]
+    for params in cases:
+        real_ids(params, ids, positive=True)
+    filled = [p for p in cases if p["company_id"] == "C1"]
+    assert 60 < len(filled) < 140  # about half
+    assert all(p["disbursement_id"] in ("D1", "D2") for p in filled)
+    assert {p["disbursement_id"] for p in filled} == {"D1", "D2"}
+    assert all(p["other"].startswith("o") for p in cases)  # an unknown name is never touched
+    kept = [p for p in cases if p["company_id"] != "C1"]
+    assert all(p["disbursement_id"].startswith("d") for p in kept)  # a case is filled whole, or not at all
+    again = [{"company_id": f"c{i}", "disbursement_id": f"d{i}", "other": f"o{i}"} for i in range(200)]
+    for params in again:
+        real_ids(params, ids, positive=True)
+    assert again == cases  # the same on every run
+    invalid = {"company_id": 7}
+    real_ids(invalid, ids, positive=False)
+    assert invalid == {"company_id": 7}
