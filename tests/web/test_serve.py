@@ -168,7 +168,8 @@ def test_serve_demo_seeds_once_prints_how_to_get_a_token_and_answers_with_it(tmp
     assert f"serving on http://127.0.0.1:{port}" in err
     assert "seeded the demo company Demo Builders" in err
     assert f"http://127.0.0.1:{port}/docs" in err
-    assert f"payroute tokens create admin@demo.example --database-url {url}" in err
+    assert f"TOKEN=$(PAYROUTE_INSECURE_DEVELOPMENT_KEY=1 payroute tokens create admin@demo.example --database-url {url})" \
+        in err
     secret_file = tmp_path / "instance" / "secret_key"
     assert secret_file.stat().st_mode & 0o777 == 0o600
     secret = secret_file.read_text()
@@ -189,7 +190,7 @@ def test_serve_demo_uses_the_default_sqlite_file_in_the_instance_folder(tmp_path
     env["PYTHONPATH"] = str(ROOT)
     proc, _ = _start(tmp_path, env, "--demo", "--workers", "1")
     err = _stop(proc)
-    assert "payroute tokens create admin@demo.example\n" in err  # the default database: no option needed
+    assert "payroute tokens create admin@demo.example)\n" in err  # the default database: no option needed
     assert _demo_counts(f"sqlite:///{tmp_path / 'instance' / 'payroute.sqlite3'}")["disbursements"] == 6
 
 
@@ -204,3 +205,22 @@ def test_serve_without_demo_or_secret_key_exits_2_and_says_what_to_set(tmp_path)
     assert "--demo" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "instance" / "secret_key").exists()
     assert not (tmp_path / "x.sqlite3").exists()  # refused before touching the database
+
+
+def test_serve_demo_uses_the_keys_it_is_given_and_writes_none(tmp_path) -> None:
+    """With PAYROUTE_SECRET_KEY and PAYROUTE_AUDIT_KEY set, --demo generates no secret file and names no
+    development key in the token command; the token it prints the command for works with that audit key."""
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYROUTE_")}
+    env.update(PYTHONPATH=str(ROOT), PAYROUTE_SECRET_KEY="s" * 40, PAYROUTE_AUDIT_KEY="a" * 40)
+    proc, _ = _start(tmp_path, env, "--demo", "--database-url", url, "--workers", "1")
+    err = _stop(proc)
+    assert f"TOKEN=$(payroute tokens create admin@demo.example --database-url {url})" in err
+    assert "INSECURE" not in err
+    assert not (tmp_path / "instance" / "secret_key").exists()
+    minted = subprocess.run([sys.executable, "-m", "web.cli", "tokens", "create", "admin@demo.example",
+                             "--database-url", url], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert minted.returncode == 0 and minted.stdout.startswith("prt_"), minted.stderr
+    verified = subprocess.run([sys.executable, "-m", "web.cli", "audit", "verify", "--database-url", url],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0, verified.stdout + verified.stderr  # the demo's entries MACed with that key

@@ -156,7 +156,7 @@ def _seed_demo(url: str, args: argparse.Namespace) -> list[str]:
     return [f"{what}: {len(demo.users)} users ({', '.join(sorted(demo.users))}), "
             f"{len(demo.disbursements)} disbursements ({', '.join(demo.disbursements)})",
             f"open http://{host}/docs (Swagger UI); the contract is http://{host}/openapi.json",
-            f"a token acting as {DEMO_ADMIN}: {prefix}payroute tokens create {DEMO_ADMIN}{option}",
+            f"a token acting as {DEMO_ADMIN}: TOKEN=$({prefix}payroute tokens create {DEMO_ADMIN}{option})",
             "then: curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
             f"-d '{{\"flow\": \"workflow \\\"x\\\" {{}}\"}}' http://{host}/v1/check"]
 
