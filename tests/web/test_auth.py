@@ -61,4 +61,3 @@ def test_the_contract_documents_bearer_auth_on_v1(app) -> None:
                 assert op["security"] == [{"bearer": []}] and "401" in op["responses"]
             else:
                 assert "security" not in op
-
