@@ -109,6 +109,21 @@ class FastReader:
             doc = self._decode(raw)
         except _UNREADABLE:
             return None
+        return self._checked(doc)
+
+    def read_object(self, value: object) -> tuple[str, dict[str, Any]] | None:
+        """:meth:`read` of a document already decoded by ``json.loads`` (the HTTP service's request body).
+
+        ``msgspec.convert`` checks the Python values against the same structs, strictly (a float
+        where a string or null goes, a NaN that ``json.loads`` let through included, is refused),
+        then the same checks as :meth:`read` run."""
+        try:
+            doc = msgspec.convert(value, _Document)
+        except (msgspec.ValidationError, RecursionError):
+            return None
+        return self._checked(doc)
+
+    def _checked(self, doc: _Document) -> tuple[str, dict[str, Any]] | None:
         invoices = doc.invoices
         amounts = list(map(_amount, invoices))
         joined = "\n".join(amounts)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from web.errors import problem
 
@@ -49,6 +50,26 @@ def _authenticate() -> Response | None:
     return None
 
 
+class LazySessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, which sign and verify only when there is a cookie.
+
+    Why: Flask builds its signing serializer (key derivation included) for every request once a
+    secret key is set, even when the request carries no session cookie, as no API request does
+    (an API client authenticates with its token, never a cookie). A request without the cookie
+    now gets an empty session straight away; one with it is verified exactly as before."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return  # what Flask does then too, after reading seven cookie settings first
+        super().save_session(app, session, response)
+
+
 def register(app: Flask) -> None:
     """Authenticate /v1 requests (register before anything that reads the body)."""
     app.before_request(_authenticate)
+    app.session_interface = LazySessions()

@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.payments import bank_accounts
-from engine.security.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
+from engine.security.permissions import (
+    BENEFICIARY_APPROVER,
+    CAN_BE_MANAGER,
+    DISBURSEMENT_CONTRIBUTOR,
+    PAYMENTS_DISBURSER,
+)
 from engine.service import directory, templates
 from engine.services import Services
 
@@ -80,3 +85,164 @@ def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Seq
                             roles={role: [users[n] for n in members] for role, members in roles.items()})
         templates.set_default(svc, admin, company, template)
     return Seeded(company, project_id, template, users, funding, payee)
+
+
+# ---------------------------------------------------------------- the demo company of `payroute serve --demo`
+
+#: the demo company's name and its people's email domain
+DEMO_COMPANY = "Demo Builders"
+DEMO_DOMAIN = "demo.example"
+#: the Payments Admin who is also the workflow manager: the user a demo token acts as
+DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
+#: the people seed_company makes Payments Disbursers (the Controller and CFO must hold a payments role
+#: to be eligible assignees, as in every company), and the members given one other role each
+_DISBURSERS = ("disburser", "controller", "cfo")
+_OTHER_ROLES = {"contributor": DISBURSEMENT_CONTRIBUTOR, "approver": BENEFICIARY_APPROVER}
+_PROJECTS = (directory.ProjectInfo(name="Riverside Tower", office="Denver", sector="Commercial"),
+             directory.ProjectInfo(name="Harbor Point Offices", office="Boston", sector="Commercial"))
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One demo disbursement: its label, project (index into ``_PROJECTS``), invoices (number, payee,
+    amount due) and the answers that bring it to its state (``None``: leave it where creation left it)."""
+
+    label: str
+    project: int
+    invoices: tuple[tuple[str, str, str], ...]
+    answers: tuple[tuple[str, str], ...] = ()
+
+
+#: The demo's disbursements, in the order they are made, each identified later by its first invoice's number.
+#: ``not_started`` is made before the template becomes the default (DSB-9), ``draft`` by the Contributor.
+_PLAN = (
+    _Planned("not_started", 0, (("DEMO-1001", "Acme Concrete", "18400.00"),)),
+    _Planned("draft", 1, (("DEMO-1002", "Steelworks LLC", "9750.00"),)),
+    _Planned("controller_review", 0, (("DEMO-1003", "Acme Concrete", "48250.00"),
+                                      ("DEMO-1004", "Steelworks LLC", "12000.00"))),
+    _Planned("cfo_review", 0, (("DEMO-1005", "Acme Concrete", "120000.00"),), (("controller", "Approve"),)),
+    _Planned("approved", 1, (("DEMO-1006", "Steelworks LLC", "35000.00"),), (("controller", "Approve"),)),
+    _Planned("rejected", 1, (("DEMO-1007", "Acme Concrete", "72500.00"),), (("controller", "Reject"),)),
+)
+
+
+class DemoIncomplete(RuntimeError):
+    """The database holds part of the demo (an earlier seed stopped half-way): it is neither seeded
+    again on top (that would duplicate it) nor taken as the demo (it lacks some of its states)."""
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo company, as :func:`seed_demo` made it or found it."""
+
+    company: str
+    template: str
+    #: project ids, in the order of ``_PROJECTS``
+    projects: tuple[str, ...]
+    #: user id by email: every member of the company
+    users: Mapping[str, str]
+    #: disbursement id by label: not_started, draft, controller_review, cfo_review, approved, rejected
+    disbursements: Mapping[str, str]
+    #: True when this call seeded it, False when it was already there
+    created: bool
+
+
+def seed_demo(svc: Services, source: templates.WorkflowSource | None = None) -> Demo:
+    """The demo company "Demo Builders", seeded once per database: found when it exists, else made.
+
+    Why through the commands: the demo shows what the service does, so everything in it got there
+    the way a user's data would (audited, checked, workflows started and answered by the engine),
+    never by writing rows. The company runs ``source`` (the reference workflow, which the caller
+    loads: the engine does not read ``.flow`` text) as its configured default template, with a
+    user for every role: ``admin@demo.example`` (Payments Admin and workflow manager),
+    ``controller@``, ``cfo@``, ``disburser@`` (Payments Disbursers), ``contributor@`` (Disbursement
+    Contributor), ``approver@`` (Payments Beneficiary Approver), and a Payee Admin for each payee.
+    Its disbursements stand Not Started, as a Draft, at Controller Review, at CFO Review (over
+    $100,000), Approved and Rejected.
+
+    Each command is its own transaction, so a seed interrupted half-way leaves part of a demo:
+    the next call raises :class:`DemoIncomplete` instead of guessing. ``source`` is needed only
+    to seed (a call that finds the demo may pass None).
+    """
+    found = find_demo(svc)
+    if found is not None:
+        return found
+    if source is None:
+        raise ValueError("seed_demo: no demo in this database, and no workflow source to seed one with")
+    _seed(svc, source)
+    made = find_demo(svc)
+    assert made is not None, "the demo just seeded must be found"
+    return Demo(made.company, made.template, made.projects, made.users, made.disbursements, created=True)
+
+
+def find_demo(svc: Services) -> Demo | None:
+    """The demo company of this database (``created`` False), None when there is none at all; an
+    incomplete one is :class:`DemoIncomplete`."""
+    from sqlalchemy import select
+
+    from engine.store.tables import Company, DisbursementItem, Invoice, Membership, Project, User
+
+    with svc.db.sessions() as s:
+        admin = s.scalars(select(User.id).where(User.email == DEMO_ADMIN)).first()
+        if admin is None:
+            return None
+        company = s.scalars(select(Company).join(Membership, Membership.company_id == Company.id)
+                            .where(Membership.user_id == admin, Company.name == DEMO_COMPANY,
+                                   Company.is_payee.is_(False))).first()
+        if company is None or company.default_template_id is None:
+            raise DemoIncomplete(f"the database holds {DEMO_ADMIN} but not a configured {DEMO_COMPANY}: "
+                                 "an earlier demo seed stopped half-way; start on a new database")
+        names = [p.name for p in _PROJECTS]
+        projects = dict(s.execute(select(Project.name, Project.id).where(Project.company_id == company.id,
+                                                                          Project.name.in_(names))).all())
+        users = dict(s.execute(select(User.email, User.id).join(Membership, Membership.user_id == User.id)
+                               .where(Membership.company_id == company.id)).all())
+        first = {plan.invoices[0][0]: plan.label for plan in _PLAN}
+        held = s.execute(select(Invoice.number, DisbursementItem.disbursement_id)
+                         .join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
+                         .where(Invoice.company_id == company.id, Invoice.number.in_(first))).all()
+        disbursements = {first[number]: d for number, d in held}
+        if len(projects) != len(names) or len(disbursements) != len(_PLAN):
+            raise DemoIncomplete(f"{DEMO_COMPANY} lacks some of the demo's projects or disbursements: an earlier "
+                                 "demo seed stopped half-way; start on a new database")
+        return Demo(company.id, company.default_template_id, tuple(projects[n] for n in names), users,
+                    {plan.label: disbursements[plan.label] for plan in _PLAN}, created=False)
+
+
+def _seed(svc: Services, source: templates.WorkflowSource) -> None:
+    """Every step of the demo, in order, each an ordinary command."""
+    from engine.service import disbursements, instances
+    from engine.service.disbursements import PaymentLine
+
+    seeded = seed_company(svc, source, people=_DISBURSERS, outsiders=tuple(_OTHER_ROLES),
+                          roles={"Controller": ["controller"], "CFO": ["cfo"], "Workflow Manager": ["admin"]},
+                          manager="admin", company_name=DEMO_COMPANY, domain=DEMO_DOMAIN, project=_PROJECTS[0],
+                          configure=False)
+    u, company = seeded.users, seeded.company
+    admin = u["admin"]
+    for name, permission in _OTHER_ROLES.items():
+        directory.grant(svc, admin, company, u[name], permission)
+    projects = [seeded.project] + [directory.create_project(svc, admin, company, info).id for info in _PROJECTS[1:]]
+    payees = {"Acme Concrete": seeded.payee,
+              "Steelworks LLC": seed_payee(svc, "Steelworks LLC", domain=f"payees.{DEMO_DOMAIN}")}
+    for plan in _PLAN:
+        lines = [PaymentLine(directory.create_invoice(svc, admin, company, projects[plan.project], payee=payees[payee],
+                                                      number=number, amount_due=amount).id)
+                 for number, payee, amount in plan.invoices]
+        if plan.label == "draft":  # DSB-6: the Contributor's draft, no funding account yet
+            disbursements.create_draft(svc, u["contributor"], company, project_id=projects[plan.project],
+                                       payments=lines)
+            continue
+        made = disbursements.create_disbursement(svc, u["disburser"], company, project_id=projects[plan.project],
+                                                 funding_account=seeded.funding, payments=lines)
+        if plan.label == "not_started":
+            # DSB-9: made while no default template exists, it waits for the manager to start it (MGR-4)
+            templates.configure(svc, admin, company, seeded.template, manager=admin,
+                                roles={"Controller": [u["controller"]], "CFO": [u["cfo"]],
+                                       "Workflow Manager": [admin]})
+            templates.set_default(svc, admin, company, seeded.template)
+            continue
+        for who, answer in plan.answers:
+            where = instances.view(svc, admin, company, made.id)
+            assert where is not None and where.current_occurrence is not None
+            instances.respond(svc, u[who], company, made.id, occurrence=where.current_occurrence, answer=answer)

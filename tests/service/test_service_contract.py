@@ -65,6 +65,8 @@ EXEMPT = {
     "engine.service.directory.create_company": "bootstrap: the company does not exist yet",
     "engine.service.demo.seed_company": "bootstrap: seeds a company from nothing",
     "engine.service.demo.seed_payee": "bootstrap: seeds a payee company from nothing",
+    "engine.service.demo.seed_demo": "bootstrap: seeds (or finds) the demo company from nothing",
+    "engine.service.demo.find_demo": "bootstrap: finds the demo company, before anyone acts in it",
     "engine.service.reminders.queue_reminders": "operator/worker tool: acts for no user",
     "engine.service.tokens.mint": "operator tool: `payroute tokens create` acts for no user (ROLE-12)",
     "engine.service.tokens.list_tokens": "operator tool: `payroute tokens list` acts for no user",

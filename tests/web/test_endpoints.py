@@ -222,6 +222,6 @@ def test_an_answer_must_fit_the_workflow(client, reference_flow, reference_disbu
                                  ({"CFO Review": "Maybe"}, "/answers/CFO Review", "offers"),
                                  ({"Approved": "Approve"}, "/answers/Approved", "end step")):
         problem = assert_problem(client.post("/v1/evaluate", json={**body, "answers": answers}),
-                                 422, "validation_failed")
+                                 422, "invalid_answer")
         (error,) = problem["errors"]
         assert error["pointer"] == where and says in error["detail"] and "--answer" not in error["detail"]

@@ -26,7 +26,7 @@ def health() -> Response:
 
     svc = current_app.extensions["payroute"]
     try:
-        with svc.db.engine.connect() as conn:
+        with svc.db.read() as conn:  # no write lock: a health check must not queue behind writers
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         log.warning("health check: the database does not answer (%s)", type(exc).__name__)

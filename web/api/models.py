@@ -37,10 +37,72 @@ def problem_responses(*statuses: int) -> dict[int, Any]:
             for status in statuses}
 
 
+#: The workflow the document's request examples carry (the reference workflow, without its notices):
+#: Swagger UI's "Try it out" starts from a request that answers 200, and so does schemathesis' examples
+#: phase, which then checks a real 200 against its response schema.
+EXAMPLE_FLOW = """\
+workflow "Example" {
+    tool: payments
+    manager: role "Workflow Manager"
+    start: "Controller Review"
+
+    response "Controller Review" {
+        assignees: role "Controller"
+        status: "Under Review"
+        on "Approve" -> "> $100,000.00"
+        on "Reject" -> "Rejected"
+    }
+
+    condition "> $100,000.00" {
+        when disbursement_amount > $100,000.00 -> "CFO Review"
+        otherwise -> "Approved"
+    }
+
+    response "CFO Review" {
+        assignees: role "CFO"
+        status: "Under Review"
+        on "Approve" -> "Approved"
+        on "Reject" -> "Rejected"
+    }
+
+    end "Approved" success {
+        status: "Approved"
+    }
+
+    end "Rejected" failure {
+        status: "Rejected"
+    }
+}
+"""
+#: A disbursement document for the examples (two invoices, under $100,000.00: the Controller alone).
+EXAMPLE_DISBURSEMENT: dict[str, Any] = {
+    "id": "D-1001", "project": {"id": "P-100", "name": "Riverside Tower", "office": "Denver"},
+    "created_by": "pm@riverside.example", "funding_account": "FA-1",
+    "invoices": [{"id": "INV-1", "vendor": "Acme Concrete", "amount": "48250.00"},
+                 {"id": "INV-2", "vendor": "Steelworks LLC", "amount": "12000.00"}]}
+
+
+def example_body(value: dict[str, Any]) -> dict[str, Any]:
+    """flask-openapi3's ``openapi_extra`` for a request model: ``value`` as the body's example (the
+    media type's ``examples``; flask-openapi3 keeps no ``examples`` in a component schema)."""
+    return {"examples": {"reference": {"summary": "the reference workflow", "value": value}}}
+
+
+def exactly_one(*fields: tuple[str, str]) -> dict[str, Any]:
+    """The JSON Schema of "exactly one of these fields is given, and not null", which a
+    ``model_validator`` checks: ``oneOf`` one branch per field, each requiring its field with its type
+    (``null`` fails the type, so an explicit null counts as absent, as the validator has it).
+
+    Why in the contract: a client (or a generated one, or schemathesis) reading the schema alone
+    must learn that ``{}`` and both fields together are refused, not find out from a 422."""
+    return {"oneOf": [{"required": [name], "properties": {name: {"type": kind}}} for name, kind in fields]}
+
+
 class WorkflowSource(BaseModel):
     """A workflow given inline: its `.flow` text, or its compiled JSON config."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one(("flow", "string"), ("config", "object")),
+                              openapi_extra=example_body({"flow": EXAMPLE_FLOW}))  # type: ignore[typeddict-unknown-key]
 
     flow: StrictStr | None = Field(default=None, description="the workflow's `.flow` text")
     config: dict[str, Any] | None = Field(default=None, description="the compiled JSON config "
@@ -75,4 +137,5 @@ class CheckReport(BaseModel):
     diagnostics: list[Diagnostic]
 
 
-__all__ = ["BEARER", "COMMON_ERRORS", "CheckReport", "Diagnostic", "Problem", "WorkflowSource", "problem_responses"]
+__all__ = ["BEARER", "COMMON_ERRORS", "EXAMPLE_DISBURSEMENT", "EXAMPLE_FLOW", "CheckReport", "Diagnostic", "Problem", "WorkflowSource", "example_body", "exactly_one",
+           "problem_responses"]

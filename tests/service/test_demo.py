@@ -1,0 +1,95 @@
+"""``seed_demo``: the demo company of ``payroute serve --demo``, made through the commands, once per database."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from dsl.load import load_workflow
+from engine.security.permissions import (
+    BENEFICIARY_APPROVER,
+    CAN_BE_MANAGER,
+    DISBURSEMENT_CONTRIBUTOR,
+    PAYMENTS_ADMIN,
+    PAYMENTS_DISBURSER,
+    held,
+)
+from engine.service import audit, instances
+from engine.service.demo import DEMO_ADMIN, DemoIncomplete, find_demo, seed_demo
+from engine.store.tables import AuditEntry, Company, Disbursement, DisbursementItem, Template, User
+from tests.world import REFERENCE
+
+
+def _seed(svc):
+    return seed_demo(svc, load_workflow(REFERENCE, "workflow.flow"))
+
+
+def test_the_demo_holds_a_disbursement_in_each_state(svc) -> None:
+    demo = _seed(svc)
+    assert demo.created
+    admin = demo.users[DEMO_ADMIN]
+    where = {label: instances.view(svc, admin, demo.company, d) for label, d in demo.disbursements.items()}
+    assert where["not_started"] is None and where["draft"] is None  # no instance yet
+    assert (where["controller_review"].current_step, where["controller_review"].awaited) == (
+        "Controller Review", (demo.users["controller@demo.example"],))
+    assert where["cfo_review"].current_step == "CFO Review"
+    assert where["cfo_review"].path == ("Controller Review", "> $100,000.00", "CFO Review")
+    assert where["cfo_review"].awaited == (demo.users["cfo@demo.example"],)
+    assert (where["approved"].workflow_status, where["approved"].path[-1]) == ("Approved", "Approved")
+    assert (where["rejected"].workflow_status, where["rejected"].path) == ("Rejected", ("Controller Review",
+                                                                                           "Rejected"))
+    with svc.db.sessions() as s:
+        rows = {d.id: d for d in s.scalars(select(Disbursement).where(Disbursement.company_id == demo.company))}
+        assert set(rows) == set(demo.disbursements.values())
+        assert rows[demo.disbursements["not_started"]].workflow_status == "Not Started"
+        assert rows[demo.disbursements["draft"]].is_draft
+        assert rows[demo.disbursements["draft"]].drafted_by == demo.users["contributor@demo.example"]
+        total = s.scalar(select(func.sum(DisbursementItem.amount))
+                         .where(DisbursementItem.disbursement_id == demo.disbursements["cfo_review"]))
+        assert total > 100_000  # why it waits for the CFO
+        company = s.get(Company, demo.company)
+        assert company.name == "Demo Builders" and company.default_template_id == demo.template
+        assert s.get(Template, demo.template).manager_id == admin
+        assert audit.verify(s) == []  # every step went through the audited commands
+
+
+def test_the_demo_has_a_user_for_every_role(svc) -> None:
+    demo = _seed(svc)
+    expected = {"admin": {PAYMENTS_ADMIN, CAN_BE_MANAGER}, "disburser": {PAYMENTS_DISBURSER},
+                "controller": {PAYMENTS_DISBURSER}, "cfo": {PAYMENTS_DISBURSER},
+                "contributor": {DISBURSEMENT_CONTRIBUTOR}, "approver": {BENEFICIARY_APPROVER}}
+    assert set(demo.users) == {f"{name}@demo.example" for name in expected}
+    with svc.db.sessions() as s:
+        for name, permissions in expected.items():
+            assert held(s, demo.company, demo.users[f"{name}@demo.example"]) == permissions, name
+        payee_admins = s.scalars(select(User.email).where(User.email.like("admin@%.payees.demo.example"))).all()
+    assert sorted(payee_admins) == ["admin@acme-concrete.payees.demo.example",
+                                    "admin@steelworks-llc.payees.demo.example"]
+
+
+def test_a_second_seed_finds_the_demo_and_adds_nothing(svc) -> None:
+    first = _seed(svc)
+    with svc.db.sessions() as s:
+        entries = s.scalar(select(func.count(AuditEntry.id)))
+        users = s.scalar(select(func.count(User.id)))
+    again = seed_demo(svc)  # no workflow needed to find it
+    assert again == dataclasses.replace(first, created=False)
+    assert _seed(svc) == again
+    with svc.db.sessions() as s:
+        assert (s.scalar(select(func.count(AuditEntry.id))), s.scalar(select(func.count(User.id)))) == (entries, users)
+
+
+def test_an_empty_database_has_no_demo_and_needs_a_workflow_to_seed_one(svc) -> None:
+    assert find_demo(svc) is None
+    with pytest.raises(ValueError, match="no workflow source"):
+        seed_demo(svc)
+
+
+def test_a_half_seeded_demo_is_refused_rather_than_seeded_twice(svc) -> None:
+    demo = _seed(svc)
+    with svc.db.transaction() as s:  # as if the seed had stopped before its last disbursement
+        s.execute(delete(DisbursementItem).where(DisbursementItem.disbursement_id == demo.disbursements["rejected"]))
+    with pytest.raises(DemoIncomplete, match="stopped half-way"):
+        seed_demo(svc, load_workflow(REFERENCE, "workflow.flow"))
