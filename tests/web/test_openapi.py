@@ -115,3 +115,27 @@ def test_every_state_changing_operation_documents_the_idempotency_key(client) ->
             names = [p["name"] for p in op.get("parameters", []) if p["in"] == "header"]
             changes = method in ("post", "put", "patch", "delete") and path not in READ_ONLY_POSTS
             assert names.count("Idempotency-Key") == (1 if changes else 0), (path, method)
+
+
+def test_every_component_schema_is_one_model(client) -> None:
+    """The document names schemas by their model's class name: two models of one name would share a
+    component, and one operation would document the other's body (the evaluate body's `Disbursement`
+    document and the disbursement resource did)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import web.api
+
+    modules = [importlib.import_module(m.name) for m in pkgutil.iter_modules(web.api.__path__, "web.api.")]
+    modules += [importlib.import_module(name) for name in ("web.errors", "engine.spec.disbursement")]
+    defined: dict[str, set[str]] = {}
+    for module in modules:
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and issubclass(value, BaseModel) and value.__module__ == module.__name__:
+                defined.setdefault(value.__name__, set()).add(f"{value.__module__}.{name}")
+    components = set(_document(client)["components"]["schemas"])
+    shared = {name: sorted(where) for name, where in defined.items() if name in components and len(where) > 1}
+    assert shared == {}

@@ -73,10 +73,24 @@ IsoDate = Annotated[date | None, BeforeValidator(_iso_date),
                     WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]})]
 
 
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """What the validator below accepts, in the contract: at least one field, none of them null
+    (the fields are optional in Python only so that "absent" can be told from "given")."""
+    schema["minProperties"] = 1
+    for prop in schema.get("properties", {}).values():
+        options = [o for o in prop.get("anyOf", ()) if o != {"type": "null"}]
+        if "anyOf" in prop and len(options) == 1:
+            del prop["anyOf"]
+            prop.update(options[0])
+        elif "anyOf" in prop:
+            prop["anyOf"] = options
+        prop.pop("default", None)
+
+
 class Patch(BaseModel):
     """A PATCH body: the fields given change, the others stay; at least one, and none null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
 
     @model_validator(mode="after")
     def _something_not_null(self) -> Patch:
@@ -364,7 +378,7 @@ def get_group(path: GroupPath) -> Response:
 # ---------------------------------------------------------------- projects
 
 
-class Project(BaseModel):
+class ProjectRecord(BaseModel):
     """A project and its rollout switches (ROLL-1)."""
 
     id: str
@@ -404,7 +418,7 @@ def project_json(p: Any) -> dict[str, Any]:
             "payment_workflows_enabled": p.payment_workflows_enabled}
 
 
-@bp.get("/companies/<company_id>/projects", responses={200: Page[Project], **LIST_ERRORS})
+@bp.get("/companies/<company_id>/projects", responses={200: Page[ProjectRecord], **LIST_ERRORS})
 def list_projects(path: CompanyPath, query: PageQuery) -> Response:
     """The projects, by name (Payments Admin, Disburser or Disbursement Contributor)."""
     from engine.service import directory
@@ -413,7 +427,7 @@ def list_projects(path: CompanyPath, query: PageQuery) -> Response:
                                                limit=query.limit), project_json)
 
 
-@bp.post("/companies/<company_id>/projects", responses={201: Project, **CHANGE_ERRORS})
+@bp.post("/companies/<company_id>/projects", responses={201: ProjectRecord, **CHANGE_ERRORS})
 def create_project(path: CompanyPath, body: NewProject) -> Response:
     """A new project (Payments Admin)."""
     from engine.service import directory
@@ -426,7 +440,7 @@ def create_project(path: CompanyPath, body: NewProject) -> Response:
     return created(project_json(view), f"/v1/companies/{path.company_id}/projects/{view.id}")
 
 
-@bp.get("/companies/<company_id>/projects/<project_id>", responses={200: Project, **READ_ERRORS})
+@bp.get("/companies/<company_id>/projects/<project_id>", responses={200: ProjectRecord, **READ_ERRORS})
 def get_project(path: ProjectPath) -> Response:
     """One project."""
     from engine.service import directory
@@ -434,7 +448,7 @@ def get_project(path: ProjectPath) -> Response:
     return jsonify(project_json(directory.read_project(_svc(), actor(), path.company_id, path.project_id)))
 
 
-@bp.patch("/companies/<company_id>/projects/<project_id>", responses={200: Project, **CHANGE_ERRORS})
+@bp.patch("/companies/<company_id>/projects/<project_id>", responses={200: ProjectRecord, **CHANGE_ERRORS})
 def update_project(path: ProjectPath, body: ProjectPatch) -> Response:
     """Turn Payments or payment workflows on or off on the project (Payments Admin, ROLL-1)."""
     from engine.service import directory

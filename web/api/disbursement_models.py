@@ -120,7 +120,7 @@ class Payment(BaseModel):
     payment_status: str = Field(description="ST-5")
 
 
-class Disbursement(BaseModel):
+class DisbursementRecord(BaseModel):
     """A disbursement (or a Draft, `is_draft`). Its `version` is the ETag."""
 
     id: str
@@ -169,7 +169,7 @@ class Workflow(BaseModel):
     overdue_steps: list[str]
 
 
-class DisbursementDetail(Disbursement):
+class DisbursementDetail(DisbursementRecord):
     workflow: Workflow | None = Field(description="null before the first start and for a Draft")
 
 
@@ -257,7 +257,7 @@ class History(BaseModel):
 
 def disbursement_data(view: Any) -> dict[str, Any]:
     """A :class:`engine.service.disbursements.DisbursementView` as its JSON."""
-    return Disbursement(
+    return DisbursementRecord(
         id=view.id, project=view.project_id, is_draft=view.is_draft, workflow_status=view.workflow_status,
         drawdown_status=view.drawdown_status, funding_account=view.funding_account_id, created_by=view.created_by,
         drafted_by=view.drafted_by, total=money(view.total),

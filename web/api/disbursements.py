@@ -34,7 +34,7 @@ from web.api.disbursement_models import (
     CreateDisbursementBody,
     CreateDraftBody,
     CreateFromDraftBody,
-    Disbursement,
+    DisbursementRecord,
     DisbursementDetail,
     PaymentIn,
     ReasonBody,
@@ -127,7 +127,7 @@ def _changed(view: DisbursementView) -> Response:
 # ---------------------------------------------------------------- disbursements
 
 
-@bp.post("/disbursements", responses={201: Disbursement, **problem_responses(*_CREATE)})
+@bp.post("/disbursements", responses={201: DisbursementRecord, **problem_responses(*_CREATE)})
 def create_disbursement(path: CompanyPath, body: CreateDisbursementBody) -> Response:
     """Create a disbursement (ROLE-3, DSB-1..DSB-11); its workflow starts at once when one applies (DSB-8)."""
     from engine.service import disbursements
@@ -159,7 +159,7 @@ def get_disbursement(path: DisbursementPath) -> Response:
 
 
 @bp.put("/disbursements/<disbursement_id>/payments",
-        responses={200: Disbursement, **problem_responses(*_WRITE, 428)})
+        responses={200: DisbursementRecord, **problem_responses(*_WRITE, 428)})
 def replace_payments(path: DisbursementPath, body: ReplacePaymentsBody) -> Response:
     """Set the whole list of payments (DSB-12); needs `If-Match`. After a start it needs a reason and restarts
     the workflow."""
@@ -170,7 +170,7 @@ def replace_payments(path: DisbursementPath, body: ReplacePaymentsBody) -> Respo
         expected_version=if_match(required=True), idempotency_key=idempotency_key()))
 
 
-@bp.post("/disbursements/<disbursement_id>/cancel", responses={200: Disbursement, **problem_responses(*_WRITE)})
+@bp.post("/disbursements/<disbursement_id>/cancel", responses={200: DisbursementRecord, **problem_responses(*_WRITE)})
 def cancel(path: DisbursementPath, body: ReasonBody) -> Response:
     """Cancel before authorization, with a reason (AUTH-13); canceling again changes nothing (AUTH-14)."""
     from engine.service import disbursements
@@ -183,7 +183,7 @@ def cancel(path: DisbursementPath, body: ReasonBody) -> Response:
 # ---------------------------------------------------------------- drafts
 
 
-@bp.post("/disbursement-drafts", responses={201: Disbursement, **problem_responses(*_CREATE)})
+@bp.post("/disbursement-drafts", responses={201: DisbursementRecord, **problem_responses(*_CREATE)})
 def create_draft(path: CompanyPath, body: CreateDraftBody) -> Response:
     """Save a Draft (DSB-6): invoices but no funding account; Contributors may (ROLE-4)."""
     from engine.service import disbursements
@@ -212,7 +212,7 @@ def get_draft(path: DraftPath) -> Response:
     return _detail(disbursement_queries.get_disbursement(_svc(), actor(), path.company_id, path.draft_id, draft=True))
 
 
-@bp.put("/disbursement-drafts/<draft_id>/payments", responses={200: Disbursement, **problem_responses(*_WRITE, 428)})
+@bp.put("/disbursement-drafts/<draft_id>/payments", responses={200: DisbursementRecord, **problem_responses(*_WRITE, 428)})
 def replace_draft_payments(path: DraftPath, body: ReplacePaymentsBody) -> Response:
     """Set a Draft's whole list of payments (DSB-6; a Contributor only adds and removes, ROLE-4); needs `If-Match`."""
     from engine.service import disbursements
@@ -222,7 +222,7 @@ def replace_draft_payments(path: DraftPath, body: ReplacePaymentsBody) -> Respon
         expected_version=if_match(required=True), idempotency_key=idempotency_key()))
 
 
-@bp.post("/disbursement-drafts/<draft_id>/create", responses={201: Disbursement, **problem_responses(*_WRITE)})
+@bp.post("/disbursement-drafts/<draft_id>/create", responses={201: DisbursementRecord, **problem_responses(*_WRITE)})
 def create_from_draft(path: DraftPath, body: CreateFromDraftBody) -> Response:
     """Create the disbursement from the Draft by choosing its funding account (DSB-6); it keeps the draft's id,
     and from now on lives under /disbursements."""

@@ -92,9 +92,12 @@ class EvaluateWorkflow(BaseModel):
     """The workflow to route through: inline (its `.flow` text or JSON config, as /v1/check takes it),
     or a template's published version (the one in force, or the `version` named)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        **exactly_one(("flow", "string"), ("config", "object"), ("template", "string")),
-        "dependentRequired": {"version": ["template"]}})
+    # exactly one of flow, config and template; `version` (when not null) only with a template.
+    # Plain oneOf branches rather than dependentSchemas, which not every JSON Schema tool reads.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["flow"], "properties": {"flow": {"type": "string"}, "version": {"type": "null"}}},
+        {"required": ["config"], "properties": {"config": {"type": "object"}, "version": {"type": "null"}}},
+        {"required": ["template"], "properties": {"template": {"type": "string"}}}]})
 
     flow: StrictStr | None = Field(default=None, description="the workflow's `.flow` text")
     config: dict[str, Any] | None = Field(default=None, description="the compiled JSON config "
