@@ -70,10 +70,10 @@ def _wait_for_health(proc: subprocess.Popen[str], port: int) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
                 assert (r.status, json.loads(r.read())) == (200, {"status": "ok"})
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # refused, reset, or a worker still booting (timeout)
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "payroute serve did not answer in 60 s"
             time.sleep(0.2)

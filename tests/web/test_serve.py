@@ -55,10 +55,10 @@ def test_serve_migrates_then_answers_health_and_evaluate(tmp_path, reference_flo
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
                     assert (r.status, json.loads(r.read())) == (200, {"status": "ok"})
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # refused, reset, or a worker still booting (timeout)
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "payroute serve did not answer in 30 s"
                 time.sleep(0.2)
@@ -109,10 +109,10 @@ def _start(cwd: Path, env: dict[str, str], *argv: str) -> tuple[subprocess.Popen
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
                 assert r.status == 200
                 return proc, port
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # refused, reset, or a worker still booting (timeout)
             if proc.poll() is not None:
                 raise AssertionError(proc.communicate())
             if time.monotonic() > deadline:
