@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine.errors import DomainError
 from engine.security.permissions import PAYMENTS_ADMIN, require, standing
 from engine.service import audit
-from engine.service.directory import get_company
+from engine.service.directory import ListPage, get_company
 from engine.service.idempotency import idempotent
 from engine.services import Services
 from engine.store.tables import BankAccount
@@ -89,6 +89,44 @@ def add_funding_account(svc: Services, actor: str, company_id: str, nickname: st
                      object_id=account.id, after={"kind": FUNDING, "nickname": name,
                                                   "verification_status": account.verification_status},
                      rules=("BANK-1", "BANK-7"))
+        return account_view(account)
+
+
+def list_bank_accounts(svc: Services, actor: str, company_id: str, *, kind: str | None = None,
+                       after: str | None = None, limit: int = 50) -> ListPage[BankAccountView]:
+    """The company's bank accounts (BANK-1) by kind, then nickname, then id, so that a client can
+    pick the funding account a disbursement draws from (DSB-7): readable by who works with
+    disbursements (Payments Admin, Disburser, Disbursement Contributor, ROLE-1..ROLE-4); a
+    stranger to the company is ``not_found`` (GEN-5). ``kind`` narrows to one of :data:`KINDS`."""
+    from engine.service.directory import PAYMENTS_READERS, after_key, keyset, page_limit, paged, require_reader
+
+    limit = page_limit(limit)
+    if kind is not None and kind not in KINDS:
+        raise DomainError("invalid_value", f"kind: one of {', '.join(KINDS)}", rule="BANK-1")
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PAYMENTS_READERS, rule="ROLE-2", action="viewing bank accounts")
+        order = (BankAccount.kind, BankAccount.nickname_key, BankAccount.id)
+        start = after_key(s, after, lambda aid: s.execute(select(*order).where(
+            BankAccount.company_id == company_id, BankAccount.id == aid)).first())
+        q = select(BankAccount).where(BankAccount.company_id == company_id)
+        if kind is not None:
+            q = q.where(BankAccount.kind == kind)
+        if start is not None:
+            q = q.where(keyset(order, tuple(start)))
+        rows, next_after = paged(list(s.scalars(q.order_by(*order).limit(limit + 1))), limit, lambda a: a.id)
+        return ListPage(tuple(account_view(a) for a in rows), next_after)
+
+
+def read_bank_account(svc: Services, actor: str, company_id: str, account_id: str) -> BankAccountView:
+    """One of the company's bank accounts, readable as :func:`list_bank_accounts`; another company's
+    account is as unknown as a missing one (GEN-5)."""
+    from engine.service.directory import PAYMENTS_READERS, require_reader
+
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, PAYMENTS_READERS, rule="ROLE-2", action="viewing bank accounts")
+        account = s.get(BankAccount, account_id) if isinstance(account_id, str) and account_id else None
+        if account is None or account.company_id != company_id:
+            raise DomainError("not_found", "no such bank account", rule="GEN-5")
         return account_view(account)
 
 

@@ -26,7 +26,8 @@ COMMAND_MODULES = (directory, templates, disbursements, instances, bank_accounts
 #: functions of that shape that only read
 QUERIES = {"list_versions", "is_configured", "view",
            "read_company", "list_members", "read_member", "list_groups", "read_group", "list_projects",
-           "read_project", "list_invoices", "read_invoice", "list_templates", "read_template"}
+           "read_project", "list_invoices", "read_invoice", "list_templates", "read_template",
+           "list_bank_accounts", "read_bank_account"}
 
 
 def _commands() -> list[tuple[str, object]]:

@@ -92,7 +92,11 @@ def _demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, s
         svc = app.extensions["payroute"]
         demo = seed_demo(svc, load_workflow(REFERENCE, "workflow.flow"))
         secret = tokens.mint(svc, DEMO_ADMIN, name="schemathesis").secret
-    app.config["TEST_DEMO_IDS"] = demo_ids(demo)
+    from engine.payments.bank_accounts import list_bank_accounts
+
+    ids = demo_ids(demo)
+    ids["account_id"] = [a.id for a in list_bank_accounts(svc, demo.users[DEMO_ADMIN], demo.company).items]
+    app.config["TEST_DEMO_IDS"] = ids
     yield app, secret
     svc.db.dispose()
 
