@@ -296,8 +296,7 @@ def test_0006_adds_api_tokens_and_downgrading_drops_them(database_url: str, cloc
     assert _schema_diff(database_url) == []
 
 
-@pytest.mark.rule("MFA-5")
-def test_0007_adds_mfa_enrollments_and_signed_out_at_and_downgrading_drops_them(database_url: str, clock) -> None:
+def test_0007_adds_mfa_enrollments_and_signed_out_at_and_downgrading_drops_them(database_url: str) -> None:
     """0007: users keep their rows (signed_out_at null), mfa_enrollments exists; downgrading to
     0006 drops both, and upgrading again matches the models."""
     upgrade(database_url, "0006")

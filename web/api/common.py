@@ -61,8 +61,7 @@ def actor() -> str:
 
 def idempotency_key() -> str | None:
     """The request's ``Idempotency-Key`` (None without one); the engine checks its form (GEN-8)."""
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    return key if key is not None else None
+    return request.headers.get(IDEMPOTENCY_HEADER)
 
 
 def document_idempotency_key(path: str, method: str, operation: dict[str, Any]) -> None:

@@ -19,12 +19,11 @@ from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
+from web.api import paging
 from web.api.common import (
-    HeaderError,
     PageQuery,
     actor,
     created,
-    decode_cursor,
     encode_cursor,
     idempotency_key,
     if_match,
@@ -100,16 +99,6 @@ def _lines(payments: list[PaymentIn]) -> list[PaymentLine]:
     return [PaymentLine(p.invoice, p.amount, p.note, p.retainage_released) for p in payments]
 
 
-def _after(cursor: str | None) -> str | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    after = position.get("after")
-    if not isinstance(after, str):
-        raise HeaderError(400, "cursor is not a value this service returned as next_cursor", "bad_cursor")
-    return after
-
-
 def _page(result: DisbursementList) -> Response:
     cursor = encode_cursor({"after": result.next_after}) if result.next_after is not None else None
     return jsonify(SummaryPage.model_validate(
@@ -147,7 +136,7 @@ def list_disbursements(path: CompanyPath, query: ListQuery) -> Response:
     return _page(disbursement_queries.list_disbursements(
         _svc(), actor(), path.company_id, status=query.status, drawdown_status=query.drawdown_status,
         awaiting_me=query.awaiting == "me", overdue=query.overdue, project_id=query.project,
-        after=_after(query.cursor), limit=query.limit))
+        after=paging.after(query), limit=query.limit))
 
 
 @bp.get("/disbursements/<disbursement_id>", responses={200: DisbursementDetail, **problem_responses(*_READ)})
@@ -200,7 +189,7 @@ def list_drafts(path: CompanyPath, query: DraftListQuery) -> Response:
     from engine.service import disbursement_queries
 
     return _page(disbursement_queries.list_disbursements(_svc(), actor(), path.company_id, drafts=True,
-                                                         project_id=query.project, after=_after(query.cursor),
+                                                         project_id=query.project, after=paging.after(query),
                                                          limit=query.limit))
 
 
