@@ -59,9 +59,7 @@ from engine.store.tables import (
     Disbursement,
     DisbursementItem,
     Instance,
-    OccurrenceRow,
     Project,
-    ResponseRow,
 )
 from engine.text import is_id
 
@@ -231,35 +229,31 @@ def _json_text_holds(column: Any, user: str) -> ColumnElement[bool]:
 
 
 def _open_response(d_id: Any) -> Any:
-    """The open response occurrences of the disbursement's active instance (RESP-1)."""
-    return (select(OccurrenceRow.id).join(Instance, Instance.id == OccurrenceRow.instance_id)
-            .where(Instance.disbursement_id == d_id, Instance.status == "active",
-                   OccurrenceRow.closed_at.is_(None), OccurrenceRow.kind == "response"))
+    """The disbursement's active instance while a response occurrence is open (RESP-1)."""
+    return (select(Instance.id).where(Instance.disbursement_id == d_id, Instance.status == "active",
+                                      Instance.open_seq.is_not(None)))
 
 
 def _participates(actor: str) -> ColumnElement[bool]:
     """The rows ``actor`` takes part in (as :func:`engine.service.instances.require_viewer` counts it)."""
     managed = exists(select(Instance.id).where(Instance.disbursement_id == Disbursement.id,
                                                Instance.snapshot["manager"].as_string() == actor))
-    assigned = exists(select(OccurrenceRow.id).join(Instance, Instance.id == OccurrenceRow.instance_id)
-                      .where(Instance.disbursement_id == Disbursement.id,
-                             _json_text_holds(OccurrenceRow.assignees, actor)))
+    assigned = exists(select(Instance.id).where(Instance.disbursement_id == Disbursement.id,
+                                                _json_text_holds(Instance.assigned, actor)))
     return or_(Disbursement.created_by == actor, Disbursement.drafted_by == actor, managed, assigned)
 
 
 def _awaiting(actor: str) -> ColumnElement[bool]:
     """The actor is awaited on the current step and has not answered it (STEP-5, RESP-1, RESP-4)."""
-    answered = exists(select(ResponseRow.id).where(ResponseRow.occurrence_id == OccurrenceRow.id,
-                                                   ResponseRow.user_id == actor))
     return exists(_open_response(Disbursement.id).where(
-        Instance.blocked.is_(False), _json_text_holds(OccurrenceRow.assignees, actor),
-        not_(_json_text_holds(OccurrenceRow.replaced, actor)), not_(answered)))
+        Instance.blocked.is_(False), _json_text_holds(Instance.open_assignees, actor),
+        not_(_json_text_holds(Instance.open_replaced, actor)), not_(_json_text_holds(Instance.open_answered, actor))))
 
 
 def _overdue(today: date) -> ColumnElement[bool]:
     """STEP-9: an open response occurrence is overdue from 00:00 (company time) the day after
     its due date, i.e. when its due date is before today's date in the company's time zone."""
-    return exists(_open_response(Disbursement.id).where(OccurrenceRow.due_date < today))
+    return exists(_open_response(Disbursement.id).where(Instance.open_due < today))
 
 
 def _check_filters(status: str | None, drawdown_status: str | None, limit: int) -> None:
@@ -345,22 +339,16 @@ def _summaries(s: Session, rows: Sequence[tuple[Disbursement, str]], actor: str,
         select(DisbursementItem.disbursement_id, func.sum(DisbursementItem.amount), func.count())
         .where(DisbursementItem.disbursement_id.in_(ids)).group_by(DisbursementItem.disbursement_id))}
     open_rows = list(s.execute(
-        select(Instance.disbursement_id, Instance.blocked, OccurrenceRow.id, OccurrenceRow.seq,
-               OccurrenceRow.step, OccurrenceRow.entered_at, OccurrenceRow.due_date,
-               OccurrenceRow.assignees, OccurrenceRow.replaced)
-        .join(Instance, Instance.id == OccurrenceRow.instance_id)
-        .where(Instance.disbursement_id.in_(ids), Instance.status == "active",
-               OccurrenceRow.closed_at.is_(None), OccurrenceRow.kind == "response")))
-    answered: set[int] = set()
-    if eligible and open_rows:
-        answered = set(s.scalars(select(ResponseRow.occurrence_id).where(
-            ResponseRow.occurrence_id.in_([r.id for r in open_rows]), ResponseRow.user_id == actor)))
+        select(Instance.disbursement_id, Instance.blocked, Instance.open_seq, Instance.open_step,
+               Instance.open_entered_at, Instance.open_due, Instance.open_assignees, Instance.open_replaced,
+               Instance.open_answered)
+        .where(Instance.disbursement_id.in_(ids), Instance.status == "active", Instance.open_seq.is_not(None))))
     current: dict[str, tuple[Occurrence, bool]] = {}
-    for d_id, blocked, occ_id, seq, step, entered, due, assignees, replaced in open_rows:
+    for d_id, blocked, seq, step, entered, due, assignees, replaced, answered in open_rows:
         occ = Occurrence(seq=seq, step=step, kind="response", entered_at=entered, due=due,
                          assignees=tuple(assignees or ()), replaced=tuple(replaced or ()))
         # RESP-1, RESP-4: eligible, awaited, not blocked, and not answered yet
-        current[d_id] = (occ, eligible and not blocked and actor in occ.awaited and occ_id not in answered)
+        current[d_id] = (occ, eligible and not blocked and actor in occ.awaited and actor not in (answered or ()))
     out = []
     for d, project_name in rows:
         total, n = totals.get(d.id, (Decimal("0.00"), 0))

@@ -10,20 +10,20 @@ entries: they are internal helpers, not commands (docs/engine.md).
   UPDATE`` on PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``);
 - finding: :func:`active_instance`, :func:`latest_instance`,
   :func:`last_occurrence` (RESP-2), :func:`compiled_of`;
-- the state (de)serialisation: :func:`load_with_ids` / :func:`load_state` read an
-  instance's occurrences and responses into an :class:`InstanceState`;
-  :func:`save_state` writes what a transition changed;
+- the state (de)serialisation: the instance row holds it all (:func:`encode_state`,
+  :func:`load_state`); :func:`row_values` is what a transition writes on it, :func:`save_state`
+  writes that through the ORM;
 - what the state means for the disbursement: :func:`workflow_status` (ST-1),
   :func:`calendar_of` (GEN-6).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -31,7 +31,7 @@ from engine.errors import DomainError
 from engine.runtime.calendar import CompanyCalendar
 from engine.runtime.instance import InstanceState, Occurrence, Response
 from engine.services import Services
-from engine.store.tables import Company, Disbursement, Instance, OccurrenceRow, ResponseRow, TemplateVersion
+from engine.store.tables import Company, Disbursement, Instance, TemplateVersion
 
 if TYPE_CHECKING:
     from engine.spec.compiler import CompiledWorkflow
@@ -110,8 +110,7 @@ def latest_instance(s: Session, disbursement_id: str) -> Instance | None:
 def last_occurrence(s: Session, disbursement_id: str) -> int:
     """RESP-2: the highest occurrence number over every instance of the disbursement (0 if none);
     a new instance numbers its occurrences after it."""
-    found = s.scalar(select(func.max(OccurrenceRow.seq)).join(Instance, Instance.id == OccurrenceRow.instance_id)
-                     .where(Instance.disbursement_id == disbursement_id))
+    found = s.scalar(select(func.max(Instance.last_seq)).where(Instance.disbursement_id == disbursement_id))
     return int(found or 0)
 
 
@@ -129,72 +128,87 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def load_with_ids(s: Session, inst: Instance) -> tuple[InstanceState, dict[int, int]]:
-    """The instance's state, and the row id of each occurrence (by seq) for :func:`save_state`."""
-    rows = s.execute(select(OccurrenceRow).where(OccurrenceRow.instance_id == inst.id)
-                     .order_by(OccurrenceRow.seq)).scalars().all()
-    responses: dict[int, list[Response]] = {}
-    if rows:
-        for occurrence_id, user, answer, at, comment in s.execute(
-                select(ResponseRow.occurrence_id, ResponseRow.user_id, ResponseRow.answer,
-                       ResponseRow.created_at, ResponseRow.comment)
-                .where(ResponseRow.occurrence_id.in_([o.id for o in rows])).order_by(ResponseRow.id)):
-            responses.setdefault(occurrence_id, []).append(Response(user, answer, _aware(at), comment))
-    occs = tuple(
-        Occurrence(seq=o.seq, step=o.step, kind=o.kind, entered_at=_aware(o.entered_at), due=o.due_date,
-                   assignees=tuple(o.assignees or ()), replaced=tuple(o.replaced or ()),
-                   responses=tuple(responses.get(o.id, ())), closed_at=_aware(o.closed_at),
-                   decision=o.decision, evaluation=o.evaluation)
-        for o in rows)
-    state = InstanceState(status=inst.status, occurrences=occs, end_step=inst.end_step,
-                          outcome=inst.outcome, blocked=inst.blocked,
-                          first_seq=occs[0].seq if occs else 1)
-    return state, {o.seq: o.id for o in rows}
+def _iso(moment: datetime) -> str:
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).isoformat()
 
 
-def load_state(s: Session, inst: Instance) -> InstanceState:
-    return load_with_ids(s, inst)[0]
+def encode_state(state: InstanceState) -> list[dict[str, Any]]:
+    """The occurrences as the ``state`` column stores them: plain JSON, empty fields left out
+    (a transition writes the whole list, so it stays small)."""
+    out: list[dict[str, Any]] = []
+    for o in state.occurrences:
+        item: dict[str, Any] = {"seq": o.seq, "step": o.step, "kind": o.kind, "entered_at": _iso(o.entered_at)}
+        if o.due is not None:
+            item["due"] = o.due.isoformat()
+        if o.assignees:
+            item["assignees"] = list(o.assignees)
+        if o.replaced:
+            item["replaced"] = list(o.replaced)
+        if o.responses:
+            item["responses"] = [
+                {"user": r.user, "answer": r.answer, "at": _iso(r.at), **({"comment": r.comment} if r.comment is not None else {})}
+                for r in o.responses]
+        if o.closed_at is not None:
+            item["closed_at"] = _iso(o.closed_at)
+        if o.decision is not None:
+            item["decision"] = o.decision
+        if o.evaluation is not None:
+            item["evaluation"] = dict(o.evaluation)
+        out.append(item)
+    return out
 
 
-def _occurrence_values(occ: Occurrence) -> dict[str, Any]:
-    return {"due_date": occ.due, "closed_at": occ.closed_at, "decision": occ.decision,
-            "assignees": list(occ.assignees), "replaced": list(occ.replaced),
-            "evaluation": dict(occ.evaluation) if occ.evaluation is not None else None}
+def decode_occurrences(data: Sequence[Mapping[str, Any]]) -> tuple[Occurrence, ...]:
+    """:func:`encode_state`'s list back into occurrences."""
+    parse = datetime.fromisoformat
+    return tuple(
+        Occurrence(seq=o["seq"], step=o["step"], kind=o["kind"], entered_at=parse(o["entered_at"]),
+                   due=date.fromisoformat(o["due"]) if "due" in o else None,
+                   assignees=tuple(o.get("assignees", ())), replaced=tuple(o.get("replaced", ())),
+                   responses=tuple(Response(r["user"], r["answer"], parse(r["at"]), r.get("comment"))
+                                   for r in o.get("responses", ())),
+                   closed_at=parse(o["closed_at"]) if "closed_at" in o else None,
+                   decision=o.get("decision"), evaluation=o.get("evaluation"))
+        for o in data)
 
 
-def save_state(s: Session, inst: Instance, old: InstanceState, ids: dict[int, int], new: InstanceState,
-               now: datetime) -> None:
-    """Write what changed between ``old`` and ``new``: new occurrences and responses are
-    appended, changed occurrences updated — with Core, in a statement per kind of change
-    (this runs on every transition)."""
-    old_by_seq = {o.seq: o for o in old.occurrences}
-    new_occurrences: list[dict[str, Any]] = []
-    new_responses: list[dict[str, Any]] = []
-    for occ in new.occurrences:
-        before = old_by_seq.get(occ.seq)
-        if before is None:
-            new_occurrences.append({"instance_id": inst.id, "seq": occ.seq, "step": occ.step, "kind": occ.kind,
-                                    "entered_at": occ.entered_at, **_occurrence_values(occ)})
-            continue
-        if before == occ:
-            continue
-        if replace(before, responses=()) != replace(occ, responses=()):
-            s.execute(update(OccurrenceRow).where(OccurrenceRow.id == ids[occ.seq])
-                      .values(**_occurrence_values(occ)))
-        known = {r.user for r in before.responses}
-        new_responses += [{"occurrence_id": ids[occ.seq], "user_id": r.user, "answer": r.answer,
-                           "comment": r.comment, "created_at": r.at}
-                          for r in occ.responses if r.user not in known]
-    if new_responses:
-        s.execute(insert(ResponseRow), new_responses)
-    inst.status, inst.blocked = new.status, new.blocked
-    inst.end_step, inst.outcome = new.end_step, new.outcome
-    if new.status != "active" and inst.ended_at is None:
-        inst.ended_at = now
+def state_of(status: str, data: Sequence[Mapping[str, Any]], first_seq: int, end_step: str | None,
+             outcome: str | None, blocked: bool) -> InstanceState:
+    """An instance's state from its row's values (an ORM object or a Core row alike)."""
+    return InstanceState(status=status, occurrences=decode_occurrences(data), end_step=end_step,  # type: ignore[arg-type]
+                         outcome=outcome, blocked=bool(blocked), first_seq=first_seq)  # type: ignore[arg-type]
+
+
+def load_state(s: Session | None, inst: Instance) -> InstanceState:
+    """``inst``'s state: its own row holds all of it (``s`` is unused, kept for callers' symmetry)."""
+    return state_of(inst.status, inst.state or (), inst.first_seq, inst.end_step, inst.outcome, inst.blocked)
+
+
+def row_values(new: InstanceState, ended_at: datetime | None) -> dict[str, Any]:
+    """Every column a transition to ``new`` writes on the instance row but its version:
+    the state, the status fields and the open occurrence's copy (one UPDATE, on every backend)."""
+    cur = new.current
+    assigned: dict[str, None] = {}
+    for o in new.occurrences:
+        assigned.update(dict.fromkeys(o.assignees))
+    last = new.occurrences[-1].seq if new.occurrences else new.first_seq - 1
+    return {
+        "status": new.status, "blocked": new.blocked, "end_step": new.end_step, "outcome": new.outcome,
+        "ended_at": ended_at, "state": encode_state(new), "first_seq": new.first_seq, "last_seq": last,
+        "open_seq": cur.seq if cur else None, "open_step": cur.step if cur else None,
+        "open_entered_at": cur.entered_at if cur else None, "open_due": cur.due if cur else None,
+        "open_assignees": list(cur.assignees) if cur else [], "open_replaced": list(cur.replaced) if cur else [],
+        "open_answered": [r.user for r in cur.responses] if cur else [], "assigned": list(assigned),
+    }
+
+
+def save_state(s: Session, inst: Instance, new: InstanceState, now: datetime) -> None:
+    """Write ``new`` on the instance row (the ORM object; flushed with the command)."""
+    ended_at = inst.ended_at if inst.ended_at is not None or new.status == "active" else now
+    for name, value in row_values(new, ended_at).items():
+        setattr(inst, name, value)
     inst.lock_version += 1
     s.flush()  # an ended instance must be written before a restart inserts the next (WF-13 index)
-    if new_occurrences:
-        s.execute(insert(OccurrenceRow), new_occurrences)
 
 
 # ---------------------------------------------------------------- what the state means

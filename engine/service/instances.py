@@ -59,7 +59,6 @@ from engine.service.instance_store import (
     last_occurrence,
     latest_instance,
     load_state,
-    load_with_ids,
     lock_disbursement,
     lock_with_company,
     require_version,
@@ -76,7 +75,6 @@ from engine.store.tables import (
     DisbursementItem,
     Instance,
     Invoice,
-    OccurrenceRow,
     Project,
     Template,
     TemplateVersion,
@@ -174,13 +172,12 @@ class _Unit:
             calendar=calendar_of(self.company), admins=_Lazy(lambda: admins(self.s, self.company.id)),
             may_manage=lambda user: can_manage(self.s, self.company.id, user))
 
-    def commit(self, inst: Instance, old: InstanceState, ids: dict[int, int], tr: instance.Transition,
-               actor: str | None, reason: str | None = None) -> None:
+    def commit(self, inst: Instance, tr: instance.Transition, actor: str | None, reason: str | None = None) -> None:
         """Persist a transition: its rows, the workflow status, its audit entries and emails."""
         if not tr.changed:
             return
         before = self.d.workflow_status
-        save_state(self.s, inst, old, ids, tr.state, self.now)
+        save_state(self.s, inst, tr.state, self.now)
         self.d.workflow_status = workflow_status(tr.state)
         bump(self.d, self.now)  # bumps lock_version (optimistic check, the ETag)
         self._effects(inst, actor, tr.effects, reason, before, tr.state)
@@ -281,14 +278,17 @@ def start_on_template(s: Session, svc: Services, company: Company, d: Disburseme
     compiled = svc.compiled(version.content_hash, version.document)
     unit = _Unit(s, company, d, svc.now())
     previous = latest_instance(s, d.id)
+    first = last_occurrence(s, d.id) + 1
     inst = Instance(company_id=company.id, disbursement_id=d.id, number=(previous.number + 1 if previous else 1),
                     template_id=template.id,
                     version_id=version.id, content_hash=version.content_hash, snapshot=snapshot,
-                    status="active", blocked=False, started_at=svc.now(), lock_version=0)
+                    status="active", blocked=False, started_at=svc.now(), lock_version=0,
+                    state=[], first_seq=first, last_seq=first - 1, open_assignees=[], open_replaced=[],
+                    open_answered=[], assigned=[])
     s.add(inst)
     s.flush()
-    tr = instance.start(compiled, unit.context(inst, compiled), first_seq=last_occurrence(s, d.id) + 1)
-    unit.commit(inst, InstanceState(), {}, tr, actor)
+    tr = instance.start(compiled, unit.context(inst, compiled), first_seq=first)
+    unit.commit(inst, tr, actor)
     return position_of(s, d, inst, tr.state)
 
 
@@ -333,13 +333,12 @@ class _Active:
     inst: Instance
     compiled: CompiledWorkflow
     state: InstanceState
-    ids: dict[int, int]
 
     def context(self) -> instance.Context:
         return self.unit.context(self.inst, self.compiled)
 
     def commit(self, tr: instance.Transition, actor: str | None, reason: str | None = None) -> None:
-        self.unit.commit(self.inst, self.state, self.ids, tr, actor, reason)
+        self.unit.commit(self.inst, tr, actor, reason)
 
 
 def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: str,
@@ -360,8 +359,7 @@ def _with_instance(s: Session, svc: Services, company_id: str, disbursement_id: 
 def _loaded(s: Session, svc: Services, company: Company, d: Disbursement, inst: Instance) -> _Active:
     """``inst`` of the locked disbursement ``d``, with its workflow and state, ready for one command."""
     compiled = compiled_of(s, svc, inst)
-    state, ids = load_with_ids(s, inst)
-    return _Active(_Unit(s, company, d, svc.now()), inst, compiled, state, ids)
+    return _Active(_Unit(s, company, d, svc.now()), inst, compiled, load_state(s, inst))
 
 
 @dataclass(frozen=True)
@@ -412,11 +410,11 @@ def _answered_instance(s: Session, d: Disbursement, occurrence: int, instance_id
 
     An occurrence found nowhere is stale, answered against the active instance (or the
     latest one) so the refusal is the same as for any other stale answer."""
-    q = (select(Instance).join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
-         .where(Instance.disbursement_id == d.id, OccurrenceRow.seq == occurrence))
+    q = (select(Instance).where(Instance.disbursement_id == d.id, Instance.first_seq <= occurrence,
+                                Instance.last_seq >= occurrence))
     if instance_id is not None:
         q = q.where(Instance.id == instance_id)
-    found = list(s.scalars(q))
+    found = [i for i in s.scalars(q) if load_state(s, i).occurrence(occurrence) is not None]
     if len(found) > 1:
         # only rows written before numbers continued across instances can collide
         raise DomainError("ambiguous_occurrence", f"occurrence {occurrence} exists in several workflow instances "
@@ -655,10 +653,9 @@ def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Se
         return []
     # columns, not entities: the instances are read again, fresh, once their disbursement is locked
     candidates = sorted({d_id for d_id, assignees, replaced in s.execute(
-        select(Instance.disbursement_id, OccurrenceRow.assignees, OccurrenceRow.replaced)
-        .join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
+        select(Instance.disbursement_id, Instance.open_assignees, Instance.open_replaced)
         .where(Instance.company_id == company_id, Instance.status == "active", Instance.blocked.is_(False),
-               OccurrenceRow.closed_at.is_(None), OccurrenceRow.kind == "response"))
+               Instance.open_seq.is_not(None)))
         if gone.intersection(set(assignees or ()) - set(replaced or ()))})
     if not candidates:
         return []
@@ -711,12 +708,9 @@ def _participates(s: Session, d: Disbursement, user: str) -> bool:
     manager (MGR-1) or an assignee (STEP-1) of any of its instances."""
     if user in (d.created_by, d.drafted_by):
         return True
-    if any((snap or {}).get("manager") == user
-           for snap in s.scalars(select(Instance.snapshot).where(Instance.disbursement_id == d.id))):
-        return True
-    return any(user in (assignees or ()) for assignees in s.scalars(
-        select(OccurrenceRow.assignees).join(Instance, Instance.id == OccurrenceRow.instance_id)
-        .where(Instance.disbursement_id == d.id)))
+    return any((snap or {}).get("manager") == user or user in (assigned or ())
+               for snap, assigned in s.execute(select(Instance.snapshot, Instance.assigned)
+                                               .where(Instance.disbursement_id == d.id)))
 
 
 def require_viewer(s: Session, company_id: str, actor: str, d_id: str) -> Disbursement:

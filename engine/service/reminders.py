@@ -46,7 +46,6 @@ from engine.services import Services
 from engine.store.tables import (
     Company,
     Instance,
-    OccurrenceRow,
     OutboxEmail,
     User,
 )
@@ -99,10 +98,8 @@ def _candidates(s: Session, now: datetime) -> list[tuple[str, str, str]]:
     """
     horizon = now.astimezone(timezone.utc).date() + timedelta(days=1)
     q = (select(Instance.id, Instance.company_id, Instance.disbursement_id)
-         .join(OccurrenceRow, OccurrenceRow.instance_id == Instance.id)
-         .where(Instance.status == "active", Instance.blocked.is_(False),
-                OccurrenceRow.kind == "response", OccurrenceRow.closed_at.is_(None),
-                OccurrenceRow.due_date.is_not(None), OccurrenceRow.due_date <= horizon)
+         .where(Instance.status == "active", Instance.blocked.is_(False), Instance.open_seq.is_not(None),
+                Instance.open_due.is_not(None), Instance.open_due <= horizon)
          .order_by(Instance.started_at, Instance.id))
     return [(i, c, d) for i, c, d in s.execute(q)]
 

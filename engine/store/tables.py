@@ -335,7 +335,16 @@ class DisbursementItem(Base):
 
 
 class Instance(Base):
-    """One run of a workflow on one disbursement, pinned to a version (WF-12)."""
+    """One run of a workflow on one disbursement, pinned to a version (WF-12).
+
+    The run's whole state is this one row, written once per transition: ``state`` holds every
+    occurrence with its responses (:func:`engine.service.instance_store.encode_state`), and the
+    ``open_*`` columns repeat the open response occurrence, if any (there is at most one,
+    ``InstanceState.current``), for the queries that look for steps waiting (the inbox, overdue
+    filters, reminders, STEP-2 rechecks). ``first_seq``/``last_seq`` bound the occurrence numbers
+    it holds (RESP-2: numbers continue across a disbursement's instances). ``assigned`` is every
+    user ever assigned to one of its occurrences (who may view the disbursement, ROLE-7).
+    """
 
     __tablename__ = "workflow_instances"
     __table_args__ = (UniqueConstraint("disbursement_id", "number"),)
@@ -356,41 +365,25 @@ class Instance(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: every occurrence, with its responses
+    state: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    first_seq: Mapped[int] = mapped_column(Integer, default=1)
+    #: the highest occurrence number it holds (first_seq - 1 while it holds none)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    open_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    open_step: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    open_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    open_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    open_assignees: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    open_replaced: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: who answered the open occurrence already (RESP-4)
+    open_answered: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    assigned: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 # WF-13: at most one active instance per disbursement, enforced by the database too.
 Index("uq_instances_one_active", Instance.disbursement_id, unique=True,
       sqlite_where=Instance.status == "active", postgresql_where=Instance.status == "active")
-
-
-class OccurrenceRow(Base):
-    __tablename__ = "occurrences"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    instance_id: Mapped[str] = mapped_column(ForeignKey("workflow_instances.id"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    step: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(10))
-    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    decision: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    assignees: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    replaced: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-
-
-class ResponseRow(Base):
-    __tablename__ = "responses"
-    __table_args__ = (UniqueConstraint("occurrence_id", "user_id"),)  # RESP-4
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"), index=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    answer: Mapped[str] = mapped_column(String(200))
-    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # ---------------------------------------------------------------- audit and email

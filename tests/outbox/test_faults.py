@@ -21,7 +21,8 @@ from engine.service import disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.db import Database
-from engine.store.tables import OutboxEmail, ResponseRow
+from engine.service.instance_store import load_state
+from engine.store.tables import Instance, OutboxEmail
 from tests.world import build_world
 
 
@@ -106,7 +107,7 @@ def test_a_failed_transaction_leaves_neither_state_nor_email(svc, clock, smtp_se
     view = instances.view(svc, w.admin, w.company, d)
     assert (view.current_step, view.current_occurrence) == ("Controller Review", occ)
     with svc.db.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(ResponseRow)) == 0
+        assert [r for i in s.scalars(select(Instance)) for o in load_state(s, i).occurrences for r in o.responses] == []
     assert len(_rows(svc)) == 3
     assert send_pending(svc, smtp_server.url).claimed == 0
 

@@ -15,7 +15,8 @@ from engine.security.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
 from engine.service import directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.service.history import history
-from engine.store.tables import AuditEntry, Instance, OccurrenceRow, OutboxEmail, ResponseRow
+from engine.service.instance_store import load_state
+from engine.store.tables import AuditEntry, Instance, OutboxEmail
 from tests.world import REFERENCE, build_world
 
 from .test_responding import exec_world
@@ -29,8 +30,11 @@ def audit_count(svc) -> int:
 def written(svc) -> tuple[int, ...]:
     """How many audit entries, responses, occurrences and queued emails exist."""
     with svc.db.sessions() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t))
-                     for t in (AuditEntry, ResponseRow, OccurrenceRow, OutboxEmail))
+        states = [load_state(s, i) for i in s.scalars(select(Instance))]
+        return (s.scalar(select(func.count()).select_from(AuditEntry)),
+                sum(len(o.responses) for st in states for o in st.occurrences),
+                sum(len(st.occurrences) for st in states),
+                s.scalar(select(func.count()).select_from(OutboxEmail)))
 
 
 def new(w, amount: str = "10.00", *, approved_by: str | None = None) -> str:
@@ -48,10 +52,8 @@ def view(w, d: str) -> instances.InstanceView:
 
 def responses_of(svc, instance_id: str) -> list[tuple[str, str]]:
     with svc.db.sessions() as s:
-        return [(u, a) for u, a in s.execute(
-            select(ResponseRow.user_id, ResponseRow.answer).join(OccurrenceRow,
-                                                                  OccurrenceRow.id == ResponseRow.occurrence_id)
-            .where(OccurrenceRow.instance_id == instance_id))]
+        state = load_state(s, s.get(Instance, instance_id))
+        return [(r.user, r.answer) for o in state.occurrences for r in o.responses]
 
 
 def outbox(svc, event: str) -> list[str]:

@@ -24,7 +24,7 @@ from engine.store.migrate import alembic_config, current_heads, upgrade
 from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
 #: the newest revision
-HEAD = "0007"
+HEAD = "0008"
 
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
@@ -326,3 +326,56 @@ def test_0007_adds_mfa_enrollments_and_signed_out_at_and_downgrading_drops_them(
         engine.dispose()
     upgrade(database_url)
     assert _schema_diff(database_url) == []
+
+
+def _json(value):
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _instance_rows(url: str) -> list[tuple]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(
+                "SELECT id, state, first_seq, last_seq, open_seq, open_step, open_due, open_assignees, "
+                "open_replaced, open_answered, assigned FROM workflow_instances ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def test_0008_moves_occurrences_into_the_instance_row_and_back(database_url: str) -> None:
+    """0008: each instance's occurrences and responses become its ``state`` (with the open
+    occurrence's copy in ``open_*``); downgrading to 0007 writes them back into their tables,
+    and upgrading again gives every instance row exactly what the engine wrote."""
+    from dsl.load import load_workflow
+    from engine.service.demo import seed_demo
+    from tests.world import REFERENCE
+
+    upgrade(database_url)
+    db = Database(database_url)
+    try:
+        seed_demo(Services(db), load_workflow(REFERENCE, "workflow.flow"))  # instances in every state
+    finally:
+        db.dispose()
+    written = _instance_rows(database_url)
+    assert any(r[4] is not None for r in written) and any(r[4] is None for r in written)
+
+    command.downgrade(alembic_config(database_url), "0007")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            occurrences = conn.execute(text("SELECT count(*) FROM occurrences")).scalar_one()
+            responses = conn.execute(text("SELECT count(*) FROM responses")).scalar_one()
+    finally:
+        engine.dispose()
+    assert occurrences == sum(len(_json(r[1])) for r in written)
+    assert responses == sum(len(o.get("responses", ())) for r in written for o in _json(r[1]))
+
+    upgrade(database_url)
+    assert _schema_diff(database_url) == []
+    again = _instance_rows(database_url)
+    normal = lambda rows: [tuple(_json(v) if i in (1, 7, 8, 9, 10) else v for i, v in enumerate(r))  # noqa: E731
+                           for r in rows]
+    assert normal(again) == normal(written)

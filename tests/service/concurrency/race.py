@@ -22,7 +22,8 @@ from engine.service.demo import seed_company
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.db import Database
-from engine.store.tables import AuditEntry, OccurrenceRow, OutboxEmail, ResponseRow
+from engine.service.instance_store import load_state
+from engine.store.tables import AuditEntry, Instance, OutboxEmail
 
 #: a Monday, 09:00 in New York; the race tests never move time
 MOMENT = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
@@ -209,11 +210,12 @@ def chain_breaks(svc: Services) -> list[audit.Break]:
         return audit.verify(s)
 
 
-def response_rows(svc: Services, instance_id: str, seq: int) -> list[ResponseRow]:
+def response_rows(svc: Services, instance_id: str, seq: int) -> list[Any]:
+    """The responses stored on occurrence ``seq`` of the instance (each has ``user``, ``answer``)."""
     with svc.db.sessions() as s:
-        occ = s.scalars(select(OccurrenceRow).where(OccurrenceRow.instance_id == instance_id,
-                                                    OccurrenceRow.seq == seq)).one()
-        return list(s.scalars(select(ResponseRow).where(ResponseRow.occurrence_id == occ.id)))
+        occ = load_state(s, s.get(Instance, instance_id)).occurrence(seq)
+        assert occ is not None
+        return list(occ.responses)
 
 
 def emails(svc: Services, event: str) -> list[str]:

@@ -66,7 +66,7 @@ def test_fifty_first_answers_to_an_any_step_make_exactly_one_transition(race_wor
     assert [e.actor_id for e in submitted] == [winner]
     assert [e.actor_id for e in decided] == [winner]
     assert len(entries_for(world.svc, d, "step_entered", 2)) == 1
-    assert [r.user_id for r in response_rows(world.svc, _instance(world, d), occ)] == [winner]
+    assert [r.user for r in response_rows(world.svc, _instance(world, d), occ)] == [winner]
 
     # the next step's emails were written once (AUD-1): the panel and the manager
     sent = Counter(emails(world.svc, "step_entered"))
@@ -124,7 +124,7 @@ def test_every_concurrent_approval_of_an_all_step_is_recorded_and_it_decides_onc
 
     assert unexpected(outcomes, set()) == []  # nobody is refused
     rows = response_rows(world.svc, _instance(world, d), 2)
-    assert sorted(r.user_id for r in rows) == sorted(world.panel)
+    assert sorted(r.user for r in rows) == sorted(world.panel)
     assert {r.answer for r in rows} == {"Approve"}
     submitted = entries_for(world.svc, d, "response_submitted", 2)
     assert sorted(e.actor_id for e in submitted) == sorted(world.panel)
@@ -156,7 +156,7 @@ def test_one_other_answer_racing_approvals_of_an_all_step_decides_once(race_worl
     assert outcomes[rejecter].ok  # nothing can close the step before the rejecter answers
     accepted = sorted(world.panel[i] for i, o in enumerate(outcomes) if o.ok)
     rows = response_rows(world.svc, _instance(world, d), 2)
-    assert sorted(r.user_id for r in rows) == accepted
+    assert sorted(r.user for r in rows) == accepted
     submitted = entries_for(world.svc, d, "response_submitted", 2)
     assert sorted(e.actor_id for e in submitted) == accepted
     assert submitted[-1].actor_id == world.panel[rejecter]  # nothing recorded after the decision

@@ -15,17 +15,16 @@ from sqlalchemy import select
 
 from engine.service import directory, disbursements, instances
 from engine.service.disbursements import PaymentLine
-from engine.store.tables import OccurrenceRow, ResponseRow
+from engine.service.instance_store import load_state
+from engine.store.tables import Instance
 
 from .race import Racer, RaceWorld, WorldBuilder, chain_breaks, current, race, unexpected
 
 
 def _answers_on(world: RaceWorld, instance_id: str) -> list[tuple[str, str]]:
     with world.svc.db.sessions() as s:
-        return [(u, a) for u, a in s.execute(
-            select(ResponseRow.user_id, ResponseRow.answer)
-            .join(OccurrenceRow, OccurrenceRow.id == ResponseRow.occurrence_id)
-            .where(OccurrenceRow.instance_id == instance_id))]
+        state = load_state(s, s.get(Instance, instance_id))
+        return [(r.user, r.answer) for o in state.occurrences for r in o.responses]
 
 
 def _respond(world: RaceWorld, d: str, occurrence: int):
