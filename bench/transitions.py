@@ -281,7 +281,7 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
 
     from engine.service import audit, instance_store
     from engine.store.db import Database
-    from engine.store.tables import AuditEntry, Disbursement, Instance, OccurrenceRow, ResponseRow
+    from engine.store.tables import AuditEntry, Disbursement, Instance
 
     problems: list[str] = []
     db = Database(url)
@@ -289,13 +289,12 @@ def verify(url: str, world: World, used: list[str], successes: int) -> list[str]
     with db.sessions() as s:
         actions = Counter(dict(s.execute(select(AuditEntry.action, func.count(AuditEntry.id))
                                          .where(AuditEntry.chain.in_(chains)).group_by(AuditEntry.action)).all()))
-        responses = s.scalar(select(func.count(ResponseRow.id)).join(
-            OccurrenceRow, OccurrenceRow.id == ResponseRow.occurrence_id).join(
-            Instance, Instance.id == OccurrenceRow.instance_id).where(Instance.disbursement_id.in_(used)))
         statuses = Counter(s.scalars(select(Disbursement.workflow_status).where(Disbursement.id.in_(used))))
-        bad_paths = 0
+        bad_paths = responses = 0
         for inst in s.scalars(select(Instance).where(Instance.disbursement_id.in_(used))):
-            if tuple(instance_store.load_state(s, inst).path) != PATH:
+            state = instance_store.load_state(s, inst)
+            responses += sum(len(o.responses) for o in state.occurrences)
+            if tuple(state.path) != PATH:
                 bad_paths += 1
         breaks = audit.verify(s)
     db.dispose()

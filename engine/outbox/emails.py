@@ -160,15 +160,21 @@ class Message:
     dedupe_key: str | None = None
 
 
-def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message]) -> int:
+def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message],
+                 known: Mapping[str, tuple[str, str]] | None = None) -> int:
     """Queue every message's emails: one outbox row per recipient user (so each is
     retried and counted on its own), in one user lookup and one INSERT.
+    ``known`` (user id → (email, name)) are users the caller read already in this
+    transaction; the lookup reads only the others (none, on a workflow's hot path).
     Returns the number of rows written."""
     wanted = list(dict.fromkeys(u for m in messages for u in m.recipients))
     if not wanted:
         return 0
-    users = {uid: (email, name) for uid, email, name in session.execute(
-        select(User.id, User.email, User.name).where(User.id.in_(wanted)))}
+    users = {u: known[u] for u in wanted if u in known} if known else {}
+    missing = [u for u in wanted if u not in users]
+    if missing:
+        users.update({uid: (email, name) for uid, email, name in session.execute(
+            select(User.id, User.email, User.name).where(User.id.in_(missing)))})
     rows = []
     for m in messages:
         details = m.details or {}
@@ -184,7 +190,7 @@ def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages:
                 "status": "pending", "attempts": 0, "next_attempt_at": now,
             })
     if rows:
-        session.execute(insert(OutboxEmail), rows)
+        session.connection().execute(insert(OutboxEmail.__table__), rows)
     return len(rows)
 
 

@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import String, func, insert, literal, or_, select, update
+from sqlalchemy import String, bindparam, func, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session
 
@@ -133,18 +133,25 @@ class Record:
 
 
 def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
-                records: Sequence[Record]) -> None:
-    """Append ``records`` to ``chain`` inside the caller's transaction, in three statements.
+                records: Sequence[Record], head: tuple[int, str] | None = None) -> None:
+    """Append ``records`` to ``chain`` inside the caller's transaction: the head is read (unless
+    the caller read it already, ``head`` = its (seq, hash), with the lock of the chain's object),
+    the entries go in one multi-row INSERT and the head moves in one UPDATE.
 
     The caller holds the lock of the object the chain belongs to, so the head
-    read here is current; the unique (chain, seq) constraint is the backstop.
-    Written with Core, not the ORM: this runs on every state change.
+    read here is current; the unique (chain, seq) constraint and the head UPDATE's
+    ``WHERE seq = <read>`` are the backstops. Written with Core on the session's
+    connection, not the ORM: this runs on every state change.
     """
     if not records:
         return
     key = keys.audit_key()  # before any write: without a key, nothing is written
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)).first()
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    conn = session.connection()
+    if head is None:
+        found = conn.execute(_HEAD_OF, {"chain": chain}).first()
+        head = (found[0], found[1]) if found is not None else None
+    seq, prev = head if head is not None else (0, GENESIS)
+    start = seq
     rows = []
     for r in records:
         seq += 1
@@ -159,12 +166,21 @@ def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
         row["hash"] = prev = _hash(row, prev)
         row["mac"] = entry_mac(key, prev)
         rows.append(row)
-    session.execute(insert(AuditEntry), rows)
+    conn.execute(_ENTRIES.insert(), rows)
     mac = head_mac(key, chain, seq, prev)
     if head is None:
-        session.execute(insert(AuditHead).values(chain=chain, seq=seq, hash=prev, mac=mac))
-    else:
-        session.execute(update(AuditHead).where(AuditHead.chain == chain).values(seq=seq, hash=prev, mac=mac))
+        conn.execute(_HEADS.insert().values(chain=chain, seq=seq, hash=prev, mac=mac))
+    elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seen": start, "b_seq": seq, "b_hash": prev,
+                                                    "b_mac": mac}).rowcount != 1:
+        raise DomainError("state_conflict", "another request wrote this audit chain at the same time; reload and retry",
+                          rule="GEN-7")
+
+
+_ENTRIES = AuditEntry.__table__
+_HEADS = AuditHead.__table__
+_HEAD_OF = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.chain == bindparam("chain"))
+_MOVE_HEAD = (update(_HEADS).where(_HEADS.c.chain == bindparam("b_chain"), _HEADS.c.seq == bindparam("b_seen"))
+              .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"), mac=bindparam("b_mac")))
 
 
 def append(session: Session, *, chain: str, company_id: str, at: datetime, actor_id: str | None,

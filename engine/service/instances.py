@@ -47,7 +47,7 @@ from engine.security.permissions import (
     require_any,
     standing,
 )
-from engine.service import audit
+from engine.service import audit, transition_rows
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
 from engine.service.instance_store import (
@@ -63,6 +63,7 @@ from engine.service.instance_store import (
     lock_with_company,
     require_version,
     save_state,
+    state_of,
     version_of,
     workflow_status,
 )
@@ -130,9 +131,26 @@ class _Unit:
     """One transaction's work on one disbursement: what it reads, read once and only when
     needed, and how it writes a transition (state rows, status, audit, email)."""
 
+    #: the chain head (seq, hash) and the users (id → (email, name)) read already, if any
+    head: tuple[int, str] | None = None
+    people: Mapping[str, tuple[str, str]] | None = None
+
     def __init__(self, s: Session, company: Company, d: Disbursement, now: datetime | None) -> None:
         self.s, self.company, self.d = s, company, d
         self.now = now  # type: ignore[assignment]  # None only for read-only uses (subject)
+
+    @cached_property
+    def admins(self) -> tuple[str, ...]:
+        return admins(self.s, self.company.id)
+
+    def invoice_approvers(self) -> dict[str, list[str]]:
+        """AUTH-5: user → the invoices of this disbursement they approved."""
+        approvers: dict[str, list[str]] = {}
+        for invoice_id, approver in self.s.execute(
+                select(Invoice.id, Invoice.approved_by).join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
+                .where(DisbursementItem.disbursement_id == self.d.id, Invoice.approved_by.is_not(None))):
+            approvers.setdefault(approver, []).append(invoice_id)
+        return approvers
 
     @cached_property
     def eligible(self) -> frozenset[str]:
@@ -169,7 +187,7 @@ class _Unit:
         return instance.Context(
             now=self.now, snapshot=Snapshot.from_data(inst.snapshot), eligible=self.eligible,
             facts=_LazyFacts(lambda: self.facts(names)), creator=self.d.created_by,
-            calendar=calendar_of(self.company), admins=_Lazy(lambda: admins(self.s, self.company.id)),
+            calendar=calendar_of(self.company), admins=_Lazy(lambda: self.admins),
             may_manage=lambda user: can_manage(self.s, self.company.id, user))
 
     def commit(self, inst: Instance, tr: instance.Transition, actor: str | None, reason: str | None = None) -> None:
@@ -184,11 +202,7 @@ class _Unit:
 
     def authorize_facts(self, state: InstanceState) -> segregation.AuthorizeFacts:
         """What AUTH-5..AUTH-7 read about this disbursement, ``state`` being the Approved instance."""
-        approvers: dict[str, list[str]] = {}
-        for invoice_id, approver in self.s.execute(
-                select(Invoice.id, Invoice.approved_by).join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
-                .where(DisbursementItem.disbursement_id == self.d.id, Invoice.approved_by.is_not(None))):
-            approvers.setdefault(approver, []).append(invoice_id)
+        approvers = self.invoice_approvers()
         responders: dict[str, list[str]] = {}
         for occ in state.occurrences:
             for r in occ.responses:
@@ -218,8 +232,38 @@ class _Unit:
                     messages.append(emails.Message("approved",
                                                    segregation.authorizers(self.authorize_facts(state))))
         audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
-                          at=self.now, records=records)
-        emails.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages)
+                          at=self.now, records=records, head=self.head)
+        emails.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages, known=self.people)
+
+
+class _RowUnit(_Unit):
+    """A :class:`_Unit` over what :func:`transition_rows.read` read in its one locked statement:
+    nothing more is read, and a transition is written with one statement per table."""
+
+    def __init__(self, s: Session, loaded: transition_rows.Loaded, now: datetime) -> None:
+        super().__init__(s, loaded.company, loaded.disbursement, now)  # type: ignore[arg-type]
+        self.loaded = loaded
+        self.head, self.people = loaded.head, loaded.people
+        self.__dict__.update(eligible=loaded.eligible, admins=loaded.admins, project=loaded.project,
+                             items=[(it.amount, it.retainage_released) for it in loaded.items])
+
+    def invoice_approvers(self) -> dict[str, list[str]]:
+        approvers: dict[str, list[str]] = {}
+        for it in self.loaded.items:
+            if it.approved_by is not None:
+                approvers.setdefault(it.approved_by, []).append(it.invoice_id)
+        return approvers
+
+    def commit_rows(self, inst: transition_rows.InstanceRow, tr: instance.Transition, actor: str) -> None:
+        """Persist a transition in five statements: the instance, the disbursement, the audit
+        entries, the chain head and the outbox rows."""
+        if not tr.changed:
+            return
+        conn = self.s.connection()
+        before = self.d.workflow_status
+        transition_rows.write_instance(conn, inst, tr.state, self.now)
+        transition_rows.write_disbursement(conn, self.loaded.disbursement, workflow_status(tr.state), self.now)
+        self._effects(inst, actor, tr.effects, None, before, tr.state)  # type: ignore[arg-type]
 
 
 def email_subject(s: Session, company: Company, d: Disbursement) -> emails.Subject:
@@ -457,6 +501,24 @@ def respond(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
         raise DomainError("invalid_answer", "the answer is not one of the step's answers", rule="RESP-3")
     _check_prose("RESP-3", comment=comment)
     with svc.tx() as s:
+        loaded = transition_rows.read(s.connection(), company_id, disbursement_id)
+        inst_row = loaded.instance if loaded is not None else None
+        if inst_row is not None and inst_row.first_seq <= occurrence <= inst_row.last_seq and (
+                instance_id is None or instance_id == inst_row.id):
+            # the hot path: the answer is to the active instance, all of it read in one statement
+            assert loaded is not None
+            require_version(loaded.disbursement, expected_version)  # type: ignore[arg-type]
+            _require_open(loaded.disbursement)  # type: ignore[arg-type]
+            unit = _RowUnit(s, loaded, svc.now())
+            compiled = svc.compiled(inst_row.content_hash, lambda: s.get(TemplateVersion, inst_row.version_id).document)
+            state = state_of(inst_row.status, inst_row.state, inst_row.first_seq, inst_row.end_step,
+                             inst_row.outcome, inst_row.blocked)
+            tr = instance.respond(state, compiled, unit.context(inst_row, compiled), user=actor,  # type: ignore[arg-type]
+                                  occurrence=occurrence, answer=answer, comment=comment)
+            unit.commit_rows(inst_row, tr, actor)
+            cur = tr.state.current
+            return RespondResult(inst_row.id, occurrence, loaded.disbursement.workflow_status,
+                                 cur.step if cur else None, cur.seq if cur else None, loaded.disbursement.lock_version)
         company, d = lock_with_company(s, company_id, disbursement_id)
         require_version(d, expected_version)
         _require_open(d)
