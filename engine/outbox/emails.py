@@ -52,12 +52,21 @@ SUBJECT_WIDTH = 300
 _SPACES = re.compile(r"\s+")
 
 
+#: characters :func:`header_text` and :func:`body_text` change: C0 and C1 controls (category Cc),
+#: CR, the line and paragraph separators (Zl, Zp) and lone surrogates (Cs); text without any
+#: (nearly all of it) is returned as it is, without a per-character pass
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_UNSAFE_IN_BODY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
 def header_text(value: str) -> str:
     """``value`` safe in a header: one line, encodable. A CR or LF in a header value would
     let text (a step name, a status) start a header of its own (``Bcc:``); Python's email
     package refuses such a value, so one bad subject would also make its email unsendable.
     Every control, line- or paragraph-separator character becomes a space (runs collapse),
     and a lone surrogate becomes U+FFFD, which UTF-8 cannot carry."""
+    if _UNSAFE.search(value) is None:
+        return _SPACES.sub(" ", value).strip()
     out = []
     for ch in value:
         category = unicodedata.category(ch)
@@ -73,6 +82,8 @@ def header_text(value: str) -> str:
 def body_text(value: str) -> str:
     """``value`` safe in a plain-text body: line breaks kept as LF, other control characters
     dropped, lone surrogates as U+FFFD — so rendering never writes a message that cannot be sent."""
+    if _UNSAFE_IN_BODY.search(value) is None:
+        return value
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     out = []
     for ch in value:
@@ -160,16 +171,14 @@ class Message:
     dedupe_key: str | None = None
 
 
-def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message],
-                 known: Mapping[str, tuple[str, str]] | None = None) -> int:
-    """Queue every message's emails: one outbox row per recipient user (so each is
-    retried and counted on its own), in one user lookup and one INSERT.
-    ``known`` (user id → (email, name)) are users the caller read already in this
-    transaction; the lookup reads only the others (none, on a workflow's hot path).
-    Returns the number of rows written."""
+def outbox_rows(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message],
+                known: Mapping[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """The outbox rows of ``messages``: one per recipient user (so each is retried and counted on
+    its own). ``known`` (user id → (email, name)) are users the caller read already in this
+    transaction; the others are looked up in one query (none, on a workflow's hot path)."""
     wanted = list(dict.fromkeys(u for m in messages for u in m.recipients))
     if not wanted:
-        return 0
+        return []
     users = {u: known[u] for u in wanted if u in known} if known else {}
     missing = [u for u in wanted if u not in users]
     if missing:
@@ -187,10 +196,17 @@ def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages:
                 "recipients": [email], "subject": _subject_line(m.event, m.step, details, subject),
                 "body": body_text(_body(m.event, m.step, details, subject, name)),
                 "dedupe_key": f"{m.dedupe_key}:{uid}" if m.dedupe_key else None,
-                "status": "pending", "attempts": 0, "next_attempt_at": now,
+                "status": "pending", "attempts": 0, "next_attempt_at": now, "requeued_attempts": 0,
             })
+    return rows
+
+
+def enqueue_many(session: Session, *, now: datetime, subject: Subject, messages: Sequence[Message],
+                 known: Mapping[str, tuple[str, str]] | None = None) -> int:
+    """Queue every message's emails (:func:`outbox_rows`) in one INSERT; returns the rows written."""
+    rows = outbox_rows(session, now=now, subject=subject, messages=messages, known=known)
     if rows:
-        session.connection().execute(insert(OutboxEmail.__table__), rows)
+        session.connection().execute(insert(OutboxEmail.__table__).values(rows))  # one statement
     return len(rows)
 
 

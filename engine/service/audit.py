@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import String, bindparam, func, literal, or_, select, update
+from sqlalchemy import String, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session
 
@@ -73,8 +73,38 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON-serialisable in an audit entry: {type(value).__name__}")
 
 
+_PLAIN_LEAVES = (str, int, bool, type(None))
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _copy_plain(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` if it is JSON data already, as json.loads would give it back (str
+    keys, lists not tuples, no floats): nearly every audit value is. Raises otherwise."""
+    kind = type(value)
+    if kind in _PLAIN_LEAVES:
+        return value
+    if depth < 32:
+        if kind is dict:
+            return {k if type(k) is str else _not_plain(): _copy_plain(v, depth + 1) for k, v in value.items()}
+        if kind is list:
+            return [_copy_plain(v, depth + 1) for v in value]
+    raise _NotPlain
+
+
+def _not_plain() -> str:
+    raise _NotPlain
+
+
 def plain(value: Any) -> Any:
-    """JSON-ready copy (Decimals as strings) — what is stored is what is hashed."""
+    """JSON-ready copy (Decimals as strings) — what is stored is what is hashed. A value that is
+    JSON data already is copied without the round trip through the encoder (the hot path's case)."""
+    try:
+        return _copy_plain(value)
+    except _NotPlain:
+        pass
     return json.loads(json.dumps(value, default=_json_default))
 
 
@@ -132,24 +162,22 @@ class Record:
     details: Mapping[str, Any] | None = None
 
 
-def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
-                records: Sequence[Record], head: tuple[int, str] | None = None) -> None:
-    """Append ``records`` to ``chain`` inside the caller's transaction: the head is read (unless
-    the caller read it already, ``head`` = its (seq, hash), with the lock of the chain's object),
-    the entries go in one multi-row INSERT and the head moves in one UPDATE.
+@dataclass(frozen=True)
+class ChainRows:
+    """Entries to append to a chain and where they move its head: what :func:`append_many`
+    writes, for a caller that writes them in a statement of its own (the hot path)."""
 
-    The caller holds the lock of the object the chain belongs to, so the head
-    read here is current; the unique (chain, seq) constraint and the head UPDATE's
-    ``WHERE seq = <read>`` are the backstops. Written with Core on the session's
-    connection, not the ORM: this runs on every state change.
-    """
-    if not records:
-        return
+    chain: str
+    rows: list[dict[str, Any]]
+    #: the head's seq before (0: the chain has no head yet) and (seq, hash, mac) after
+    seen: int
+    head: tuple[int, str, str]
+
+
+def chain_rows(chain: str, company_id: str, at: datetime, records: Sequence[Record],
+               head: tuple[int, str] | None) -> ChainRows:
+    """``records`` as rows after ``head`` (seq, hash; None for a new chain), hashed and MACed."""
     key = keys.audit_key()  # before any write: without a key, nothing is written
-    conn = session.connection()
-    if head is None:
-        found = conn.execute(_HEAD_OF, {"chain": chain}).first()
-        head = (found[0], found[1]) if found is not None else None
     seq, prev = head if head is not None else (0, GENESIS)
     start = seq
     rows = []
@@ -166,12 +194,34 @@ def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
         row["hash"] = prev = _hash(row, prev)
         row["mac"] = entry_mac(key, prev)
         rows.append(row)
-    conn.execute(_ENTRIES.insert(), rows)
-    mac = head_mac(key, chain, seq, prev)
+    return ChainRows(chain, rows, start, (seq, prev, head_mac(key, chain, seq, prev)))
+
+
+def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
+                records: Sequence[Record], head: tuple[int, str] | None = None) -> None:
+    """Append ``records`` to ``chain`` inside the caller's transaction: the head is read (unless
+    the caller read it already, ``head`` = its (seq, hash), with the lock of the chain's object),
+    the entries go in one multi-row INSERT and the head moves in one UPDATE.
+
+    The caller holds the lock of the object the chain belongs to, so the head
+    read here is current; the unique (chain, seq) constraint and the head UPDATE's
+    ``WHERE seq = <read>`` are the backstops. Written with Core on the session's
+    connection, not the ORM: this runs on every state change.
+    """
+    if not records:
+        return
+    keys.audit_key()  # before any read or write: without a key, nothing is written
+    conn = session.connection()
     if head is None:
-        conn.execute(_HEADS.insert().values(chain=chain, seq=seq, hash=prev, mac=mac))
-    elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seen": start, "b_seq": seq, "b_hash": prev,
-                                                    "b_mac": mac}).rowcount != 1:
+        found = conn.execute(_HEAD_OF, {"chain": chain}).first()
+        head = (found[0], found[1]) if found is not None else None
+    out = chain_rows(chain, company_id, at, records, head)
+    conn.execute(insert(_ENTRIES).values(out.rows))  # one statement, however many rows
+    seq, last, mac = out.head
+    if head is None:
+        conn.execute(_HEADS.insert().values(chain=chain, seq=seq, hash=last, mac=mac))
+    elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seen": out.seen, "b_seq": seq, "b_hash": last,
+                                   "b_mac": mac}).rowcount != 1:
         raise DomainError("state_conflict", "another request wrote this audit chain at the same time; reload and retry",
                           rule="GEN-7")
 

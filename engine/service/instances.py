@@ -214,6 +214,14 @@ class _Unit:
 
     def _effects(self, inst: Instance, actor: str | None, effects: Sequence[instance.Effect],
                  reason: str | None, before_status: str | None, state: InstanceState) -> None:
+        records, messages = self._records(inst, actor, effects, reason, before_status, state)
+        audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
+                          at=self.now, records=records, head=self.head)
+        emails.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages, known=self.people)
+
+    def _records(self, inst: Instance, actor: str | None, effects: Sequence[instance.Effect], reason: str | None,
+                 before_status: str | None, state: InstanceState) -> tuple[list[audit.Record], list[emails.Message]]:
+        """A transition's effects as the audit entries and emails that record them."""
         records: list[audit.Record] = []
         messages: list[emails.Message] = []
         for eff in effects:
@@ -231,9 +239,7 @@ class _Unit:
                     # END-4: only those authorize will accept are invited (AUTH-3, AUTH-5..AUTH-7)
                     messages.append(emails.Message("approved",
                                                    segregation.authorizers(self.authorize_facts(state))))
-        audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
-                          at=self.now, records=records, head=self.head)
-        emails.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages, known=self.people)
+        return records, messages
 
 
 class _RowUnit(_Unit):
@@ -255,14 +261,24 @@ class _RowUnit(_Unit):
         return approvers
 
     def commit_rows(self, inst: transition_rows.InstanceRow, tr: instance.Transition, actor: str) -> None:
-        """Persist a transition in five statements: the instance, the disbursement, the audit
-        entries, the chain head and the outbox rows."""
+        """Persist a transition: on PostgreSQL in one statement (:func:`transition_rows.write_all`),
+        elsewhere in five: the instance, the disbursement, the audit entries, the chain head and
+        the outbox rows."""
         if not tr.changed:
             return
         conn = self.s.connection()
         before = self.d.workflow_status
+        status = workflow_status(tr.state)
+        if transition_rows.writes_in_one(conn):
+            self.d.workflow_status = status  # the audit entries' `after`
+            records, messages = self._records(inst, actor, tr.effects, None, before, tr.state)  # type: ignore[arg-type]
+            transition_rows.write_all(
+                conn, inst, tr.state, self.loaded.disbursement, status, self.now,
+                audit.chain_rows(audit.disbursement_chain(self.d.id), self.company.id, self.now, records, self.head),
+                emails.outbox_rows(self.s, now=self.now, subject=self.subject, messages=messages, known=self.people))
+            return
         transition_rows.write_instance(conn, inst, tr.state, self.now)
-        transition_rows.write_disbursement(conn, self.loaded.disbursement, workflow_status(tr.state), self.now)
+        transition_rows.write_disbursement(conn, self.loaded.disbursement, status, self.now)
         self._effects(inst, actor, tr.effects, None, before, tr.state)  # type: ignore[arg-type]
 
 
@@ -733,6 +749,10 @@ def recheck_eligibility(s: Session, svc: Services, company_id: str, user_ids: Se
         if tr.changed:
             a.commit(tr, actor)
             blocked.append(d.id)
+        else:
+            # a respond that waited for this lock re-reads what it read before the wait
+            # (engine/service/transition_rows.py): the instance's version tells it to
+            inst.lock_version += 1
     return blocked
 
 

@@ -1,10 +1,11 @@
-"""The respond-and-advance write path sends six SQL statements, on SQLite and PostgreSQL (issue 11).
+"""The respond-and-advance write path: two SQL statements on PostgreSQL, six on SQLite (issue 11).
 
-Counted, not timed: a count cannot creep back unseen the way milliseconds can. Six is one
-locked read (the disbursement, its active instance with its whole state, the audit head, and
-what the transition reads besides), one UPDATE of the instance, one of the disbursement, one
-multi-row INSERT of audit entries, one UPDATE of the chain head and one multi-row INSERT of
-outbox emails (engine/service/transition_rows.py). The transaction's own BEGIN and COMMIT are
+Counted, not timed: a count cannot creep back unseen the way milliseconds can. Both start with
+one locked read (the disbursement, its active instance with its whole state, the audit head,
+and what the transition reads besides). On PostgreSQL every write is then one statement of
+data-modifying ``WITH`` clauses; elsewhere it is one UPDATE of the instance, one of the
+disbursement, one multi-row INSERT of audit entries, one UPDATE of the chain head and one
+multi-row INSERT of outbox emails (engine/service/transition_rows.py). The transaction's own BEGIN and COMMIT are
 not counted (SQLite's ``BEGIN IMMEDIATE`` is sent as a statement, PostgreSQL's BEGIN is not).
 """
 
@@ -40,6 +41,12 @@ def counted(svc) -> Iterator[Counter]:
         event.remove(svc.db.engine, "before_cursor_execute", count)
 
 
+def _expected(svc) -> Counter:
+    if svc.db.is_postgres:
+        return Counter({"SELECT": 1, "WITH": 1})
+    return Counter({"SELECT": 1, "UPDATE": 3, "INSERT": 2})
+
+
 def _entries(svc, d: str) -> list[str]:
     with svc.db.sessions() as s:
         return [e.action for e in audit.entries(s, audit.disbursement_chain(d))]
@@ -51,7 +58,7 @@ def _outbox(svc) -> int:
 
 
 @pytest.mark.rule("RESP-8")
-def test_respond_and_advance_is_six_statements_with_its_audit_entries_and_emails(svc) -> None:
+def test_respond_and_advance_is_at_most_six_statements_with_its_audit_entries_and_emails(svc) -> None:
     w = build_world(svc)
     inv = w.invoice("120000.00")
     d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project, funding_account=w.funding,
@@ -64,7 +71,7 @@ def test_respond_and_advance_is_six_statements_with_its_audit_entries_and_emails
         first = instances.respond(svc, w.controller, w.company, d, occurrence=svc_view.current_occurrence,
                                   answer="Approve")
     assert first.current_step == "CFO Review"
-    assert controller == Counter({"SELECT": 1, "UPDATE": 3, "INSERT": 2})
+    assert controller == _expected(svc) and sum(controller.values()) <= 6
     written = _entries(svc, d)[before:]
     assert written[:2] == ["response_submitted", "step_decided"] and "step_entered" in written
     assert _outbox(svc) > emails_before  # the CFO is told, in the same transaction
@@ -72,7 +79,7 @@ def test_respond_and_advance_is_six_statements_with_its_audit_entries_and_emails
     with counted(svc) as cfo:  # Approve -> Approved (the end step)
         second = instances.respond(svc, w.cfo, w.company, d, occurrence=first.current_occurrence, answer="Approve")
     assert second.workflow_status == "Approved"
-    assert cfo == Counter({"SELECT": 1, "UPDATE": 3, "INSERT": 2})
+    assert cfo == _expected(svc)
     assert "end_reached" in _entries(svc, d)
     with svc.db.sessions() as s:
         assert audit.verify(s) == []
