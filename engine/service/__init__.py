@@ -9,4 +9,5 @@ service and the pages call.
 """
 
 __all__ = ["audit", "audit_verification", "demo", "directory", "disbursement_queries", "disbursements", "history",
-           "idempotency", "instance_store", "instances", "reminders", "templates", "tokens"]
+           "idempotency", "instance_store", "instances", "reminders", "templates", "tokens",
+           "transition_rows"]
