@@ -55,6 +55,57 @@ def seed_payee(svc: Services, name: str, *, domain: str = "payee.example") -> st
     return directory.create_company(svc, name, first_admin=admin, is_payee=True).id
 
 
+#: a routing number with a valid ABA checksum (BANK-8), for seeded accounts
+SEED_ROUTING = "021000021"
+
+
+def seed_funding_account(svc: Services, actor: str, company_id: str, nickname: str, *,
+                         account_number: str = "000123456789", sandbox: bool = False) -> str:
+    """A funding account ``nickname`` (Pending Verification, not default) mapped to the company's
+    first active deposit account of the same mode, made first ("Transaction") when there is none.
+
+    The one bootstrap exemption from MFA-8: a seeded company's Admin has not enrolled in MFA yet
+    (they will at their first sign-in, ROLE-10), so this skips the challenge of
+    :func:`engine.payments.bank_accounts.add_funding_account` and nothing else: the Admin is
+    checked, the nickname is unique, the numbers are sealed and both accounts are audited
+    (``*_seeded``). Tests use it to give disbursements an account to draw from."""
+    from sqlalchemy import select
+
+    from engine.errors import DomainError
+    from engine.service.directory import get_company
+    from engine.store.tables import BankAccount
+
+    name = bank_accounts.checked_nickname(nickname)
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        bank_accounts.require_admin(s, company_id, actor, action="adding a funding account")
+        if s.scalar(select(BankAccount.id).where(BankAccount.company_id == company_id,
+                                                 BankAccount.kind == bank_accounts.FUNDING,
+                                                 BankAccount.nickname_key == name.casefold())) is not None:
+            raise DomainError("duplicate_nickname", f"a funding account named `{name}` exists in this company",
+                              rule="BANK-7")
+        deposit = s.scalars(select(BankAccount).where(
+            BankAccount.company_id == company_id, BankAccount.kind == bank_accounts.DEPOSIT,
+            BankAccount.active.is_(True), BankAccount.sandbox.is_(sandbox)).order_by(BankAccount.created_at)).first()
+        if deposit is None:
+            deposit = bank_accounts.new_account(svc.now(), company_id, bank_accounts.DEPOSIT, nickname="Transaction",
+                                                bank_name="Partner Bank", holder_name="Payments transaction account",
+                                                routing=SEED_ROUTING, number="000987654321", sandbox=sandbox)
+            s.add(deposit)
+            s.flush()
+            bank_accounts.write_audit(s, svc, deposit, actor, "deposit_account_seeded", before=None,
+                                      rules=("BANK-1", "BANK-5"))
+        account = bank_accounts.new_account(svc.now(), company_id, bank_accounts.FUNDING, nickname=name,
+                                            bank_name="Operating Bank", holder_name=name, routing=SEED_ROUTING,
+                                            number=account_number, sandbox=sandbox, deposit_account_id=deposit.id,
+                                            bank_id_prefix="", next_check_number=1)
+        s.add(account)
+        s.flush()
+        bank_accounts.write_audit(s, svc, account, actor, "funding_account_seeded", before=None,
+                                  rules=("BANK-1", "BANK-6", "BANK-7"))
+        return account.id
+
+
 def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Sequence[str],
                  roles: Mapping[str, Sequence[str]], manager: str, outsiders: Sequence[str] = (),
                  company_name: str = "GC Builders", domain: str = "gc.example",
@@ -76,7 +127,7 @@ def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Seq
             directory.grant(svc, admin, company, users[name], PAYMENTS_DISBURSER)
     directory.grant(svc, admin, company, users[manager], CAN_BE_MANAGER)
     project_id = directory.create_project(svc, admin, company, project or directory.ProjectInfo(name="Tower A")).id
-    funding = bank_accounts.add_funding_account(svc, admin, company, "Operating").id
+    funding = seed_funding_account(svc, admin, company, "Operating")
     payee = seed_payee(svc, "Acme Concrete", domain=f"payees.{domain}")
     template = templates.create_template(svc, admin, company, "Payments").id
     templates.publish(svc, admin, company, template, source)

@@ -14,8 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, insert, text
 
 from engine.errors import DomainError
-from engine.payments import bank_accounts
 from engine.security import permissions
+from engine.service.demo import seed_funding_account
 from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
 from engine.service import directory, disbursements
 from engine.services import Services
@@ -24,7 +24,7 @@ from engine.store.migrate import alembic_config, current_heads, upgrade
 from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
 #: the newest revision
-HEAD = "0007"
+HEAD = "0008"
 
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
@@ -120,9 +120,9 @@ def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(databas
             assert {(a.kind, a.nickname, a.active) for a in account.values()} == {("funding", "FA-1", True)}
         svc = Services(db, clock=clock)
         with pytest.raises(DomainError) as e:  # the migrated nickname is taken, ignoring case
-            bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "fa-1")
+            seed_funding_account(svc, ids["admin"], ids["gc"], "fa-1")
         assert (e.value.code, e.value.rule) == ("duplicate_nickname", "BANK-7")
-        reserve = bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "Reserve").id
+        reserve = seed_funding_account(svc, ids["admin"], ids["gc"], "Reserve")
         disbursements.change_funding_account(svc, ids["admin"], ids["gc"], ids["d1"], funding_account=reserve)
         inv = directory.create_invoice(svc, ids["admin"], ids["gc"], ids["project"],
                                        payee=payee["i3"].id, number="N-1", amount_due="5.00").id
