@@ -403,7 +403,7 @@ def test_one_designated_account_per_payee_and_the_only_active_one_is_designated(
     assert failures(svc, w.admin) == 0
 
 
-@pytest.mark.rule("BANK-2", "ROLL-4")
+@pytest.mark.rule("ROLL-4")
 def test_a_sandbox_funding_account_maps_to_a_sandbox_deposit_and_never_defaults(svc, clock) -> None:
     b = make_bank(svc, clock)
     w = b.w
