@@ -155,3 +155,22 @@ def test_strangers_find_nothing_and_a_disburser_reads_but_does_not_add(api: Api)
     assert_problem(stranger.post(f"{api.c}/deposit-accounts", json=body), 404, "not_found")
     outsider = api.client(api.person("olly"))
     assert_problem(outsider.get(f"{api.c}/bank-accounts"), 403, "permission_denied")
+
+
+@pytest.mark.rule("ROLE-6", "BANK-12", "GEN-5")
+def test_a_payee_admin_adds_its_own_beneficiary_account_on_the_payor_list(bank) -> None:
+    from tests.payments.test_bank_accounts import payee_admin
+
+    api, admin, _ = bank
+    payee = api.w.payee("Acme Concrete")
+    theirs_id = payee_admin(api.svc, payee)
+    theirs = Authenticator(api.svc, admin.clock, payee, theirs_id)
+    body = typed("77778888", payee_company=payee, bank_name="Acme Bank", holder_name="Acme Concrete LLC")
+    code = theirs.code()
+    made = api.client(theirs_id).post(f"{api.c}/beneficiary-accounts", json={**body, "mfa_code": code})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["designated"] and code not in made.get_data(as_text=True)
+    assert "77778888" not in made.get_data(as_text=True)
+    other = api.w.payee("Bay Steel")  # the admin of Acme is a stranger to Bay Steel's accounts
+    assert_problem(api.client(theirs_id).post(f"{api.c}/beneficiary-accounts", json={
+        **body, "payee_company": other, "mfa_code": theirs.code()}), 404, "not_found")
