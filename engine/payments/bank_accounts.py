@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 from engine.errors import DomainError
 from engine.payments import account_numbers, verification
 from engine.security import enrollment, keys, secret_box
-from engine.security.permissions import PAYMENTS_ADMIN, membership, require, standing
+from engine.security.permissions import BENEFICIARY_APPROVER, PAYMENTS_ADMIN, membership, require, standing
 from engine.service import audit
-from engine.service.directory import ListPage, get_company
+from engine.service.directory import PAYMENTS_READERS, ListPage, get_company
 from engine.service.idempotency import idempotent
 from engine.services import Services
 from engine.store.tables import BankAccount, Company, new_id
@@ -52,6 +52,9 @@ KINDS = (FUNDING, DEPOSIT, BENEFICIARY)
 MAX_NICKNAME = 100
 MAX_NAME = 200
 MAX_PREFIX = 10
+
+#: who reads the company's accounts: who works with disbursements, and the Beneficiary Approver
+READERS = (*PAYMENTS_READERS, BENEFICIARY_APPROVER)
 
 
 @dataclass(frozen=True)
@@ -393,16 +396,6 @@ def read_bank_account(svc: Services, actor: str, company_id: str, account_id: st
     with svc.db.sessions() as s:
         require_reader(s, company_id, actor, READERS, rule="ROLE-2", action="viewing bank accounts")
         return account_view(load_account(s, company_id, account_id, lock=False))
-
-
-def _readers() -> tuple[str, ...]:
-    from engine.security.permissions import BENEFICIARY_APPROVER
-    from engine.service.directory import PAYMENTS_READERS
-
-    return (*PAYMENTS_READERS, BENEFICIARY_APPROVER)
-
-
-READERS = _readers()
 
 
 # ---------------------------------------------------------------- helpers for other commands
