@@ -105,6 +105,17 @@ ERRORS: dict[str, ErrorSpec] = {
                                         "Payments Admin (ROLE-11)"),
     "duplicate_name": ErrorSpec("conflict", "the company has a template of that name, ignoring case (WF-2)"),
     "duplicate_nickname": ErrorSpec("conflict", "the company has a funding account of that nickname (BANK-7)"),
+    "deposit_account_required": ErrorSpec("conflict", "the company has no active deposit account yet, and a funding "
+                                                      "account needs one to map to (BANK-5, BANK-6)"),
+    "bank_account_deactivated": ErrorSpec("conflict", "the bank account is deactivated, which is final (BANK-4)"),
+    "bank_account_not_verified": ErrorSpec("conflict", "the action needs a Verified bank account (BANK-2, BANK-9)"),
+    "verification_not_allowed": ErrorSpec("conflict", "the verification change is not one BANK-3 allows from the "
+                                                      "account's status (Verified is final)"),
+    "default_funding_account": ErrorSpec("conflict", "the default funding account cannot be deactivated until "
+                                                     "another account is made default (BANK-10)"),
+    "deposit_account_in_use": ErrorSpec("conflict", "an active funding account maps to this deposit account, "
+                                                    "so it cannot be deactivated (BANK-6)"),
+    "already_approved": ErrorSpec("conflict", "the beneficiary account is already approved (BANK-14)"),
     "duplicate_user": ErrorSpec("conflict", "a user with that email address exists (GEN-5)"),
     # precondition
     "precondition_failed": ErrorSpec("precondition", "the request names a version of the disbursement "
@@ -142,8 +153,16 @@ ERRORS: dict[str, ErrorSpec] = {
                                                  "and changes one (DSB-12)"),
     "invalid_funding_account": ErrorSpec("invalid", "the account is not a funding account or is deactivated "
                                                     "(DSB-7)"),
-    "invalid_bank_account": ErrorSpec("invalid", "a funding account needs a nickname that is not too long "
-                                                 "and is printable (BANK-7)"),
+    "invalid_bank_account": ErrorSpec("invalid", "a bank account needs a nickname, bank and holder names that "
+                                                 "are not too long and are printable, a routing number of 9 digits "
+                                                 "with a valid ABA checksum and an account number of 4 to 17 "
+                                                 "digits, each entered twice the same (BANK-7, BANK-8); "
+                                                 "`field` says which, never the number"),
+    "invalid_deposit_account": ErrorSpec("invalid", "the account a funding account maps to is not an active deposit "
+                                                    "account of the same company and mode, sandbox or not (BANK-6, "
+                                                    "ROLL-4)"),
+    "invalid_evidence": ErrorSpec("invalid", "the verification evidence is not a bank statement at most 3 months "
+                                             "old showing the account's last four digits (BANK-3)"),
     "invalid_setting": ErrorSpec("invalid", "a company or project setting the engine could not use (GEN-6, "
                                             "AUTH-6, ROLL-1)"),
     "invalid_time_zone": ErrorSpec("invalid", "the company's time zone is not an IANA time zone (GEN-6)"),

@@ -1,7 +1,10 @@
-"""Moving the money: bank accounts (:mod:`~engine.payments.bank_accounts`), the numbers users enter for
+"""Moving the money: bank accounts (:mod:`~engine.payments.bank_accounts`; after they are added,
+:mod:`~engine.payments.account_lifecycle`, with BANK-3's machine in :mod:`~engine.payments.verification`;
+the payees' accounts in :mod:`~engine.payments.beneficiaries`), the numbers users enter for
 them (:mod:`~engine.payments.account_numbers`, BANK-7/BANK-8), the banks' calendar with its 16:00
 cut-off (:mod:`~engine.payments.bank_calendar`, FLOW-2), the bank port every movement goes through
 (:mod:`~engine.payments.bank`, FLOW-9) and the one bank shipped behind it, deterministic and
 scriptable (:mod:`~engine.payments.simulated_bank`, ROLL-3)."""
 
-__all__ = ["account_numbers", "bank", "bank_accounts", "bank_calendar", "simulated_bank"]
+__all__ = ["account_lifecycle", "account_numbers", "bank", "bank_accounts", "bank_calendar", "beneficiaries",
+           "simulated_bank", "verification"]

@@ -3,7 +3,9 @@
 The tests, the benchmarks (and later the service's embedded defaults) all need
 "a company whose default template runs this workflow, with these people in
 these roles"; this is the one place that knows the order of the calls.
-Nothing here bypasses a check: every step is an ordinary, audited operation.
+Nothing here bypasses a check but one: every step is an ordinary, audited operation, except
+that the seeded bank accounts skip their MFA challenges (MFA-8), since a seeded user has not
+enrolled yet (:func:`seed_funding_account`, :func:`seed_beneficiary_account` say so).
 
 These are bootstrap helpers, exempt from ``(svc, actor, company_id)`` like
 ``directory.create_user`` and ``directory.create_company`` which they start with: the
@@ -15,7 +17,7 @@ needs to go on.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.payments import bank_accounts
@@ -55,6 +57,86 @@ def seed_payee(svc: Services, name: str, *, domain: str = "payee.example") -> st
     return directory.create_company(svc, name, first_admin=admin, is_payee=True).id
 
 
+#: a routing number with a valid ABA checksum (BANK-8), for seeded accounts
+SEED_ROUTING = "021000021"
+
+
+def seed_funding_account(svc: Services, actor: str, company_id: str, nickname: str, *,
+                         account_number: str = "000123456789", sandbox: bool = False) -> str:
+    """A funding account ``nickname`` (Pending Verification, not default) mapped to the company's
+    first active deposit account of the same mode, made first ("Transaction") when there is none.
+
+    The one bootstrap exemption from MFA-8: a seeded company's Admin has not enrolled in MFA yet
+    (they will at their first sign-in, ROLE-10), so this skips the challenge of
+    :func:`engine.payments.bank_accounts.add_funding_account` and nothing else: the Admin is
+    checked, the nickname is unique, the numbers are sealed and both accounts are audited
+    (``*_seeded``). Tests use it to give disbursements an account to draw from."""
+    from sqlalchemy import select
+
+    from engine.errors import DomainError
+    from engine.service.directory import get_company
+    from engine.store.tables import BankAccount
+
+    name = bank_accounts.checked_nickname(nickname)
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        bank_accounts.require_admin(s, company_id, actor, action="adding a funding account")
+        if s.scalar(select(BankAccount.id).where(BankAccount.company_id == company_id,
+                                                 BankAccount.kind == bank_accounts.FUNDING,
+                                                 BankAccount.nickname_key == name.casefold())) is not None:
+            raise DomainError("duplicate_nickname", f"a funding account named `{name}` exists in this company",
+                              rule="BANK-7")
+        deposit = s.scalars(select(BankAccount).where(
+            BankAccount.company_id == company_id, BankAccount.kind == bank_accounts.DEPOSIT,
+            BankAccount.active.is_(True), BankAccount.sandbox.is_(sandbox)).order_by(BankAccount.created_at)).first()
+        if deposit is None:
+            deposit = bank_accounts.new_account(svc.now(), company_id, bank_accounts.DEPOSIT, nickname="Transaction",
+                                                bank_name="Partner Bank", holder_name="Payments transaction account",
+                                                routing=SEED_ROUTING, number="000987654321", sandbox=sandbox)
+            s.add(deposit)
+            s.flush()
+            bank_accounts.write_audit(s, svc, deposit, actor, "deposit_account_seeded", before=None,
+                                      rules=("BANK-1", "BANK-5"))
+        account = bank_accounts.new_account(svc.now(), company_id, bank_accounts.FUNDING, nickname=name,
+                                            bank_name="Operating Bank", holder_name=name, routing=SEED_ROUTING,
+                                            number=account_number, sandbox=sandbox, deposit_account_id=deposit.id,
+                                            bank_id_prefix="", next_check_number=1)
+        s.add(account)
+        s.flush()
+        bank_accounts.write_audit(s, svc, account, actor, "funding_account_seeded", before=None,
+                                  rules=("BANK-1", "BANK-6", "BANK-7"))
+        return account.id
+
+
+def seed_beneficiary_account(svc: Services, actor: str, company_id: str, payee_company_id: str, *,
+                             approver: str, account_number: str) -> str:
+    """A payee's beneficiary account on the payor's list, designated (the payee's only active
+    account, BANK-12) and approved by ``approver`` (BANK-14), still Pending Verification.
+
+    The bootstrap exemption of :func:`seed_funding_account`: the MFA challenges of adding and
+    approving (MFA-8) are skipped because the seeded users have not enrolled; the payor Admin
+    and the approver's role are checked and every step is audited (``*_seeded``)."""
+    from engine.payments import beneficiaries
+    from engine.security.permissions import require
+    from engine.service.directory import get_company
+
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        bank_accounts.require_admin(s, company_id, actor, action="adding a beneficiary account")
+        require(s, company_id, approver, BENEFICIARY_APPROVER, rule="BANK-14", action="approving a beneficiary account")
+        account = bank_accounts.new_account(svc.now(), company_id, bank_accounts.BENEFICIARY,
+                                            nickname=f"Payee Bank {account_number[-4:]}", bank_name="Payee Bank",
+                                            holder_name="Payee operating account", routing=SEED_ROUTING,
+                                            number=account_number, sandbox=False, payee_company_id=payee_company_id)
+        account.approved_by, account.approved_at = approver, svc.now()
+        s.add(account)
+        s.flush()
+        bank_accounts.write_audit(s, svc, account, actor, "beneficiary_account_seeded", before=None,
+                                  rules=("BANK-1", "BANK-14"), details={"approved_by": approver})
+        beneficiaries.designate_only_active(s, svc, company_id, payee_company_id, actor)
+        return account.id
+
+
 def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Sequence[str],
                  roles: Mapping[str, Sequence[str]], manager: str, outsiders: Sequence[str] = (),
                  company_name: str = "GC Builders", domain: str = "gc.example",
@@ -76,7 +158,7 @@ def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Seq
             directory.grant(svc, admin, company, users[name], PAYMENTS_DISBURSER)
     directory.grant(svc, admin, company, users[manager], CAN_BE_MANAGER)
     project_id = directory.create_project(svc, admin, company, project or directory.ProjectInfo(name="Tower A")).id
-    funding = bank_accounts.add_funding_account(svc, admin, company, "Operating").id
+    funding = seed_funding_account(svc, admin, company, "Operating")
     payee = seed_payee(svc, "Acme Concrete", domain=f"payees.{domain}")
     template = templates.create_template(svc, admin, company, "Payments").id
     templates.publish(svc, admin, company, template, source)
@@ -209,6 +291,23 @@ def find_demo(svc: Services) -> Demo | None:
                     {plan.label: disbursements[plan.label] for plan in _PLAN}, created=False)
 
 
+def _seed_bank_accounts(svc: Services, company: str, admin: str, funding: str, approver: str,
+                        payees: Iterable[str]) -> None:
+    """The demo's money side, ready to authorize: the funding account and its deposit account
+    Verified (the funding account, first to be Verified, becomes default, BANK-9), and each payee
+    with an approved, designated, Verified beneficiary account (BANK-12, BANK-14)."""
+    from engine.payments import account_lifecycle
+
+    deposit = bank_accounts.read_bank_account(svc, admin, company, funding).deposit_account_id
+    assert deposit is not None
+    account_lifecycle.verify(svc, admin, company, deposit)
+    account_lifecycle.verify(svc, admin, company, funding)
+    for n, payee in enumerate(payees, start=1):
+        account = seed_beneficiary_account(svc, admin, company, payee, approver=approver,
+                                           account_number=f"{n:04d}00{n:06d}")
+        account_lifecycle.verify(svc, admin, company, account)
+
+
 def _seed(svc: Services, source: templates.WorkflowSource) -> None:
     """Every step of the demo, in order, each an ordinary command."""
     from engine.service import disbursements, instances
@@ -225,6 +324,7 @@ def _seed(svc: Services, source: templates.WorkflowSource) -> None:
     projects = [seeded.project] + [directory.create_project(svc, admin, company, info).id for info in _PROJECTS[1:]]
     payees = {"Acme Concrete": seeded.payee,
               "Steelworks LLC": seed_payee(svc, "Steelworks LLC", domain=f"payees.{DEMO_DOMAIN}")}
+    _seed_bank_accounts(svc, company, admin, seeded.funding, u["approver"], payees.values())
     for plan in _PLAN:
         lines = [PaymentLine(directory.create_invoice(svc, admin, company, projects[plan.project], payee=payees[payee],
                                                       number=number, amount_due=amount).id)

@@ -50,7 +50,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_KEY = 200
 
 #: Arguments that identify who asks and where, not what is asked.
-_NOT_BODY = frozenset({"svc", "actor", "company_id", "idempotency_key"})
+#: ``mfa_code`` too: a one-time code is how the actor proves it is them, not what they ask; a
+#: retry carries a fresh code (the first was spent, MFA-3), and it must still find the first result.
+_NOT_BODY = frozenset({"svc", "actor", "company_id", "idempotency_key", "mfa_code"})
 
 #: ``standing(session, company_id, actor)`` raises a DomainError unless the actor may run the command at all.
 Standing = Callable[[Session, str, str], object]
@@ -73,6 +75,9 @@ def _jsonable(value: Any) -> Any:
         # a rule file or JSON config as a front end loaded it (templates.WorkflowSource):
         # what was asked is its text; the model and diagnostics are derived from it
         return {"kind": value.kind, "text": value.text}
+    if callable(getattr(value, "idempotency_form", None)):
+        # a value too secret to hash plainly (account numbers, BANK-8) gives its own keyed form
+        return value.idempotency_form()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

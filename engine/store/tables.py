@@ -226,10 +226,16 @@ class TemplateVersion(Base):
 class BankAccount(Base):
     """BANK-1: a company's funding, deposit or beneficiary account.
 
-    Only what disbursements reference exists yet (a funding account's nickname,
-    its status flags); bank and account numbers, the deposit mapping (BANK-6)
-    and verification (BANK-3) arrive with the money milestone, which fills
-    these rows instead of migrating free strings then.
+    ``company_id`` is the payor company for every kind: a beneficiary account is the payee's
+    "pay to" account *as this payor knows it* (``payee_company_id`` names the payee), because
+    approval (BANK-14) and designation (BANK-12, BANK-13) are the payor's and the payee's
+    business together, and a disbursement reads them in the payor's company. The full account
+    number is only ever stored sealed (``number_sealed``, :mod:`engine.security.secret_box`,
+    ``key_id`` for rotation); ``last4`` is what everyone sees (BANK-8). The routing number is
+    kept in clear: it names a bank, is printed on every check, and is public.
+
+    Rows from before the money milestone (funding accounts with a nickname only) have no
+    numbers: they stay Pending Verification and never default.
     """
 
     __tablename__ = "bank_accounts"
@@ -243,11 +249,36 @@ class BankAccount(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # BANK-4
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    bank_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    holder_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    routing_number: Mapped[str | None] = mapped_column(String(9), nullable=True)  # BANK-8, public
+    number_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # BANK-8, never in clear
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    #: BANK-6: a funding account's one active deposit account of the same company
+    deposit_account_id: Mapped[str | None] = mapped_column(ForeignKey("bank_accounts.id"), nullable=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # BANK-9, BANK-10 (funding)
+    #: BANK-12..BANK-14 (beneficiary): the payee company that owns the account
+    payee_company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"), nullable=True, index=True)
+    designated: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)  # ROLL-3, ROLL-4
+    #: BANK-11 (funding): check numbers are ``bank_id_prefix`` + ``next_check_number``
+    bank_id_prefix: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    next_check_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 # BANK-7: a funding account's nickname is unique in its company, ignoring case.
 Index("uq_bank_accounts_funding_nickname", BankAccount.company_id, BankAccount.nickname_key, unique=True,
       sqlite_where=BankAccount.kind == "funding", postgresql_where=BankAccount.kind == "funding")
+# BANK-9: at most one default funding account per company.
+Index("uq_bank_accounts_one_default", BankAccount.company_id, unique=True,
+      sqlite_where=BankAccount.is_default.is_(True), postgresql_where=BankAccount.is_default.is_(True))
+# BANK-12, BANK-13: at most one designated beneficiary account per payee company (of a payor).
+Index("uq_bank_accounts_one_designated", BankAccount.company_id, BankAccount.payee_company_id, unique=True,
+      sqlite_where=BankAccount.designated.is_(True), postgresql_where=BankAccount.designated.is_(True))
 
 
 # ---------------------------------------------------------------- disbursements

@@ -17,6 +17,7 @@ from engine.payments import bank_accounts
 from engine.service import disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail
+from engine.service.demo import seed_funding_account
 from tests.world import build_world
 
 from .conftest import Collector, SmtpServer, free_port
@@ -96,7 +97,7 @@ def test_messages_carry_no_secrets_and_the_password_only_reaches_auth(svc, clock
         authenticator=authenticator, auth_require_tls=False)
     try:
         w = build_world(svc)
-        chase = bank_accounts.add_funding_account(svc, w.admin, w.company, "FA-CHASE-00998877").id
+        chase = seed_funding_account(svc, w.admin, w.company, "FA-CHASE-00998877")
         d = disbursements.create_disbursement(svc, w.creator, w.company, project_id=w.project,
                                               funding_account=chase,
                                               payments=[PaymentLine(w.invoice("900.00"))]).id

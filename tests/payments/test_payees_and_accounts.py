@@ -12,6 +12,7 @@ from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
 from engine.service import audit, directory, disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, BankAccount, Disbursement, Instance, Invoice
+from engine.service.demo import seed_funding_account
 from tests.world import World, build_world
 
 
@@ -75,40 +76,9 @@ def test_an_invoice_names_an_existing_payee_company(svc) -> None:
 # ---------------------------------------------------------------- funding accounts
 
 
-@pytest.mark.rule("BANK-7", "ROLE-1")
-def test_an_admin_adds_funding_accounts_with_nicknames_unique_in_the_company(svc) -> None:
-    """Admin only; the nickname is unique in the company ignoring case (another company may reuse
-    it); the addition is audited on the company's chain."""
-    w = build_world(svc)
-    before = audit_count(svc)
-    with pytest.raises(DomainError) as e:
-        bank_accounts.add_funding_account(svc, w.creator, w.company, "Payroll")  # a Disburser
-    assert (e.value.code, e.value.rule) == ("permission_denied", "ROLE-1")
-    with pytest.raises(DomainError) as e:
-        bank_accounts.add_funding_account(svc, w.admin, w.company, "  operating ")  # seeded as "Operating"
-    assert (e.value.code, e.value.rule) == ("duplicate_nickname", "BANK-7")
-    with pytest.raises(DomainError) as e:
-        bank_accounts.add_funding_account(svc, w.admin, w.company, "   ")
-    assert (e.value.code, e.value.rule) == ("invalid_bank_account", "BANK-7")
-    assert audit_count(svc) == before
-
-    other, boss = other_company(svc)
-    theirs = bank_accounts.add_funding_account(svc, boss, other, "Operating").id
-    payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll").id
-    with svc.db.sessions() as s:
-        row = s.get(BankAccount, payroll)
-        assert (row.company_id, row.kind, row.nickname, row.verification_status, row.active) == (
-            w.company, "funding", "Payroll", "Pending Verification", True)
-        assert s.get(BankAccount, theirs).company_id == other
-        entry = s.scalars(select(AuditEntry).where(AuditEntry.object_id == payroll)).one()
-        assert (entry.chain, entry.action, entry.actor_id) == (
-            audit.company_chain(w.company), "funding_account_added", w.admin)
-        assert audit.verify(s) == []
-
-
 def _set_account(svc, account: str, **values: object) -> None:
-    """No API deactivates an account or adds a deposit account before the money milestone (BANK-4,
-    BANK-5): the row is changed directly, as that milestone's functions will."""
+    """A row changed directly: a deposit account posing as a funding account, which no command makes
+    (the commands are tested in tests/payments/test_bank_accounts.py)."""
     with svc.db.transaction() as s:
         row = s.get(BankAccount, account)
         for key, value in values.items():
@@ -121,10 +91,10 @@ def test_a_disbursement_draws_from_an_active_funding_account_of_its_company(svc)
     deactivated or non-funding account is refused (DSB-7); nothing is created either way."""
     w = build_world(svc)
     other, boss = other_company(svc)
-    theirs = bank_accounts.add_funding_account(svc, boss, other, "Operating").id
-    closed = bank_accounts.add_funding_account(svc, w.admin, w.company, "Old operating").id
+    theirs = seed_funding_account(svc, boss, other, "Operating")
+    closed = seed_funding_account(svc, w.admin, w.company, "Old operating")
     _set_account(svc, closed, active=False)
-    deposit = bank_accounts.add_funding_account(svc, w.admin, w.company, "Transaction").id
+    deposit = seed_funding_account(svc, w.admin, w.company, "Transaction")
     _set_account(svc, deposit, kind="deposit")
     inv = w.invoice("10.00")
     draft = disbursements.create_draft(svc, w.creator, w.company, project_id=w.project,
@@ -155,7 +125,7 @@ def test_changing_the_account_restarts_an_approved_workflow_with_a_reason(svc) -
     """Earlier approvals saw the other account: the workflow restarts in `defaults` mode."""
     w = build_world(svc)
     d = approved(w)
-    payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll").id
+    payroll = seed_funding_account(svc, w.admin, w.company, "Payroll")
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=payroll,
                                          reason="payroll account holds the project funds")
     assert funding_of(svc, d) == payroll
@@ -178,7 +148,7 @@ def test_changing_the_account_restarts_an_approved_workflow_with_a_reason(svc) -
 def test_changing_the_account_after_a_start_needs_a_reason(svc) -> None:
     w = build_world(svc)
     d = approved(w)
-    payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll").id
+    payroll = seed_funding_account(svc, w.admin, w.company, "Payroll")
     before = audit_count(svc)
     for reason in (None, "  "):
         with pytest.raises(DomainError) as e:
@@ -207,7 +177,7 @@ def test_another_companys_account_is_not_found(svc) -> None:
     w = build_world(svc)
     d = approved(w)
     other, boss = other_company(svc)
-    theirs = bank_accounts.add_funding_account(svc, boss, other, "Operating").id
+    theirs = seed_funding_account(svc, boss, other, "Operating")
     with pytest.raises(DomainError) as e:
         disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=theirs,
                                              reason="cheaper")
@@ -224,7 +194,7 @@ def test_who_may_change_the_account_and_when(svc) -> None:
     when created from it (DSB-6); not after a cancel (AUTH-12); before a start, without a reason
     and without starting anything (DSB-12)."""
     w = build_world(svc)
-    payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll").id
+    payroll = seed_funding_account(svc, w.admin, w.company, "Payroll")
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
     directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
@@ -259,8 +229,8 @@ def test_changing_the_account_takes_an_idempotency_key(svc) -> None:
     for another change is refused."""
     w = build_world(svc)
     d = approved(w)
-    payroll = bank_accounts.add_funding_account(svc, w.admin, w.company, "Payroll").id
-    reserve = bank_accounts.add_funding_account(svc, w.admin, w.company, "Reserve").id
+    payroll = seed_funding_account(svc, w.admin, w.company, "Payroll")
+    reserve = seed_funding_account(svc, w.admin, w.company, "Reserve")
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=payroll,
                                          reason="payroll", idempotency_key="chg-1")
     disbursements.change_funding_account(svc, w.creator, w.company, d, funding_account=reserve,

@@ -93,3 +93,25 @@ def test_a_half_seeded_demo_is_refused_rather_than_seeded_twice(svc) -> None:
         s.execute(delete(DisbursementItem).where(DisbursementItem.disbursement_id == demo.disbursements["rejected"]))
     with pytest.raises(DemoIncomplete, match="stopped half-way"):
         seed_demo(svc, load_workflow(REFERENCE, "workflow.flow"))
+
+
+@pytest.mark.rule("BANK-9", "BANK-12", "BANK-14")
+def test_the_demo_is_ready_to_pay_a_default_verified_funding_account_and_approved_designated_payees(svc) -> None:
+    """The funding account disbursements draw from is Verified, default and mapped to a Verified
+    deposit account; every payee invoiced has one approved, designated, Verified beneficiary account."""
+    from engine.store.tables import BankAccount, Invoice
+
+    demo = _seed(svc)
+    with svc.db.sessions() as s:
+        accounts = list(s.scalars(select(BankAccount).where(BankAccount.company_id == demo.company)))
+        [funding] = [a for a in accounts if a.kind == "funding"]
+        deposit = s.get(BankAccount, funding.deposit_account_id)
+        assert (funding.verification_status, funding.is_default, funding.active) == ("Verified", True, True)
+        assert (deposit.kind, deposit.verification_status, deposit.company_id) == ("deposit", "Verified",
+                                                                                   demo.company)
+        payees = set(s.scalars(select(Invoice.payee_company_id).where(Invoice.company_id == demo.company)))
+        designated = {a.payee_company_id: a for a in accounts if a.kind == "beneficiary" and a.designated}
+        assert set(designated) == payees and len(payees) == 2
+        assert all(a.verification_status == "Verified" and a.approved_at is not None
+                   and a.approved_by == demo.users["approver@demo.example"] for a in designated.values())
+        assert audit.verify(s) == []

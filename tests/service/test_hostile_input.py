@@ -18,6 +18,7 @@ import pytest
 
 from engine.errors import ERRORS, DomainError
 from engine.payments import bank_accounts
+from tests.payments.banking import numbers
 from engine.service import directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
@@ -28,6 +29,13 @@ WRONG = [None, 5, 10**400, 1.5, float("nan"), ["a"], {"a": 1}, b"bytes", Decimal
 
 
 _PROBLEMS: list[str] = []
+
+
+def add_funding(svc: Services, w: World, nickname: Any, **kwargs: Any) -> Any:
+    """A funding account whose nickname is under test (refused before the deposit mapping and MFA)."""
+    return bank_accounts.add_funding_account(svc, w.admin, w.company, nickname, bank_name="Bank", holder_name="GC",
+                                             numbers=numbers(), deposit_account_id="0" * 32, mfa_code="000000",
+                                             **kwargs)
 
 
 def outcome(call: Callable[[], Any]) -> str:
@@ -76,7 +84,7 @@ def test_directory_text(w: World, value: Any) -> None:
     outcome(lambda: directory.create_invoice(svc, w.admin, w.company, w.project, payee=value,
                                              number="N-2", amount_due="10.00"))
     outcome(lambda: directory.create_group(svc, w.admin, w.company, value))
-    outcome(lambda: bank_accounts.add_funding_account(svc, w.admin, w.company, value))
+    outcome(lambda: add_funding(svc, w, value))
     outcome(lambda: templates.create_template(svc, w.admin, w.company, value))
     outcome(lambda: templates.rename(svc, w.admin, w.company, w.template, value))
 
@@ -91,7 +99,7 @@ def test_settings(w: World, value: Any) -> None:
 
 @pytest.mark.parametrize("key", ODD + WRONG, ids=repr)
 def test_idempotency_keys(w: World, key: Any) -> None:
-    outcome(lambda: bank_accounts.add_funding_account(w.svc, w.admin, w.company, "Ops", idempotency_key=key))
+    outcome(lambda: add_funding(w.svc, w, "Ops", idempotency_key=key))
 
 
 @pytest.mark.parametrize("body", [{date(2026, 1, 1)}, Decimal("1.5"), b"\xff", object(), {1, "a"}, 10**400,
@@ -135,10 +143,9 @@ def test_what_one_backend_would_store_both_refuse_alike(w: World, value: str) ->
         == "invalid_value"
     assert outcome(lambda: directory.create_user(svc, "x@y.example", value)) == "invalid_name"
     assert outcome(lambda: templates.create_template(svc, w.admin, w.company, value)) == "invalid_name"
-    assert outcome(lambda: bank_accounts.add_funding_account(svc, w.admin, w.company, value)) \
+    assert outcome(lambda: add_funding(svc, w, value)) \
         == "invalid_bank_account"
-    assert outcome(lambda: bank_accounts.add_funding_account(svc, w.admin, w.company, "Ops",
-                                                             idempotency_key=value)) == "invalid_idempotency_key"
+    assert outcome(lambda: add_funding(svc, w, "Ops", idempotency_key=value)) == "invalid_idempotency_key"
     assert outcome(lambda: directory.add_member(svc, w.admin, w.company, value)) == "invalid_email"
 
 

@@ -55,6 +55,8 @@ from engine.service.idempotency import decode, encode
 from engine.service.instances import Position
 from engine.service.templates import TemplateView
 from engine.services import Services
+from engine.service.demo import seed_funding_account
+from tests.payments.banking import ROUTING, numbers
 from tests.world import REFERENCE, World, build_world
 
 PACKAGES = (engine.service, engine.payments, engine.security)
@@ -263,8 +265,11 @@ def test_project_group_invoice_and_account_views(svc) -> None:
                                   "Unpaid", w.cfo)
     assert _cents(invoice.amount_due)
 
-    account = bank_accounts.add_funding_account(svc, w.admin, w.company, "  Payroll ")
-    assert account == BankAccountView(account.id, "funding", "Payroll", "Pending Verification", True)
+    account = bank_accounts.add_deposit_account(svc, w.admin, w.company, "  Payroll ", bank_name="Partner Bank",
+                                                holder_name="GC Builders", numbers=numbers("000111222333"))
+    assert account == BankAccountView(account.id, "deposit", "Payroll", "Pending Verification", True,
+                                      bank_name="Partner Bank", holder_name="GC Builders",
+                                      routing_number=ROUTING, last4="2333")
 
 
 @pytest.mark.rule("WF-7", "WF-9")
@@ -308,7 +313,7 @@ def test_disbursement_commands_return_the_disbursement_with_exact_amounts(svc) -
     edited = disbursements.edit_payments(svc, w.creator, w.company, d.id, remove=[second], reason="later")
     assert ([p.invoice_id for p in edited.payments], edited.total) == ([first], Decimal("100.10"))
     assert edited.workflow_status == "Under Review"  # restarted (DSB-12)
-    other = bank_accounts.add_funding_account(svc, w.admin, w.company, "Reserve").id
+    other = seed_funding_account(svc, w.admin, w.company, "Reserve")
     moved = disbursements.change_funding_account(svc, w.creator, w.company, d.id, funding_account=other,
                                                  reason="reserve pays")
     assert moved.funding_account_id == other
@@ -379,7 +384,8 @@ def test_a_replay_returns_an_equal_view_of_the_same_type_as_it_was_first(svc) ->
                                                                              start_date=date(2026, 2, 2))),
         twice(directory.create_invoice, svc, w.admin, w.company, w.project, payee=w.payee("Acme Concrete"),
               number="R-1", amount_due="99.90"),
-        twice(bank_accounts.add_funding_account, svc, w.admin, w.company, "Reserve"),
+        twice(bank_accounts.add_deposit_account, svc, w.admin, w.company, "Reserve", bank_name="Partner Bank",
+              holder_name="GC", numbers=numbers()),
         twice(templates.create_template, svc, w.admin, w.company, "Other"),
         twice(disbursements.create_disbursement, svc, w.creator, w.company, project_id=w.project,
               funding_account=w.funding, payments=[PaymentLine(inv, "5.50", "part")]),

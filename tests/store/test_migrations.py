@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, insert, text
 from engine.errors import DomainError
 from engine.payments import bank_accounts
 from engine.security import permissions
+from engine.service.demo import seed_funding_account
 from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
 from engine.service import directory, disbursements
 from engine.services import Services
@@ -24,7 +25,7 @@ from engine.store.migrate import alembic_config, current_heads, upgrade
 from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
 #: the newest revision
-HEAD = "0008"
+HEAD = "0009"
 
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
@@ -120,9 +121,9 @@ def test_upgrading_0001_turns_vendor_and_funding_strings_into_references(databas
             assert {(a.kind, a.nickname, a.active) for a in account.values()} == {("funding", "FA-1", True)}
         svc = Services(db, clock=clock)
         with pytest.raises(DomainError) as e:  # the migrated nickname is taken, ignoring case
-            bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "fa-1")
+            seed_funding_account(svc, ids["admin"], ids["gc"], "fa-1")
         assert (e.value.code, e.value.rule) == ("duplicate_nickname", "BANK-7")
-        reserve = bank_accounts.add_funding_account(svc, ids["admin"], ids["gc"], "Reserve").id
+        reserve = seed_funding_account(svc, ids["admin"], ids["gc"], "Reserve")
         disbursements.change_funding_account(svc, ids["admin"], ids["gc"], ids["d1"], funding_account=reserve)
         inv = directory.create_invoice(svc, ids["admin"], ids["gc"], ids["project"],
                                        payee=payee["i3"].id, number="N-1", amount_due="5.00").id
@@ -379,3 +380,56 @@ def test_0008_moves_occurrences_into_the_instance_row_and_back(database_url: str
     normal = lambda rows: [tuple(_json(v) if i in (1, 7, 8, 9, 10) else v for i, v in enumerate(r))  # noqa: E731
                            for r in rows]
     assert normal(again) == normal(written)
+
+
+@pytest.mark.rule("BANK-3", "BANK-9")
+def test_0009_keeps_nickname_only_funding_accounts_pending_and_not_default(database_url: str, clock) -> None:
+    """0009: a funding account from before (a nickname only) is still Pending Verification, active,
+    not default, not sandbox and without numbers; the engine reads it and maps new accounts beside
+    it; the one-default and one-designated indexes exist; downgrading to 0008 and upgrading again
+    matches the models."""
+    upgrade(database_url, "0008")
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    engine = make_engine(database_url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        t = meta.tables
+        with engine.begin() as conn:
+            conn.execute(insert(t["users"]), [{"id": "u" * 32, "email": "admin@gc.example", "name": "Admin"}])
+            conn.execute(insert(t["companies"]), [{"id": "c" * 32, "name": "GC", "time_zone": "America/New_York",
+                                                   "holidays": [], "workflows_enabled": True,
+                                                   "segregation": "invoice_approver", "is_payee": False,
+                                                   "lock_version": 0}])
+            conn.execute(insert(t["memberships"]), [{"company_id": "c" * 32, "user_id": "u" * 32, "active": True}])
+            conn.execute(insert(t["grants"]), [{"company_id": "c" * 32, "user_id": "u" * 32,
+                                                "permission": "payments_admin"}])
+            conn.execute(insert(t["bank_accounts"]), [{
+                "id": "a" * 32, "company_id": "c" * 32, "kind": "funding", "nickname": "Operating",
+                "nickname_key": "operating", "verification_status": "Pending Verification", "active": True,
+                "created_at": now, "lock_version": 0}])
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    assert current_heads(database_url) == [HEAD]
+    db = Database(database_url)
+    try:
+        svc = Services(db, clock=clock)
+        old = bank_accounts.read_bank_account(svc, "u" * 32, "c" * 32, "a" * 32)
+        assert (old.verification_status, old.active, old.is_default, old.sandbox, old.last4) == (
+            "Pending Verification", True, False, False, None)
+        made = seed_funding_account(svc, "u" * 32, "c" * 32, "Reserve")
+        assert bank_accounts.read_bank_account(svc, "u" * 32, "c" * 32, made).deposit_account_id is not None
+    finally:
+        db.dispose()
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            indexes = {i["name"]: i["unique"] for i in sa.inspect(conn).get_indexes("bank_accounts")}
+        assert indexes["uq_bank_accounts_one_default"] and indexes["uq_bank_accounts_one_designated"]
+    finally:
+        engine.dispose()
+    command.downgrade(alembic_config(database_url), "0008")
+    assert current_heads(database_url) == ["0008"]
+    upgrade(database_url)
+    assert _schema_diff(database_url) == []

@@ -1,0 +1,40 @@
+"""Helpers for the bank-account tests: numbers typed twice, an MFA-enrolled user, codes from the clock."""
+
+from __future__ import annotations
+
+from engine.payments.bank_accounts import AccountNumbers
+from engine.security import enrollment, totp
+
+#: valid ABA routing numbers (BANK-8)
+ROUTING = "021000021"
+OTHER_ROUTING = "011000015"
+
+
+def numbers(account: str = "000123456789", routing: str = ROUTING, *, account_again: str | None = None,
+            routing_again: str | None = None) -> AccountNumbers:
+    """Numbers as a careful user types them, each twice (or, with ``*_again``, a second time differently)."""
+    return AccountNumbers(routing, routing if routing_again is None else routing_again,
+                          account, account if account_again is None else account_again)
+
+
+class Authenticator:
+    """A user's authenticator app: enrolled through the engine, giving the current code; each
+    ``code()`` moves the clock on one step first, so no two codes share a step (MFA-3)."""
+
+    def __init__(self, svc, clock, company: str, user: str) -> None:
+        self.svc, self.clock, self.user = svc, clock, user
+        started = enrollment.start_enrollment(svc, user, company)
+        enrollment.confirm_enrollment(svc, user, company, code=self._now(started.setup_key))
+        self.secret = started.setup_key
+
+    def _now(self, secret: str) -> str:
+        return totp.code_at_step(secret, totp.step_at(self.svc.now()))
+
+    def code(self) -> str:
+        self.clock.advance(seconds=30)
+        return self._now(self.secret)
+
+    def wrong(self) -> str:
+        step = totp.step_at(self.svc.now())
+        right = {totp.code_at_step(self.secret, step + k) for k in (-1, 0, 1, 2)}
+        return next(c for c in (f"{n:06d}" for n in range(1000)) if c not in right)
