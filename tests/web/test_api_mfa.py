@@ -63,7 +63,7 @@ def failures(api: Api, user: str) -> int:
         return s.get(MfaEnrollment, user).failures
 
 
-@pytest.mark.rule("MFA-1", "MFA-4", "MFA-7")
+@pytest.mark.rule("MFA-1", "MFA-4", "MFA-7", "MFA-13")
 def test_enroll_then_confirm_with_a_valid_code_and_the_status_says_enrolled(mfa_api: Api) -> None:
     api, cfo = mfa_api, mfa_api.w.cfo
     assert status(api, cfo) == {"user_id": cfo, "enrolled": False, "pending": False, "locked": False,
