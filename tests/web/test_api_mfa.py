@@ -285,3 +285,41 @@ def test_a_stranger_to_the_company_finds_nothing_and_bodies_are_checked(mfa_api:
                    "invalid_state")  # nothing pending to confirm
     assert_problem(api.client(api.w.cfo).post(f"{api.c}/me/mfa/recovery-codes", json={"code": "123456"}), 403,
                    "mfa_not_enrolled")
+
+
+def _enroll_in(api: Api, company: str, user: str) -> str:
+    started = api.client(user).post(f"/v1/companies/{company}/me/mfa/enrollment", json={})
+    assert started.status_code == 200, started.get_json()
+    secret = started.get_json()["setup_key"]
+    confirmed = api.client(user).post(f"/v1/companies/{company}/me/mfa/enrollment/confirm",
+                                      json={"code": code(api, secret)})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    api.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    return secret
+
+
+@pytest.mark.rule("MFA-14", "MFA-13")
+def test_a_payee_users_mfa_is_reset_by_the_payee_admin_only(mfa_api: Api) -> None:
+    from engine.security.permissions import PAYMENTS_ADMIN, held
+    from engine.service import directory
+
+    api, w = mfa_api, mfa_api.w
+    payee = w.payees["Acme Concrete"]
+    with api.svc.db.sessions() as s:
+        from engine.store.tables import Membership
+
+        [payee_admin] = s.scalars(select(Membership.user_id).where(Membership.company_id == payee)).all()
+        assert held(s, payee, payee_admin) == {PAYMENTS_ADMIN}  # a payee's first admin is its Payee Admin (ROLE-6)
+    clerk = directory.create_user(api.svc, "clerk@acme.example", "Clerk").id
+    directory.add_member(api.svc, payee_admin, payee, "clerk@acme.example")
+    admin_secret = _enroll_in(api, payee, payee_admin)  # payee users enroll in TOTP as payors do (MFA-13)
+    _enroll_in(api, payee, clerk)
+    reset = f"/v1/companies/{payee}/users/{clerk}/mfa/reset"
+    # the payor's Payments Admin is a stranger to the payee company
+    assert_problem(api.admin.post(reset, json={"code": "123456", "reason": "lost phone"}), 404, "not_found")
+    done = api.client(payee_admin).post(reset, json={"code": code(api, admin_secret), "reason": "lost phone"})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["must_enroll"] and not done.get_json()["enrolled"]
+    body = assert_problem(api.client(clerk).post(f"/v1/companies/{payee}/users/{payee_admin}/mfa/reset",
+                                                 json={"code": "123456", "reason": "x"}), 403, "permission_denied")
+    assert (body["rule"], body["missing_permission"]) == ("MFA-14", "Payee Admin")
