@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_api(workflow.bp)
     app.register_api(audit.bp)
     app.register_api(bank_accounts.bp)
+    app.register_api(__import__("web.api.mfa", fromlist=["bp"]).bp)  # MFA over HTTP
     _add_contract_routes(app)
     _document_problem(app)
     return app

@@ -248,7 +248,10 @@ def reset(svc: Services, actor: str, company_id: str, user_id: str, *, code: str
     with svc.tx() as s:
         company = _company(s, company_id, actor)
         needed = PAYEE_ADMIN if company.is_payee else PAYMENTS_ADMIN
-        if needed not in held(s, company_id, actor):
+        # a payee company's first admin holds Payments Admin, which is its Payee Admin (ROLE-6,
+        # directory.create_company), as beneficiaries.is_payee_admin also reads it
+        accepted = {PAYEE_ADMIN, PAYMENTS_ADMIN} if company.is_payee else {PAYMENTS_ADMIN}
+        if not accepted & held(s, company_id, actor):
             raise DomainError("permission_denied", f"resetting a user's MFA needs {LABELS[needed]}", rule="MFA-14",
                               missing=LABELS[needed],
                               audit=Refusal(company_id, actor, "mfa_reset", "user", user_id[:32]))
