@@ -6,5 +6,5 @@ cut-off (:mod:`~engine.payments.bank_calendar`, FLOW-2), the bank port every mov
 (:mod:`~engine.payments.bank`, FLOW-9) and the one bank shipped behind it, deterministic and
 scriptable (:mod:`~engine.payments.simulated_bank`, ROLL-3)."""
 
-__all__ = ["account_lifecycle", "account_numbers", "bank", "bank_accounts", "bank_calendar", "beneficiaries",
+__all__ = ["account_lifecycle", "account_numbers", "authorization", "bank", "bank_accounts", "bank_calendar", "beneficiaries",
            "simulated_bank", "verification"]
