@@ -60,8 +60,9 @@ class Ready:
         return d
 
 
-def make_ready(svc, clock) -> Ready:
-    w = build_world(svc)
+def make_ready(svc, clock, w: World | None = None) -> Ready:
+    """``w`` (GC Builders, built here when None) ready to authorize."""
+    w = w or build_world(svc)
     directory.grant(svc, w.admin, w.company, w.admin, BENEFICIARY_APPROVER)
     deposit = bank_accounts.read_bank_account(svc, w.admin, w.company, w.funding).deposit_account_id
     account_lifecycle.verify(svc, w.admin, w.company, deposit)

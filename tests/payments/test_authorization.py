@@ -64,6 +64,7 @@ def set_row(svc, model, row_id: str, **values) -> None:
 # ---------------------------------------------------------------- the happy path
 
 
+@pytest.mark.rule("AUTH-1")
 @pytest.mark.rule("AUTH-11")
 @pytest.mark.rule("FLOW-1")
 @pytest.mark.rule("BANK-11")
@@ -152,6 +153,7 @@ def test_the_authorizer_is_an_admin_or_disburser_enrolled_in_mfa(svc, clock) -> 
 
 @pytest.mark.rule("AUTH-5")
 @pytest.mark.rule("AUTH-8")
+@pytest.mark.rule("AUD-4")
 def test_an_invoice_approver_is_refused_naming_the_invoice_audited(svc, clock) -> None:
     r = make_ready(svc, clock)
     d = r.disbursement(approved_by=r.w.admin)
@@ -269,6 +271,7 @@ def test_the_code_is_checked_last_wrong_and_replayed_codes_refuse_and_count(svc,
 
 @pytest.mark.rule("AUTH-11")
 @pytest.mark.rule("AUTH-12")
+@pytest.mark.rule("AUTH-14")
 def test_after_authorization_nothing_changes(svc, clock) -> None:
     r = make_ready(svc, clock)
     d = r.disbursement(("900.00", None), ("100.00", None))
