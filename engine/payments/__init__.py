@@ -1,4 +1,5 @@
-"""Moving the money: bank accounts (:mod:`~engine.payments.bank_accounts`; after they are added,
+"""Moving the money: authorizing a disbursement (:mod:`~engine.payments.authorization`, AUTH-2..AUTH-11:
+the drawdown and its payment orders), bank accounts (:mod:`~engine.payments.bank_accounts`; after they are added,
 :mod:`~engine.payments.account_lifecycle`, with BANK-3's machine in :mod:`~engine.payments.verification`;
 the payees' accounts in :mod:`~engine.payments.beneficiaries`), the numbers users enter for
 them (:mod:`~engine.payments.account_numbers`, BANK-7/BANK-8), the banks' calendar with its 16:00

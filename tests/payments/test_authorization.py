@@ -134,6 +134,18 @@ def test_only_an_approved_created_disbursement_is_authorized(svc, clock) -> None
     assert enrollment(svc, r.w.admin)[0] == 0
 
 
+@pytest.mark.rule("AUTH-2")
+def test_without_a_configured_default_workflow_authorize_is_refused(svc, clock) -> None:
+    from tests.world import build_world
+
+    r = make_ready(svc, clock, build_world(svc, configure=False))
+    d = r.disbursement(approve=False)
+    with svc.db.sessions() as s:
+        assert s.get(Disbursement, d).workflow_status == "Not Started"
+    refused(lambda: authorize(r, d), "no_workflow_configured", "AUTH-2")
+    nothing_written(svc, d)
+
+
 @pytest.mark.rule("AUTH-3")
 def test_the_authorizer_is_an_admin_or_disburser_enrolled_in_mfa(svc, clock) -> None:
     r = make_ready(svc, clock)
@@ -288,6 +300,11 @@ def test_after_authorization_nothing_changes(svc, clock) -> None:
             "disbursement_closed", "AUTH-12")
     refused(lambda: instances.terminate(svc, r.w.manager, r.w.company, d, reason="x"), "disbursement_authorized",
             "AUTH-12")
+    refused(lambda: instances.restart(svc, r.w.manager, r.w.company, d, reason="again"), "disbursement_authorized",
+            "AUTH-12")
+    with pytest.raises(DomainError) as e:
+        instances.respond(svc, r.w.controller, r.w.company, d, occurrence=1, answer="Reject")
+    assert e.value.code == "disbursement_authorized", (e.value.code, e.value.message)
     assert count(svc, Drawdown) == 1 and count(svc, PaymentOrder) == 2
 
 
