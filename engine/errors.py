@@ -66,6 +66,10 @@ ERRORS: dict[str, ErrorSpec] = {
     "mfa_failed": ErrorSpec("forbidden", "the one-time code is wrong, outside the ±1 step window or already used "
                                          "(MFA-2, MFA-3); nothing else changed, and it counts toward the lockout "
                                          "(MFA-11); audited (AUD-4)"),
+    "sod_violation": ErrorSpec("forbidden", "segregation of duties: the actor approved an invoice of the "
+                                            "disbursement (AUTH-5), or in `strict` mode answered in its workflow or "
+                                            "created it (AUTH-7); `rule`, `role` and `objects` say which; audited "
+                                            "(AUTH-8, AUD-4)"),
     "mfa_locked": ErrorSpec("forbidden", "10 failed codes in a row locked the user out: sign in again with the "
                                          "password and a code (MFA-11)"),
     # conflict
@@ -90,6 +94,15 @@ ERRORS: dict[str, ErrorSpec] = {
                                                    "change (AUTH-12)"),
     "disbursement_authorized": ErrorSpec("conflict", "the disbursement is authorized, so it can be neither "
                                                      "canceled (AUTH-14) nor changed (AUTH-12)"),
+    "workflow_not_approved": ErrorSpec("conflict", "a workflow applies and its current instance has not ended "
+                                                   "Approved (AUTH-2), or it was Rejected (DSB-13)"),
+    "payment_amounts_need_review": ErrorSpec("conflict", "a payment is above its invoice's current amount due, or "
+                                                         "the invoice is no longer Unpaid and held by this "
+                                                         "disbursement: edit the payments (AUTH-9, DSB-12)"),
+    "beneficiary_account_not_ready": ErrorSpec("conflict", "a payee has no designated beneficiary account that is "
+                                                           "Verified, active and approved (AUTH-9, BANK-2, BANK-14)"),
+    "funding_account_not_ready": ErrorSpec("conflict", "the funding account is not Verified, active and mapped to "
+                                                       "an active, Verified deposit account (AUTH-9, BANK-2, BANK-6)"),
     "invoice_reserved": ErrorSpec("conflict", "the invoice is already paid by another open disbursement (DSB-5)"),
     "payments_not_enabled": ErrorSpec("conflict", "payments are not enabled on the project (ROLL-1)"),
     "workflow_not_applicable": ErrorSpec("conflict", "no workflow applies to the disbursement, so none can "
@@ -126,6 +139,8 @@ ERRORS: dict[str, ErrorSpec] = {
                                                  "422 as the IETF Idempotency-Key draft asks"),
     "invalid_idempotency_key": ErrorSpec("invalid", "the idempotency key is empty, too long or not "
                                                     "printable (GEN-8)"),
+    "partial_payment_unconfirmed": ErrorSpec("invalid", "a payment is partial and the request did not confirm "
+                                                        "the changed amounts (`confirm_partial`, AUTH-10)"),
     "invalid_answer": ErrorSpec("invalid", "the answer is not one of the step's answers (RESP-3)"),
     "invalid_assignees": ErrorSpec("invalid", "an assignee change names nobody to add (MGR-7) or replaces "
                                               "someone the current step does not await (MGR-8)"),

@@ -26,7 +26,7 @@ OTHER = re.compile(r"^Other domain\.md rules: (.*)$", re.M)
 RANGE = re.compile(r"\b([A-Z]+)-(\d+)(?:\.\.\1-(\d+))?\b")
 STATUSES = ("tested", "partial", "deferred")
 SECTIONS = {"GEN": 8, "ROLE": 12, "WF": 14, "STEP": 13, "COND": 13, "END": 4, "MGR": 9, "DSB": 14, "ST": 6,
-            "RESP": 8, "AUD": 7, "BANK": 15, "MFA": 15}
+            "RESP": 8, "AUD": 7, "BANK": 15, "MFA": 15, "AUTH": 15}
 SENTENCE = re.compile(r"\w+(?:\W+\w+){4,}")  # at least five words
 
 

@@ -43,6 +43,7 @@ _SUBJECTS: dict[str, str] = {
     "end_reached": "Disbursement {status}",
     "approved": "Ready to authorize",
     "canceled": "Disbursement canceled",
+    "authorized": "Disbursement authorized",
     "overdue": "Overdue: {step}",
 }
 
@@ -137,6 +138,9 @@ def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Sub
         "end_reached": f"The workflow ended at \u201c{step}\u201d.",
         "approved": "The disbursement is approved and waiting for authorization.",
         "canceled": "The disbursement was canceled.",
+        "authorized": "The disbursement was authorized: its drawdown is requested from the funding account "
+                      f"for {format_money(subject.amount)}, to be asked of the bank on "
+                      f"{details.get('request_date', 'the next banking day')}; the payees are paid once it settles.",
         "overdue": f"\u201c{step}\u201d is overdue and still waits for your answer.",
     }.get(event, event)
     if event == "overdue" and details.get("to_manager"):

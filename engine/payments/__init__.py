@@ -1,4 +1,5 @@
-"""Moving the money: bank accounts (:mod:`~engine.payments.bank_accounts`; after they are added,
+"""Moving the money: authorizing a disbursement (:mod:`~engine.payments.authorization`, AUTH-2..AUTH-11:
+the drawdown and its payment orders), bank accounts (:mod:`~engine.payments.bank_accounts`; after they are added,
 :mod:`~engine.payments.account_lifecycle`, with BANK-3's machine in :mod:`~engine.payments.verification`;
 the payees' accounts in :mod:`~engine.payments.beneficiaries`), the numbers users enter for
 them (:mod:`~engine.payments.account_numbers`, BANK-7/BANK-8), the banks' calendar with its 16:00
@@ -6,5 +7,5 @@ cut-off (:mod:`~engine.payments.bank_calendar`, FLOW-2), the bank port every mov
 (:mod:`~engine.payments.bank`, FLOW-9) and the one bank shipped behind it, deterministic and
 scriptable (:mod:`~engine.payments.simulated_bank`, ROLL-3)."""
 
-__all__ = ["account_lifecycle", "account_numbers", "bank", "bank_accounts", "bank_calendar", "beneficiaries",
+__all__ = ["account_lifecycle", "account_numbers", "authorization", "bank", "bank_accounts", "bank_calendar", "beneficiaries",
            "simulated_bank", "verification"]

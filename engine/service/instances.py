@@ -288,6 +288,19 @@ def email_subject(s: Session, company: Company, d: Disbursement) -> emails.Subje
     return _Unit(s, company, d, now=None).subject
 
 
+def authorize_facts(s: Session, company: Company, d: Disbursement) -> segregation.AuthorizeFacts:
+    """What AUTH-5..AUTH-7 read about ``d`` now, for the authorize command: the responders of the
+    instance that reached Approved (none when no workflow applies, ROLL-1). An internal helper
+    inside the caller's transaction (it checks no actor)."""
+    unit = _Unit(s, company, d, now=None)
+    latest = latest_instance(s, d.id)
+    if latest is not None and latest.status == "ended":
+        return unit.authorize_facts(load_state(s, latest))
+    return segregation.AuthorizeFacts(
+        eligible=unit.eligible, invoice_approvers={u: tuple(v) for u, v in unit.invoice_approvers().items()},
+        creator=d.created_by, segregation=company.segregation or "invoice_approver")
+
+
 def _require_eligible_manager(s: Session, company_id: str, actor: str) -> None:
     """ROLE-8/MGR-1: being named manager is not enough; the manager must still be eligible.
 

@@ -338,6 +338,8 @@ class Disbursement(Base):
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: AUTH-11: the Admin or Disburser who authorized it
+    authorized_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lock_version: Mapped[int] = mapped_column(Integer)
 
@@ -360,6 +362,71 @@ class DisbursementItem(Base):
     retainage_released: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     payment_status: Mapped[str] = mapped_column(String(20), default="Not Initiated")  # ST-5
+
+
+# ---------------------------------------------------------------- the money after authorization
+
+
+class Drawdown(Base):
+    """FLOW-1, ST-3, ST-4: the one drawdown request of an authorized disbursement, from its funding
+    account into that account's deposit account, for exactly the aggregate (AUTH-11).
+
+    ``instruction_id`` is the idempotency id the bank adapter sends (FLOW-9): a resent instruction
+    is not a second drawdown. ``disbursement_id`` is unique: a disbursement is authorized once."""
+
+    __tablename__ = "drawdowns"
+
+    id: Mapped[str] = _id()
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    disbursement_id: Mapped[str] = mapped_column(ForeignKey("disbursements.id"), unique=True)
+    funding_account_id: Mapped[str] = mapped_column(ForeignKey("bank_accounts.id"))
+    deposit_account_id: Mapped[str] = mapped_column(ForeignKey("bank_accounts.id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(30))  # ST-3
+    instruction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    #: FLOW-2: the business day the bank is asked to move it (16:00 New York cut-off)
+    request_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # FLOW-3: the bank's, on Funding Failed
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)  # ROLL-3
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaymentOrder(Base):
+    """FLOW-4, ST-5, ST-6: one invoice payment's order, from the deposit account to the payee's
+    beneficiary account as it was at authorization (BANK-15: ``beneficiary_*`` is a snapshot and is
+    never re-read from ``bank_accounts``), with its check number (BANK-11).
+
+    Prepared at authorization as ``Not Initiated``; sent (``Requested``) once the drawdown settles.
+    A re-issue (FLOW-8) is a new row, so at most one order per (disbursement, invoice) is not Failed."""
+
+    __tablename__ = "payment_orders"
+
+    id: Mapped[str] = _id()  # also the bank's idempotency id (FLOW-9)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    drawdown_id: Mapped[str] = mapped_column(ForeignKey("drawdowns.id"), index=True)
+    disbursement_id: Mapped[str] = mapped_column(ForeignKey("disbursements.id"), index=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
+    payee_company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    beneficiary_account_id: Mapped[str] = mapped_column(ForeignKey("bank_accounts.id"))
+    beneficiary_bank_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    beneficiary_holder_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    beneficiary_routing_number: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    beneficiary_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    check_number: Mapped[str] = mapped_column(String(40))  # BANK-11
+    status: Mapped[str] = mapped_column(String(20))  # ST-5
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reissue_of: Mapped[str | None] = mapped_column(String(32), nullable=True)  # FLOW-8
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# FLOW-8: one live order per invoice payment (a Failed one may be re-issued as a new row).
+Index("uq_payment_orders_live", PaymentOrder.disbursement_id, PaymentOrder.invoice_id, unique=True,
+      sqlite_where=PaymentOrder.status != "Failed", postgresql_where=PaymentOrder.status != "Failed")
 
 
 # ---------------------------------------------------------------- workflow runtime

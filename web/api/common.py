@@ -8,6 +8,8 @@
   keyword. The engine replays the first result for the same key and arguments,
   and refuses the same key with other arguments (``idempotency_conflict``, 422);
   the view renders the replayed result with the same status as the first time.
+  An operation in :data:`KEY_REQUIRED` (authorize) refuses to run without one: 400
+  (:func:`required_idempotency_key`).
 - ``ETag`` / ``If-Match`` (RFC 9110): a versioned object's representation
   carries ``ETag: "<version>"`` (:func:`etag`); an action on it reads the
   expected version from ``If-Match`` (:func:`if_match`): absent and required
@@ -41,6 +43,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: POSTs that change nothing (ROLL-6): they take no Idempotency-Key.
 READ_ONLY_POSTS = frozenset({"/v1/check", "/v1/evaluate"})
 _CHANGING = frozenset({"post", "put", "patch", "delete"})
+#: POSTs that refuse to run without an Idempotency-Key (400, as the IETF draft asks): moving money
+#: twice because a client retried without one must not be possible (AUTH-11).
+KEY_REQUIRED = frozenset({"/v1/companies/{company_id}/disbursements/{disbursement_id}/authorize"})
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 
 
@@ -64,6 +69,18 @@ def idempotency_key() -> str | None:
     return request.headers.get(IDEMPOTENCY_HEADER)
 
 
+def required_idempotency_key() -> str:
+    """The request's ``Idempotency-Key``, which this operation requires: absent is 400
+    (``idempotency_key_required``), as the IETF Idempotency-Key draft asks of an operation
+    that documents the header as required; its form is the engine's check (GEN-8)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None or not key.strip():
+        raise HeaderError(400, f"this request needs an `{IDEMPOTENCY_HEADER}` header (GEN-8): a retry with the "
+                               "same key then answers the first result instead of acting twice",
+                          "idempotency_key_required")
+    return key
+
+
 def document_idempotency_key(path: str, method: str, operation: dict[str, Any]) -> None:
     """Document the ``Idempotency-Key`` header on an operation that changes state (once: a view
     that declares the header itself keeps its own description)."""
@@ -73,8 +90,9 @@ def document_idempotency_key(path: str, method: str, operation: dict[str, Any]) 
     if any(p.get("in") == "header" and p.get("name", "").lower() == IDEMPOTENCY_HEADER.lower()
            for p in parameters):
         return
+    required = path in KEY_REQUIRED
     parameters.append({
-        "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+        "name": IDEMPOTENCY_HEADER, "in": "header", "required": required,
         "description": "GEN-8: a retry with the same key and body answers the first status and body "
                        "and changes nothing more; the same key with another body is 422 "
                        "(1 to 200 printable characters)",

@@ -27,6 +27,7 @@ from web.api.common import (
     encode_cursor,
     idempotency_key,
     if_match,
+    required_idempotency_key,
     with_etag,
 )
 from web.api.disbursement_models import (
@@ -43,6 +44,7 @@ from web.api.disbursement_models import (
     disbursement_data,
     summary_data,
 )
+from web.api.authorization_models import Authorization, AuthorizeBody, authorization_data
 from web.api.models import BEARER, problem_responses
 
 if TYPE_CHECKING:
@@ -167,6 +169,21 @@ def cancel(path: DisbursementPath, body: ReasonBody) -> Response:
     return _changed(disbursements.cancel(_svc(), actor(), path.company_id, path.disbursement_id, reason=body.reason,
                                          expected_version=if_match(required=False),
                                          idempotency_key=idempotency_key()))
+
+
+@bp.post("/disbursements/<disbursement_id>/authorize",
+         responses={200: Authorization, **problem_responses(*_WRITE)})
+def authorize(path: DisbursementPath, body: AuthorizeBody) -> Response:
+    """Authorize an Approved disbursement (AUTH-2..AUTH-11): an Admin or Disburser enrolled in MFA, not
+    barred by segregation of duties, with a current TOTP code (checked last); requires `Idempotency-Key`
+    (400 without), accepts `If-Match`. Creates the drawdown and one payment order per invoice payment."""
+    from engine.payments import authorization
+
+    key = required_idempotency_key()
+    view = authorization.authorize(_svc(), actor(), path.company_id, path.disbursement_id, mfa_code=body.mfa_code,
+                                   confirm_partial=body.confirm_partial, expected_version=if_match(required=False),
+                                   idempotency_key=key)
+    return with_etag(jsonify(authorization_data(view)), view.version)
 
 
 # ---------------------------------------------------------------- drafts
