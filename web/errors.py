@@ -86,9 +86,15 @@ def status_for(error: DomainError) -> int:
     return STATUS_BY_KIND[ERRORS[error.code].kind]
 
 
+#: words a title spells out or keeps in capitals (``mfa_failed`` → ``MFA failed``)
+_TITLE_WORDS = {"mfa": "MFA", "sod": "segregation of duties", "etag": "ETag", "json": "JSON", "http": "HTTP"}
+
+
 def title_for(code: str) -> str:
-    """``permission_denied`` → ``Permission denied``."""
-    return code.replace("_", " ").capitalize()
+    """``permission_denied`` → ``Permission denied``; ``mfa_failed`` → ``MFA failed``."""
+    words = [_TITLE_WORDS.get(w, w) for w in code.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def problem(status: int, detail: str, *, code: str | None = None, errors: Iterable[Mapping[str, Any]] | None = None,
