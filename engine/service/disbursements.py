@@ -14,6 +14,7 @@ which works on both, has one result type.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Mapping, Sequence
 
@@ -87,6 +88,13 @@ class DisbursementView:
     #: (``expected_version``). Not part of equality (the same state read twice is the same view),
     #: and defaulted so that a result stored before the field existed still replays (GEN-8)
     version: int | None = field(default=None, compare=False)
+    #: AUTH-11: who authorized it and when (None before); defaulted so older stored results replay (GEN-8)
+    authorized_by: str | None = None
+    authorized_at: datetime | None = None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 def disbursement_view(s: Session, d: Disbursement) -> DisbursementView:
@@ -102,7 +110,8 @@ def disbursement_view(s: Session, d: Disbursement) -> DisbursementView:
     total = sum((p.amount for p in payments), Decimal("0.00")).quantize(CENT)
     return DisbursementView(d.id, d.project_id, bool(d.is_draft), d.workflow_status, d.drawdown_status or "Draft",
                             d.funding_account_id, d.created_by, d.drafted_by, total, payments,
-                            d.canceled_at is not None, d.cancel_reason, int(d.lock_version))
+                            d.canceled_at is not None, d.cancel_reason, int(d.lock_version), d.authorized_by,
+                            _utc(d.authorized_at))
 
 
 @dataclass(frozen=True)

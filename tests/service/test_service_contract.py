@@ -19,7 +19,7 @@ import pkgutil
 import types
 import typing
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -143,11 +143,11 @@ def test_every_command_returns_a_frozen_view() -> None:
     assert {n: r for n, r in returns.items() if not _is_frozen_view(r)} == {}
 
 
-_PLAIN = (str, int, bool, Decimal, date, type(None))
+_PLAIN = (str, int, bool, Decimal, date, datetime, type(None))
 
 
 def _plain_field(kind: object) -> bool:
-    """What a view may hold: text, numbers, flags, exact money, dates, or tuples, optionals and
+    """What a view may hold: text, numbers, flags, exact money, dates and moments, or tuples, optionals and
     text mappings of those, or another view — never a float, an ORM row or a free ``Any``."""
     if kind in _PLAIN:
         return True

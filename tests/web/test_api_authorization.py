@@ -38,6 +38,9 @@ def test_an_admin_authorizes_once_per_key_and_the_code_is_never_echoed_or_logged
     assert again.status_code == 200 and again.get_json() == body
     later = api.admin.post(url, json={"mfa_code": r.admin.code()}, headers={"Idempotency-Key": "auth-2"})
     assert_problem(later, 409, "disbursement_authorized")
+    shown = api.admin.get(f"{api.c}/disbursements/{d}").get_json()  # the detail GET shows who and when
+    assert shown["authorized_by"] == body["authorized_by"] == api.w.admin
+    assert shown["authorized_at"] is not None and shown["drawdown_status"] == "Funding Requested"
     for response in (first, again, later):
         assert code not in response.get_data(as_text=True)
     assert code not in caplog.text

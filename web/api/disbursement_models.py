@@ -136,6 +136,8 @@ class DisbursementRecord(BaseModel):
     canceled: bool
     cancel_reason: str | None
     version: int | None = Field(description="the ETag's value: send it back as If-Match")
+    authorized_by: str | None = Field(default=None, description="AUTH-11: the user who authorized it, once authorized")
+    authorized_at: datetime | None = Field(default=None, description="AUTH-11: when it was authorized")
 
 
 class CurrentStep(BaseModel):
@@ -264,7 +266,8 @@ def disbursement_data(view: Any) -> dict[str, Any]:
         payments=[Payment(invoice=p.invoice_id, invoice_number=p.invoice_number, amount=money(p.amount),
                           retainage_released=money(p.retainage_released), note=p.note,
                           payment_status=p.payment_status) for p in view.payments],
-        canceled=view.canceled, cancel_reason=view.cancel_reason, version=view.version).model_dump(mode="json")
+        canceled=view.canceled, cancel_reason=view.cancel_reason, version=view.version,
+        authorized_by=view.authorized_by, authorized_at=view.authorized_at).model_dump(mode="json")
 
 
 def workflow_data(w: Any) -> dict[str, Any] | None:
