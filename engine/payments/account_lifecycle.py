@@ -80,16 +80,23 @@ def _move(account: BankAccount, event: str) -> str:
 # ---------------------------------------------------------------- verification
 
 
+def _for_verification(s: Session, company_id: str, actor: str, account_id: str) -> BankAccount:
+    """The active account an Admin verifies or fails, locked after the company (the bank-account
+    commands' lock order)."""
+    get_company(s, company_id, lock=True)
+    require_admin(s, company_id, actor, action="verifying a bank account", target=("bank_account", account_id))
+    account = load_account(s, company_id, account_id)
+    require_active(account)
+    return account
+
+
 @idempotent("verify_bank_account", standing=standing(PAYMENTS_ADMIN, rule="BANK-3", action="verifying bank accounts"))
 def verify(svc: Services, actor: str, company_id: str, account_id: str) -> BankAccountView:
     """BANK-3: Pending Verification → Verified (final), by an Admin standing in for the bank's
     operations (see the module). BANK-9: the first production funding account of the company to
     become Verified becomes its default automatically."""
     with svc.tx() as s:
-        get_company(s, company_id, lock=True)
-        require_admin(s, company_id, actor, action="verifying a bank account", target=("bank_account", account_id))
-        account = load_account(s, company_id, account_id)
-        require_active(account)
+        account = _for_verification(s, company_id, actor, account_id)
         before = summary(account)
         account.verification_status = _move(account, "verify")
         rules: tuple[str, ...] = ("BANK-3",)
@@ -111,10 +118,7 @@ def fail_verification(svc: Services, actor: str, company_id: str, account_id: st
     if problem is not None:
         raise DomainError("reason_required", f"reason: {problem}", rule="BANK-3")
     with svc.tx() as s:
-        get_company(s, company_id, lock=True)
-        require_admin(s, company_id, actor, action="verifying a bank account", target=("bank_account", account_id))
-        account = load_account(s, company_id, account_id)
-        require_active(account)
+        account = _for_verification(s, company_id, actor, account_id)
         before = summary(account)
         account.verification_status = _move(account, "fail")
         s.flush()

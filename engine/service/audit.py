@@ -86,15 +86,10 @@ def _copy_plain(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind in _PLAIN_LEAVES:
         return value
-    if depth < 32:
-        if kind is dict:
-            return {k if type(k) is str else _not_plain(): _copy_plain(v, depth + 1) for k, v in value.items()}
-        if kind is list:
-            return [_copy_plain(v, depth + 1) for v in value]
-    raise _NotPlain
-
-
-def _not_plain() -> str:
+    if depth < 32 and kind is dict and all(type(k) is str for k in value):
+        return {k: _copy_plain(v, depth + 1) for k, v in value.items()}
+    if depth < 32 and kind is list:
+        return [_copy_plain(v, depth + 1) for v in value]
     raise _NotPlain
 
 

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import func, select
+
+from engine.errors import DomainError
 from engine.payments.bank_accounts import AccountNumbers
 from engine.security import enrollment, totp
+
+def refused(call, code: str, rule: str | None = None) -> DomainError:
+    """The DomainError ``call()`` raises, checked to carry ``code`` (and ``rule``, when given)."""
+    with pytest.raises(DomainError) as e:
+        call()
+    assert e.value.code == code, (e.value.code, e.value.message)
+    if rule is not None:
+        assert e.value.rule == rule, (e.value.rule, e.value.message)
+    return e.value
+
+
+def count(svc, model) -> int:
+    """How many rows ``model``'s table holds."""
+    with svc.db.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
 
 #: valid ABA routing numbers (BANK-8)
 ROUTING = "021000021"

@@ -22,20 +22,7 @@ from engine.store.tables import (
     PaymentOrder,
 )
 from tests.payments.authorizing import Ready, make_ready
-
-
-def refused(call, code: str, rule: str | None = None) -> DomainError:
-    with pytest.raises(DomainError) as e:
-        call()
-    assert e.value.code == code, (e.value.code, e.value.message)
-    if rule is not None:
-        assert e.value.rule == rule, (e.value.rule, e.value.message)
-    return e.value
-
-
-def count(svc, model) -> int:
-    with svc.db.sessions() as s:
-        return s.scalar(select(func.count()).select_from(model))
+from tests.payments.banking import count, refused
 
 
 def enrollment(svc, user: str) -> tuple[int, int | None]:

@@ -17,7 +17,7 @@ from engine.security.permissions import BENEFICIARY_APPROVER
 from engine.service import audit, directory, disbursements
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, BankAccount, Base, IdempotencyRecord, MfaEnrollment, OutboxEmail
-from tests.payments.banking import OTHER_ROUTING, ROUTING, Authenticator, numbers
+from tests.payments.banking import OTHER_ROUTING, ROUTING, Authenticator, count, numbers, refused
 from tests.world import World, build_world
 
 FULL = "000123456789"
@@ -47,20 +47,6 @@ def make_bank(svc, clock) -> Bank:
     deposit = bank_accounts.add_deposit_account(svc, w.admin, w.company, "Transaction 2", bank_name="Partner Bank",
                                                 holder_name="GC Builders", numbers=numbers("55550000111"))
     return Bank(w, admin, deposit.id)
-
-
-def refused(call, code: str, rule: str | None = None) -> DomainError:
-    with pytest.raises(DomainError) as e:
-        call()
-    assert e.value.code == code, (e.value.code, e.value.message)
-    if rule is not None:
-        assert e.value.rule == rule, (e.value.rule, e.value.message)
-    return e.value
-
-
-def count(svc, model) -> int:
-    with svc.db.sessions() as s:
-        return s.scalar(select(func.count()).select_from(model))
 
 
 def failures(svc, user: str) -> int:
