@@ -29,6 +29,7 @@ RACERS = 20
 
 
 @pytest.mark.rule("AUTH-11")
+@pytest.mark.rule("ROLE-2")
 @pytest.mark.rule("GEN-7")
 def test_twenty_concurrent_authorizations_make_exactly_one_drawdown(svc, clock, database_url: str) -> None:
     r = make_ready(svc, clock)
