@@ -22,6 +22,7 @@ from engine.errors import DomainError
 from engine.store.db import Database
 
 if TYPE_CHECKING:
+    from engine.payments.bank import BankAdapter
     from engine.spec.compiler import CompiledWorkflow
 
 
@@ -33,10 +34,22 @@ def utc_now() -> datetime:
 class Services:
     db: Database
     clock: Callable[[], datetime] = utc_now
+    #: the bank ports by mode (False: production, True: sandbox, ROLL-3); unset, each is the
+    #: simulated bank over its stored book (:mod:`engine.payments.stored_bank`)
+    banks: dict[bool, BankAdapter] = field(default_factory=dict)
     _compiled: dict[str, CompiledWorkflow] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: the transaction open in this thread, which a nested :meth:`tx` joins
     _open: threading.local = field(default_factory=threading.local)
+
+    def bank(self, sandbox: bool) -> BankAdapter:
+        """The bank a sandbox (or production) instruction goes to: never the other's (ROLL-4)."""
+        found = self.banks.get(bool(sandbox))
+        if found is None:
+            from engine.payments.stored_bank import StoredBank, book_name
+
+            found = self.banks.setdefault(bool(sandbox), StoredBank(self.db, book_name(bool(sandbox))))
+        return found
 
     def now(self) -> datetime:
         moment = self.clock()

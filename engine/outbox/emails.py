@@ -33,6 +33,8 @@ class Subject:
     disbursement_id: str
     amount: Decimal
     project: str
+    #: ROLL-4: a sandbox disbursement's emails are marked as tests
+    sandbox: bool = False
 
 
 _SUBJECTS: dict[str, str] = {
@@ -45,6 +47,8 @@ _SUBJECTS: dict[str, str] = {
     "canceled": "Disbursement canceled",
     "authorized": "Disbursement authorized",
     "overdue": "Overdue: {step}",
+    "funding_failed": "Funding failed",
+    "payment_failed": "Payment failed: invoice {invoice}",
 }
 
 
@@ -119,7 +123,10 @@ def _subject_line(event: str, step: str | None, details: Mapping[str, Any], subj
     template = _SUBJECTS.get(event, event.replace("_", " ").capitalize())
     action = str(details.get("action", "changed")).replace("_", " ")
     status = details.get("status") or ("approved" if details.get("outcome") == "success" else "rejected")
-    head = header_text(template.format(step=step or "", action=action, status=status))
+    head = header_text(template.format(step=step or "", action=action, status=status,
+                                       invoice=details.get("invoice") or "?"))
+    if subject.sandbox:
+        head = "[TEST] " + head  # ROLL-4: a sandbox email says so before anything else
     tail = f" — disbursement {subject.disbursement_id[:8]} ({format_money(subject.amount)})"
     room = SUBJECT_WIDTH - len("[payroute] ") - len(tail)
     if len(head) > room:  # a long step name must not make the state change fail on the column width
@@ -129,6 +136,8 @@ def _subject_line(event: str, step: str | None, details: Mapping[str, Any], subj
 
 def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Subject, name: str) -> str:
     lines = [f"Hello {name},", ""]
+    if subject.sandbox:
+        lines += ["THIS IS A TEST (sandbox): no money moves.", ""]  # ROLL-4
     what = {
         "step_entered": f"The disbursement is waiting at \u201c{step}\u201d.",
         "blocked": f"The workflow is blocked at \u201c{step}\u201d: no eligible user can answer. "
@@ -142,6 +151,11 @@ def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Sub
                       f"for {format_money(subject.amount)}, to be asked of the bank on "
                       f"{details.get('request_date', 'the next banking day')}; the payees are paid once it settles.",
         "overdue": f"\u201c{step}\u201d is overdue and still waits for your answer.",
+        "funding_failed": "The drawdown from the funding account failed, so no payee was paid. The invoices are "
+                          "released: a new disbursement is needed to pay them (nothing retries by itself).",
+        "payment_failed": f"The payment of invoice {details.get('invoice') or '?'} failed at the bank. Its funds "
+                          "stay in the deposit account and the invoice stays reserved; a Payments Admin can "
+                          "re-issue the payment to the payee's current designated account.",
     }.get(event, event)
     if event == "overdue" and details.get("to_manager"):
         # STEP-13: the manager hears on the first overdue day, whether or not they are asked.

@@ -42,12 +42,14 @@ about three hours of backoff); the bounds are
 :mod:`engine.outbox.retry_policy`'s. :func:`requeue` hands one back to the
 worker with fresh bounds, audited too.
 
-The rows are those of the ``outbox`` table, which holds emails (the schema is
-unchanged by this module), so a claim copies their columns and the audit
-entries name them as emails (``email_dead_lettered``, ``email_requeued``,
-masked recipients, never the subject or the body). A second kind of row
-reuses the claim, the marks, the bounds and :func:`deliver_batch` by passing
-its own sender.
+The rows are those of the ``outbox`` table, in two channels: ``email``
+(recipients, subject, body; audited as ``email_dead_lettered`` and
+``email_requeued`` with masked recipients, never the subject or the body) and
+``bank`` (``payload`` is a bank instruction, FLOW-9; audited as
+``bank_instruction_dead_lettered`` and ``bank_instruction_requeued`` with the
+instruction's id, kind and amount, never an account number). Each channel is
+claimed on its own (``channel=``) with its own sender, and shares everything
+else: the claim, the marks, the bounds, :func:`deliver_batch`.
 
 A send failure never touches the state change that wrote the row (AUD-5):
 that transaction committed long before.
@@ -65,7 +67,7 @@ import logging
 import os
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -109,6 +111,9 @@ class Claimed:
     event: str = ""
     #: ``attempts`` at the last requeue (the retry bounds count from there)
     requeued_attempts: int = 0
+    #: ``email`` or ``bank``; a bank row's instruction is its ``payload``
+    channel: str = "email"
+    payload: dict[str, Any] | None = None
 
     @property
     def tries(self) -> int:
@@ -127,13 +132,19 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def claim(svc: Services, *, batch: int = 50, lease: timedelta = DEFAULT_LEASE) -> list[Claimed]:
-    """Take up to ``batch`` due rows for this worker in one short transaction."""
+EMAIL, BANK = "email", "bank"
+CHANNELS = (EMAIL, BANK)
+
+
+def claim(svc: Services, *, batch: int = 50, lease: timedelta = DEFAULT_LEASE,
+          channel: str = EMAIL) -> list[Claimed]:
+    """Take up to ``batch`` due rows of ``channel`` for this worker in one short transaction."""
     now = _utc(svc.now())
     until = now + lease
     with svc.db.transaction() as s:
         q = (select(OutboxEmail)
-             .where(OutboxEmail.status.in_((PENDING, SENDING)), OutboxEmail.next_attempt_at <= now)
+             .where(OutboxEmail.channel == channel, OutboxEmail.status.in_((PENDING, SENDING)),
+                    OutboxEmail.next_attempt_at <= now)
              .order_by(OutboxEmail.next_attempt_at, OutboxEmail.created_at, OutboxEmail.id)
              .limit(batch))
         if svc.db.is_postgres:
@@ -143,7 +154,8 @@ def claim(svc: Services, *, batch: int = 50, lease: timedelta = DEFAULT_LEASE) -
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = SENDING, row.attempts + 1, until
             out.append(Claimed(row.id, row.attempts, _recipients(row.recipients), row.subject, row.body, until,
-                               row.company_id, row.event, row.requeued_attempts or 0))
+                               row.company_id, row.event, row.requeued_attempts or 0, row.channel,
+                               row.payload if isinstance(row.payload, dict) else None))
         return out
 
 
@@ -193,10 +205,27 @@ def mark_dead(svc: Services, item: Claimed, error: str, *, permanent: bool) -> b
                          .values(status=DEAD, dead_at=now, last_error=error))
         if done.rowcount != 1:
             return False
-        _audit(s, item.company_id, now, action="email_dead_lettered", outbox_id=item.id, reason=mask_addresses(error),
-               details={"event": item.event, "recipients": [mask_address(r) for r in item.recipients],
+        _audit(s, item.company_id, now, action=f"{_noun(item.channel)}_dead_lettered", outbox_id=item.id,
+               reason=mask_addresses(error), channel=item.channel,
+               details={**_what(item.channel, item.event, item.recipients, item.payload),
                         "attempts": item.tries, "permanent": permanent})
     return True
+
+
+def _noun(channel: str) -> str:
+    return "bank_instruction" if channel == BANK else "email"
+
+
+def _what(channel: str, event: str, recipients: Any, payload: Any) -> dict[str, Any]:
+    """What an audit entry or an operator may see of a row: an email's event and masked
+    recipients; a bank instruction's id, kind and amount (its accounts are references, but
+    they are left out all the same: the instruction is named, not described)."""
+    if channel == BANK:
+        p = payload if isinstance(payload, dict) else {}
+        return {"event": event, "instruction": str(p.get("id", "")), "kind": str(p.get("kind", "")),
+                "amount": str(p.get("amount", ""))}
+    addresses = _recipients(list(recipients) if isinstance(recipients, tuple) else recipients)
+    return {"event": event, "recipients": [mask_address(r) for r in addresses]}
 
 
 def _entry_text(value: str) -> str:
@@ -206,7 +235,7 @@ def _entry_text(value: str) -> str:
 
 
 def _audit(s: Session, company_id: str, now: datetime, *, action: str, outbox_id: str, reason: str | None,
-           details: dict[str, Any]) -> None:
+           details: dict[str, Any], channel: str = EMAIL) -> None:
     """An entry on the company's chain, under the company row's lock (the chain head is read under
     it). A row naming no existing company (written by hand) has no chain to go on: logged only."""
     if s.scalars(select(Company.id).where(Company.id == company_id).with_for_update()).first() is None:
@@ -215,7 +244,7 @@ def _audit(s: Session, company_id: str, now: datetime, *, action: str, outbox_id
     details = {k: ([_entry_text(x) for x in v] if isinstance(v, list) else _entry_text(v) if isinstance(v, str)
                    else v) for k, v in details.items()}
     audit.append(s, chain=audit.company_chain(company_id), company_id=company_id, at=now, actor_id=None,
-                 action=action, object_type="email", object_id=outbox_id,
+                 action=action, object_type=_noun(channel), object_id=outbox_id,
                  reason=_entry_text(reason) if reason else None, rules=("AUD-5",), details=details)
 
 
@@ -286,7 +315,7 @@ def check_bounds(max_attempts: int, permanent_attempts: int) -> None:
 def deliver_batch(svc: Services, send: Sender, *, batch: int = 50, worker_id: str | None = None,
                   lease: timedelta = DEFAULT_LEASE, max_attempts: int = MAX_ATTEMPTS,
                   permanent_attempts: int = PERMANENT_ATTEMPTS, redact: Callable[[str], str] = error_text,
-                  noun: str = "row") -> SendReport:
+                  noun: str = "row", channel: str = EMAIL) -> SendReport:
     """Claim up to ``batch`` due rows, hand each to ``send`` in turn, record each outcome.
 
     Rows are claimed before the sender is called, so a far end that is down
@@ -299,7 +328,7 @@ def deliver_batch(svc: Services, send: Sender, *, batch: int = 50, worker_id: st
     check_bounds(max_attempts, permanent_attempts)
     worker_id = worker_id or default_worker_id()
     report = SendReport()
-    items = claim(svc, batch=batch, lease=lease)
+    items = claim(svc, batch=batch, lease=lease, channel=channel)
     report.claimed = len(items)
     if not items:
         return report
@@ -381,31 +410,42 @@ class DeadLetter:
     attempts: int
     last_error: str
     dead_at: datetime | None
+    channel: str = EMAIL
+    #: a bank instruction's id, kind and amount (empty for an email)
+    instruction: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class OutboxStatus:
-    #: rows per status, every status listed (0 when none)
+    #: rows per status, every status listed (0 when none), both channels together
     counts: dict[str, int]
     #: the newest dead letters first, at most the ``limit`` asked for
     dead_letters: list[DeadLetter]
+    #: the same counts per channel (``email``, ``bank``)
+    channels: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def outbox_status(svc: Services, *, limit: int = 100) -> OutboxStatus:
     """Counts by status and the newest dead letters (the outbox is shared by every company)."""
     with svc.db.sessions() as s:
         counts = dict.fromkeys(STATUSES, 0)
-        for status, n in s.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)):
-            counts[status] = n
+        channels = {c: dict.fromkeys(STATUSES, 0) for c in CHANNELS}
+        for channel, status, n in s.execute(select(OutboxEmail.channel, OutboxEmail.status, func.count())
+                                            .group_by(OutboxEmail.channel, OutboxEmail.status)):
+            counts[status] = counts.get(status, 0) + n
+            channels.setdefault(channel, dict.fromkeys(STATUSES, 0))[status] = n
         rows = s.execute(select(OutboxEmail.id, OutboxEmail.company_id, OutboxEmail.event, OutboxEmail.recipients,
-                                OutboxEmail.attempts, OutboxEmail.last_error, OutboxEmail.dead_at)
+                                OutboxEmail.attempts, OutboxEmail.last_error, OutboxEmail.dead_at,
+                                OutboxEmail.channel, OutboxEmail.payload)
                          .where(OutboxEmail.status == DEAD)
                          .order_by(OutboxEmail.dead_at.desc(), OutboxEmail.id).limit(limit)).all()
     dead = [DeadLetter(r.id, r.company_id, r.event, tuple(mask_address(a) for a in _recipients(r.recipients)),
                        r.attempts, mask_addresses(scrub_credentials(r.last_error or "")),
-                       r.dead_at.replace(tzinfo=timezone.utc) if r.dead_at and r.dead_at.tzinfo is None else r.dead_at)
+                       r.dead_at.replace(tzinfo=timezone.utc) if r.dead_at and r.dead_at.tzinfo is None else r.dead_at,
+                       r.channel, {k: v for k, v in _what(r.channel, r.event, (), r.payload).items() if k != "event"}
+                       if r.channel == BANK else {})
             for r in rows]
-    return OutboxStatus(counts, dead)
+    return OutboxStatus(counts, dead, channels)
 
 
 def dead_letter_ids(svc: Services) -> list[str]:
@@ -423,20 +463,21 @@ def requeue(svc: Services, outbox_id: str) -> None:
         row = s.scalars(select(OutboxEmail).where(OutboxEmail.id == outbox_id).with_for_update()).first() \
             if is_id(outbox_id) else None
         if row is None:
-            raise DomainError("not_found", f"no outbox email {outbox_id!r}", rule="AUD-5")
+            raise DomainError("not_found", f"no outbox row {outbox_id!r}", rule="AUD-5")
+        noun = "bank instruction" if row.channel == BANK else "email"
         if row.status != DEAD:
-            raise DomainError("invalid_state", f"outbox email {outbox_id} is {row.status}, not dead-lettered: "
+            raise DomainError("invalid_state", f"outbox {noun} {outbox_id} is {row.status}, not dead-lettered: "
                               "only a dead letter can be requeued", rule="AUD-5")
         previous = mask_addresses(scrub_credentials(row.last_error or ""))
         row.status, row.next_attempt_at, row.dead_at = PENDING, now, None
         row.requeued_attempts = row.attempts
-        _audit(s, row.company_id, now, action="email_requeued", outbox_id=row.id, reason=previous,
-               details={"event": row.event, "recipients": [mask_address(a) for a in _recipients(row.recipients)],
-                        "attempts": row.attempts})
+        _audit(s, row.company_id, now, action=f"{_noun(row.channel)}_requeued", outbox_id=row.id, reason=previous,
+               channel=row.channel,
+               details={**_what(row.channel, row.event, row.recipients, row.payload), "attempts": row.attempts})
 
 
 __all__ = [
-    "BACKOFF_BASE", "BACKOFF_CAP", "Claimed", "DEAD", "DEFAULT_LEASE", "DeadLetter", "Failed", "MAX_ATTEMPTS",
+    "BACKOFF_BASE", "BACKOFF_CAP", "BANK", "CHANNELS", "Claimed", "EMAIL", "DEAD", "DEFAULT_LEASE", "DeadLetter", "Failed", "MAX_ATTEMPTS",
     "OutboxStatus", "PENDING", "PERMANENT_ATTEMPTS", "SENDING", "SENT", "STATUSES", "SendReport", "Sender",
     "Unreachable", "backoff", "check_bounds", "claim", "dead_letter_ids", "default_worker_id", "deliver_batch",
     "drain_batches", "error_text", "mark_dead", "mark_failed", "mark_sent", "outbox_status", "requeue",

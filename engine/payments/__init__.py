@@ -5,7 +5,10 @@ the payees' accounts in :mod:`~engine.payments.beneficiaries`), the numbers user
 them (:mod:`~engine.payments.account_numbers`, BANK-7/BANK-8), the banks' calendar with its 16:00
 cut-off (:mod:`~engine.payments.bank_calendar`, FLOW-2), the bank port every movement goes through
 (:mod:`~engine.payments.bank`, FLOW-9) and the one bank shipped behind it, deterministic and
-scriptable (:mod:`~engine.payments.simulated_bank`, ROLL-3)."""
+scriptable (:mod:`~engine.payments.simulated_bank`, ROLL-3), kept in the database so every process
+shares it (:mod:`~engine.payments.stored_bank`); after authorization, bank instructions queued in the
+outbox (:mod:`~engine.payments.instructions`), submitted by the worker (:mod:`~engine.payments.dispatch`)
+and the bank's answers applied (:mod:`~engine.payments.settlement`, FLOW-3..FLOW-9)."""
 
 __all__ = ["account_lifecycle", "account_numbers", "authorization", "bank", "bank_accounts", "bank_calendar", "beneficiaries",
-           "simulated_bank", "verification"]
+           "dispatch", "instructions", "settlement", "simulated_bank", "stored_bank", "verification"]

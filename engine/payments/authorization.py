@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import DomainError, Refusal
 from engine.outbox import emails
-from engine.payments import bank_calendar, verification
+from engine.payments import bank_calendar, instructions, verification
+from engine.payments.bank import Instruction
 from engine.payments.bank_accounts import BENEFICIARY, DEPOSIT, FUNDING, take_check_number
 from engine.runtime import funds
 from engine.security import enrollment, segregation
@@ -292,6 +293,9 @@ def _authorize(s: Session, svc: Services, company: Company, d: Disbursement, act
                         created_at=now, updated_at=now, lock_version=0)
     s.add(drawdown)
     s.flush()  # the drawdown before its orders (their foreign key); a second one fails its unique index
+    instructions.queue(s, now=now, company_id=company.id, sandbox=bool(drawdown.sandbox),
+                       instruction=Instruction(drawdown.instruction_id, "drawdown", funding.id, deposit.id,
+                                               drawdown.amount))  # sent after commit (FLOW-1, FLOW-9)
     orders = []
     for ln in lines:
         order = PaymentOrder(id=new_id(), company_id=company.id, drawdown_id=drawdown.id, disbursement_id=d.id,

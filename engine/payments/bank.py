@@ -21,7 +21,8 @@ from typing import Literal, Protocol
 
 from engine.runtime import funds
 
-InstructionKind = Literal["drawdown", "payment_order"]
+#: ``test_drawdown``: ROLL-5's proof of a funding account, which pays nobody
+InstructionKind = Literal["drawdown", "payment_order", "test_drawdown"]
 StatusName = Literal["pending", "completed", "failed"]
 
 
@@ -55,7 +56,7 @@ class Status:
         """The runtime's event for a final status (None while pending)."""
         if self.status == "pending":
             return None
-        if kind == "drawdown":
+        if kind in ("drawdown", "test_drawdown"):
             if self.status == "completed":
                 return funds.DrawdownSettled(self.instruction_id)
             return funds.DrawdownRejected(self.instruction_id, self.reason or "rejected by the bank")

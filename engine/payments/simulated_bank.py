@@ -12,6 +12,9 @@ the demo and the tests run the whole funds flow against it:
 - outcomes follow from the state, deterministically: a drawdown larger than
   the funding account's balance is rejected for insufficient funds (FLOW-3); a
   payment to a closed account fails (FLOW-5);
+- ``settle_after`` (seconds, for the demo and sandbox companies that should not
+  wait for evening): when set, an instruction settles that long after it was
+  taken instead, still in the order taken;
 - a script can add what a state cannot: ``timeouts`` (an instruction id whose
   first ``n`` submissions time out, then succeed: the worker's retry is
   exercised) and ``failures`` (an instruction id that fails with a reason).
@@ -23,7 +26,7 @@ several processes can share one; :class:`SimulatedBank` applies the rules to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +51,8 @@ class Taken:
     request_date: date
     status: str = "pending"
     reason: str | None = None
+    #: when it was taken (``settle_after`` counts from here)
+    taken_at: datetime | None = None
 
 
 @dataclass
@@ -62,24 +67,31 @@ class Book:
     failures: dict[str, str] = field(default_factory=dict)
     #: the order instructions were taken in (settlement order within a day)
     order: list[str] = field(default_factory=list)
+    #: seconds from taking to settling; None: at :data:`SETTLES_AT` on the request date
+    settle_after: int | None = None
 
     def to_data(self) -> dict[str, Any]:
         return {
             "accounts": {k: {"balance": f"{a.balance:.2f}", "closed": a.closed} for k, a in sorted(self.accounts.items())},
             "taken": [{"id": i, "kind": t.instruction.kind, "source": t.instruction.source,
                        "destination": t.instruction.destination, "amount": f"{t.instruction.amount:.2f}",
-                       "request_date": t.request_date.isoformat(), "status": t.status, "reason": t.reason}
+                       "request_date": t.request_date.isoformat(), "status": t.status, "reason": t.reason,
+                       "taken_at": t.taken_at.isoformat() if t.taken_at else None}
                       for i in self.order for t in (self.taken[i],)],
             "timeouts": dict(sorted(self.timeouts.items())), "failures": dict(sorted(self.failures.items())),
+            "settle_after": self.settle_after,
         }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Book:
         book = cls(accounts={k: Account(Decimal(v["balance"]), bool(v["closed"])) for k, v in data["accounts"].items()},
-                   timeouts=dict(data.get("timeouts", {})), failures=dict(data.get("failures", {})))
+                   timeouts=dict(data.get("timeouts", {})), failures=dict(data.get("failures", {})),
+                   settle_after=data.get("settle_after"))
         for t in data["taken"]:
             instruction = Instruction(t["id"], t["kind"], t["source"], t["destination"], Decimal(t["amount"]))
-            book.taken[t["id"]] = Taken(instruction, date.fromisoformat(t["request_date"]), t["status"], t["reason"])
+            taken_at = datetime.fromisoformat(t["taken_at"]) if t.get("taken_at") else None
+            book.taken[t["id"]] = Taken(instruction, date.fromisoformat(t["request_date"]), t["status"], t["reason"],
+                                        taken_at)
             book.order.append(t["id"])
         return book
 
@@ -118,7 +130,7 @@ class SimulatedBank:
                 raise BankRefused(f"no account {ref} at the simulated bank")
         if instruction.amount <= 0 or instruction.amount != instruction.amount.quantize(Decimal("0.01")):
             raise BankRefused("an instruction moves a positive amount in cents")
-        taken = Taken(instruction, bank_calendar.request_date(at))
+        taken = Taken(instruction, bank_calendar.request_date(at), taken_at=at)
         self.book.taken[instruction.id] = taken
         self.book.order.append(instruction.id)
         return Receipt(instruction.id, taken.request_date)
@@ -140,7 +152,10 @@ class SimulatedBank:
             taken = self.book.taken[instruction_id]
             if taken.status != "pending":
                 continue
-            due = datetime.combine(taken.request_date, SETTLES_AT, bank_calendar.BANK_TIME_ZONE)
+            if self.book.settle_after is not None and taken.taken_at is not None:
+                due = taken.taken_at + timedelta(seconds=self.book.settle_after)
+            else:
+                due = datetime.combine(taken.request_date, SETTLES_AT, bank_calendar.BANK_TIME_ZONE)
             if local < due:
                 continue
             self._apply(taken)

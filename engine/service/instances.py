@@ -180,7 +180,8 @@ class _Unit:
     @cached_property
     def subject(self) -> emails.Subject:
         amount = sum((a for a, _ in self.items), Decimal("0.00"))
-        return emails.Subject(self.company.id, self.company.name, self.d.id, amount, self.project.name)
+        return emails.Subject(self.company.id, self.company.name, self.d.id, amount, self.project.name,
+                              bool(self.d.sandbox))
 
     def context(self, inst: Instance, compiled: CompiledWorkflow) -> instance.Context:
         names = sorted(compiled.facts_used)

@@ -73,6 +73,8 @@ class DisbursementRow:
     workflow_status: str | None
     created_by: str | None
     project_id: str
+    #: ROLL-4: its emails are marked as tests
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 _FIELDS = (
     ("d_id", "d.id"), ("d_company", "d.company_id"), ("d_version", "d.lock_version"), ("canceled_at", "d.canceled_at"),
     ("authorized_at", "d.authorized_at"), ("workflow_status", "d.workflow_status"), ("created_by", "d.created_by"),
-    ("project_id", "d.project_id"), ("c_name", "c.name"), ("time_zone", "c.time_zone"),
+    ("project_id", "d.project_id"), ("d_sandbox", "d.sandbox"), ("c_name", "c.name"), ("time_zone", "c.time_zone"),
     ("holidays", "{json}(c.holidays)"), ("segregation", "c.segregation"), ("i_id", "i.id"), ("status", "i.status"),
     ("state", "{json}(i.state)"), ("snapshot", "{json}(i.snapshot)"), ("content_hash", "i.content_hash"),
     ("version_id", "i.version_id"), ("i_version", "i.lock_version"), ("first_seq", "i.first_seq"),
@@ -226,7 +228,7 @@ def read(conn: Connection, company_id: str, disbursement_id: str) -> Loaded | No
                            row["segregation"]),
         disbursement=DisbursementRow(row["d_id"], row["d_company"], int(row["d_version"]), _moment(row["canceled_at"]),
                                      _moment(row["authorized_at"]), row["workflow_status"], row["created_by"],
-                                     row["project_id"]),
+                                     row["project_id"], bool(row["d_sandbox"])),
         instance=InstanceRow(row["i_id"], row["status"], list(row["state"] or ()), dict(row["snapshot"] or {}),
                              row["content_hash"], row["version_id"], int(row["i_version"]), int(row["first_seq"]),
                              int(row["last_seq"]), bool(row["blocked"]), row["end_step"], row["outcome"],

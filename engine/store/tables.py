@@ -67,6 +67,8 @@ class Company(Base):
     #: engine.service.templates.set_default only ever stores a template of this company.
     default_template_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     is_payee: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: ROLL-3: every disbursement of the company runs against the simulated bank, marked as a test
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -264,6 +266,8 @@ class BankAccount(Base):
     approved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)  # ROLL-3, ROLL-4
+    #: ROLL-5 (funding): when its test drawdown completed; production use needs one
+    tested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: BANK-11 (funding): check numbers are ``bank_id_prefix`` + ``next_check_number``
     bank_id_prefix: Mapped[str | None] = mapped_column(String(10), nullable=True)
     next_check_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -297,6 +301,8 @@ class Project(Base):
     #: ROLL-1: disbursements can be created on this project
     payments_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     payment_workflows_enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # ROLL-1
+    #: ROLL-3: the project's disbursements are sandbox ones (as are all of a sandbox company's)
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Invoice(Base):
@@ -340,6 +346,8 @@ class Disbursement(Base):
     authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: AUTH-11: the Admin or Disburser who authorized it
     authorized_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: ROLL-3/ROLL-4: the mode it was created in (its project's or company's), for good
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lock_version: Mapped[int] = mapped_column(Integer)
 
@@ -390,6 +398,8 @@ class Drawdown(Base):
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)  # ROLL-3
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: FLOW-3: when the bank's final answer (settled or rejected) was applied
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -421,7 +431,42 @@ class PaymentOrder(Base):
     reissue_of: Mapped[str | None] = mapped_column(String(32), nullable=True)  # FLOW-8
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: FLOW-4: when the order was sent (Requested); FLOW-5: when the bank's answer was applied
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TestDrawdown(Base):
+    """ROLL-5: a small drawdown that proves a funding account before its first production use; once
+    the bank completes it, the account's ``tested_at`` is set. It pays nobody (its money lands in
+    the company's own deposit account) and belongs to no disbursement."""
+
+    __tablename__ = "test_drawdowns"
+    __test__ = False  # not a pytest class, whatever its name
+
+    id: Mapped[str] = _id()  # also the bank's idempotency id
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    funding_account_id: Mapped[str] = mapped_column(ForeignKey("bank_accounts.id"), index=True)
+    deposit_account_id: Mapped[str] = mapped_column(ForeignKey("bank_accounts.id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(30))  # ST-3's names: Funding Requested, Completed, Failed
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    request_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SimulatedBankBook(Base):
+    """The simulated bank's whole state (:class:`engine.payments.simulated_bank.Book` as data), one
+    row per book, locked while an instruction is taken or settled, so every process shares one bank."""
+
+    __tablename__ = "simulated_bank_books"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # FLOW-8: one live order per invoice payment (a Failed one may be re-issued as a new row).
@@ -541,6 +586,13 @@ class OutboxEmail(Base):
     #: ``attempts`` at the last requeue: the retry bounds count the attempts after it, while
     #: ``attempts`` itself only grows (it fences a claim whose lease ran out)
     requeued_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``email`` (recipients, subject, body) or ``bank`` (``payload`` is the bank instruction,
+    #: FLOW-9); one claim, lease and retry for both
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+Index("ix_outbox_channel_due", OutboxEmail.channel, OutboxEmail.status, OutboxEmail.next_attempt_at)
 
 
 class AuditHead(Base):

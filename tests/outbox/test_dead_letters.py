@@ -369,7 +369,7 @@ def test_an_operator_requeues_a_dead_letter_and_it_goes_out(svc, clock, database
     assert [m.message_id for m in rejecting.messages].count(message_id(dead.id)) == 1
     assert (_row(svc, dead.id).status, _row(svc, other.id).status) == ("sent", "dead")
     assert cli("worker", "retry", "nope", "--database-url", database_url).err.strip() == (
-        "payroute worker: no outbox email 'nope'")
+        "payroute worker: no outbox row 'nope'")
 
 
 @pytest.mark.rule("AUD-5")

@@ -48,6 +48,11 @@ def test_0003_keeps_the_queue_and_the_downgrade_turns_dead_letters_back_into_pen
                 "o0": ("pending", 3, 0, None), "o1": ("sent", 1, 0, None)}
             conn.execute(sa.text("UPDATE outbox SET status = 'dead', dead_at = :now WHERE id = 'o0'"),
                          {"now": RAW_NOW + timedelta(minutes=1)})
+    finally:
+        db.dispose()
+    upgrade(database_url, "head")  # today's operator functions read today's schema
+    db = Database(database_url)
+    try:
         svc = Services(db, clock=lambda: NOW + timedelta(minutes=2))
         status = outbox_status(svc)
         assert status.counts == {"pending": 0, "sending": 0, "sent": 1, "dead": 1}

@@ -1,8 +1,14 @@
-"""``payroute worker``: queue overdue reminders and deliver the email outbox.
+"""``payroute worker``: queue overdue reminders, move the money, deliver the email outbox.
 
-Each round runs :func:`engine.service.reminders.queue_reminders` (STEP-12/13) and
-then sends every due outbox row over SMTP (:func:`engine.outbox.smtp.drain`,
-AUD-5). ``--once`` runs one round and exits (cron, tests); otherwise the
+Each round runs :func:`engine.service.reminders.queue_reminders` (STEP-12/13);
+submits every due bank instruction — drawdowns, payment orders, test drawdowns —
+to the bank (:func:`engine.payments.dispatch.dispatch`, the outbox's ``bank``
+channel: same claim, lease, retry and dead letters as email) and applies the
+bank's final answers (:func:`engine.payments.settlement.poll`, FLOW-3..FLOW-9),
+twice over so that the payment orders a settled drawdown queues leave in the
+same round; then sends every due email over SMTP (:func:`engine.outbox.smtp.drain`,
+AUD-5). ``--no-email`` leaves the emails queued (the demo, a machine with no
+mail server): everything else runs. ``--once`` runs one round and exits (cron, tests); otherwise the
 worker repeats every ``--interval`` seconds until interrupted (Ctrl-C or
 SIGTERM finish the current round first). Any number of workers may share one
 database: claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and reminders
@@ -29,7 +35,7 @@ import sys
 import unicodedata
 from typing import Any
 
-HELP = "send queued emails and daily overdue reminders (runs until stopped, or --once)"
+HELP = "move queued bank instructions, send queued emails and daily overdue reminders (until stopped, or --once)"
 
 
 def _database_option(p: argparse.ArgumentParser) -> None:
@@ -50,6 +56,8 @@ def register(p: argparse.ArgumentParser) -> None:
     add_database_option(p)
     p.add_argument("--smtp-url", help="default: PAYROUTE_SMTP_URL; smtp://host:port, "
                                       "smtps://user:pass@host:465, smtp://host:587?starttls=1")
+    p.add_argument("--no-email", action="store_true",
+                   help="leave emails queued (no SMTP server needed); reminders and the bank still run")
     p.add_argument("--batch", type=int, default=50, metavar="N", help="emails claimed per batch")
     p.add_argument("--max-attempts", type=int, default=MAX_ATTEMPTS, metavar="N",
                    help="dead-letter an email after N failed attempts (default: %(default)s)")
@@ -184,7 +192,7 @@ def run_loop(args: argparse.Namespace) -> int:
 
     from dsl.verbs import UsageError
     from engine.errors import first_line
-    from engine.outbox.lease import default_worker_id
+    from engine.outbox.lease import SendReport, default_worker_id
     from engine.outbox.smtp import SmtpUrlError, drain, parse_smtp_url, redact
     from engine.service.reminders import queue_reminders
     from engine.services import Services
@@ -198,7 +206,7 @@ def run_loop(args: argparse.Namespace) -> int:
     if args.max_attempts < 1:
         raise UsageError("--max-attempts must be at least 1")
     try:
-        settings = parse_smtp_url(args.smtp_url or os.environ.get("PAYROUTE_SMTP_URL"))
+        settings = None if args.no_email else parse_smtp_url(args.smtp_url or os.environ.get("PAYROUTE_SMTP_URL"))
     except SmtpUrlError as exc:
         raise UsageError(str(exc)) from None
     url = database_url(args)
@@ -211,7 +219,8 @@ def run_loop(args: argparse.Namespace) -> int:
     if not args.once:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         logging.getLogger("payroute.worker").info(
-            "worker %s started: sending via %s every %gs", worker_id, settings.display(), args.interval)
+            "worker %s started: sending %s every %gs", worker_id,
+            f"via {settings.display()}" if settings else "no email (--no-email)", args.interval)
     stop = threading.Event()
     if not args.once and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -220,8 +229,10 @@ def run_loop(args: argparse.Namespace) -> int:
         while True:
             try:
                 queued = queue_reminders(svc)
-                report = drain(svc, settings, batch=args.batch, worker_id=worker_id,
-                               max_attempts=args.max_attempts, permanent_attempts=args.max_permanent_attempts)
+                money = move_money(svc, batch=args.batch, worker_id=worker_id, max_attempts=args.max_attempts,
+                                   permanent_attempts=args.max_permanent_attempts)
+                report = (drain(svc, settings, batch=args.batch, worker_id=worker_id, max_attempts=args.max_attempts,
+                                permanent_attempts=args.max_permanent_attempts) if settings else SendReport())
             except SQLAlchemyError as exc:
                 cause = first_line(redact(str(getattr(exc, "orig", None) or exc), settings))
                 missing = any(w in cause.lower() for w in ("no such table", "does not exist"))
@@ -236,11 +247,20 @@ def run_loop(args: argparse.Namespace) -> int:
                 logging.getLogger("payroute.worker").error(
                     "round failed: %s: %s", type(exc).__name__, first_line(redact(str(exc), settings)))
             else:
-                if args.once or queued or report.claimed:
+                if (args.once or queued or report.claimed) and settings is not None:
                     dead = f" ({report.dead} dead-lettered)" if report.dead else ""
                     print(f"queued {queued} reminder(s); sent {report.sent}, failed {report.failed}{dead}"
                           f" via {settings.display()}", flush=True)
+                elif args.once or queued:
+                    print(f"queued {queued} reminder(s); emails left queued (--no-email)", flush=True)
+                if money.busy:
+                    print(money.line(), flush=True)
                 if args.once:
+                    if money.sent.failed:
+                        kept = money.sent.failed - money.sent.dead
+                        raise UsageError(
+                            f"{money.sent.failed} bank instruction(s) not submitted: {kept} kept for retry, "
+                            f"{money.sent.dead} dead-lettered; last error: {_shown(money.sent.error)}")
                     if report.failed and not report.dead:
                         raise UsageError(f"{report.failed} email(s) not sent, kept for retry: {report.error}")
                     if report.failed:
@@ -254,3 +274,47 @@ def run_loop(args: argparse.Namespace) -> int:
                 return 0
     finally:
         db.dispose()
+
+
+class MoneyReport:
+    """One round's bank work: instructions submitted, answers applied."""
+
+    def __init__(self) -> None:
+        from engine.outbox.lease import SendReport
+        from engine.payments.settlement import PollReport
+
+        self.sent = SendReport()
+        self.polled = PollReport()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.sent.claimed or self.polled.applied or self.polled.errors)
+
+    def line(self) -> str:
+        dead = f" ({self.sent.dead} dead-lettered)" if self.sent.dead else ""
+        errors = f", {self.polled.errors} not answered now" if self.polled.errors else ""
+        return (f"bank: submitted {self.sent.sent}, failed {self.sent.failed}{dead}; "
+                f"answers applied {self.polled.applied}, pending {self.polled.pending}{errors}")
+
+
+def move_money(svc: Any, *, batch: int, worker_id: str, max_attempts: int, permanent_attempts: int) -> MoneyReport:
+    """Submit due bank instructions and apply the bank's answers, twice: a drawdown that settles
+    queues its payment orders (FLOW-4), which the second pass submits (and may see settle)."""
+    from engine.payments.dispatch import dispatch
+    from engine.payments.settlement import poll
+
+    report = MoneyReport()
+    for _ in range(2):
+        sent = dispatch(svc, batch=batch, worker_id=worker_id, max_attempts=max_attempts,
+                        permanent_attempts=permanent_attempts)
+        polled = poll(svc)
+        for name in ("claimed", "sent", "failed", "dead"):
+            setattr(report.sent, name, getattr(report.sent, name) + getattr(sent, name))
+        report.sent.error = sent.error or report.sent.error
+        report.polled.asked += polled.asked
+        report.polled.applied += polled.applied
+        report.polled.pending = polled.pending
+        report.polled.errors += polled.errors
+        if not (sent.claimed or polled.applied):
+            break
+    return report

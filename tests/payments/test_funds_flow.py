@@ -1,0 +1,236 @@
+"""After authorization: the worker draws down and pays out through the bank (FLOW-1..FLOW-9, ST-3..ST-6,
+DSB-14, AUD-6), on SQLite and PostgreSQL, against the simulated bank stored in the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from engine.outbox.lease import outbox_status
+from engine.payments import authorization, stored_bank
+from engine.payments.dispatch import dispatch
+from engine.payments.settlement import apply_event, poll
+from engine.runtime import funds
+from engine.store.tables import (
+    AuditEntry,
+    Disbursement,
+    DisbursementItem,
+    Drawdown,
+    Invoice,
+    OutboxEmail,
+    PaymentOrder,
+)
+from tests.payments.authorizing import Ready, make_ready
+
+
+def authorized(r: Ready, *lines: tuple[str, str | None]) -> str:
+    d = r.disbursement(*lines)
+    authorization.authorize(r.svc, r.admin.user, r.w.company, d, mfa_code=r.admin.code(),
+                            confirm_partial=any(paid for _, paid in lines))
+    return d
+
+
+def fund(r: Ready, amount: str = "1000000.00") -> None:
+    stored_bank.credit(r.svc.db, stored_bank.PRODUCTION, r.w.funding, amount, now=r.svc.now())
+
+
+def to_evening(clock) -> None:
+    """To 18:00 New York (23:00 UTC in March) of the clock's day: what was requested today settles."""
+    clock.moment = clock.moment.replace(hour=23, minute=0)
+
+
+def statuses(svc, d: str) -> tuple[str, list[str], list[str]]:
+    with svc.db.sessions() as s:
+        row = s.get(Disbursement, d)
+        orders = [o.status for o in s.scalars(select(PaymentOrder).where(PaymentOrder.disbursement_id == d)
+                                              .order_by(PaymentOrder.check_number))]
+        items = [i.payment_status for i in s.scalars(select(DisbursementItem)
+                                                     .where(DisbursementItem.disbursement_id == d)
+                                                     .order_by(DisbursementItem.position))]
+        return row.drawdown_status, orders, items
+
+
+def actions(svc, d: str) -> list[str]:
+    with svc.db.sessions() as s:
+        return list(s.scalars(select(AuditEntry.action).where(AuditEntry.chain == f"disbursement:{d}")
+                              .order_by(AuditEntry.seq)))
+
+
+def bank_emails(svc, event: str) -> list[OutboxEmail]:
+    with svc.db.sessions() as s:
+        return list(s.scalars(select(OutboxEmail).where(OutboxEmail.event == event)))
+
+
+@pytest.mark.rule("FLOW-1", "FLOW-2", "FLOW-3", "FLOW-4", "FLOW-5", "ST-3", "ST-4", "ST-5", "ST-6", "DSB-14")
+def test_the_worker_draws_down_then_pays_each_invoice_and_the_invoices_are_paid(svc, clock) -> None:
+    """Authorized at 09:00 New York: the drawdown is taken for that day and settles at 18:00; the
+    payment orders leave in the same transaction as Funding Completed and are paid the next banking
+    day; each invoice's amount due drops by what was paid (Paid at $0.00, DSB-14)."""
+    r = make_ready(svc, clock)
+    fund(r)
+    d = authorized(r, ("1000.10", None), ("2500.00", "2000.00"))
+    assert statuses(svc, d) == ("Funding Requested", ["Not Initiated", "Not Initiated"],
+                                ["Not Initiated", "Not Initiated"])
+
+    sent = dispatch(svc)
+    assert (sent.claimed, sent.sent, sent.failed) == (1, 1, 0)
+    assert poll(svc).pending == 1  # taken for today, settles at 18:00
+    assert statuses(svc, d)[0] == "Funding Requested"
+
+    to_evening(clock)
+    assert poll(svc).applied == 1
+    assert statuses(svc, d) == ("Funding Completed", ["Requested", "Requested"], ["Requested", "Requested"])
+    with svc.db.sessions() as s:
+        queued = list(s.scalars(select(OutboxEmail).where(OutboxEmail.channel == "bank",
+                                                          OutboxEmail.status == "pending")))
+        orders = {o.id: o for o in s.scalars(select(PaymentOrder))}
+        drawdown = s.scalars(select(Drawdown)).one()
+    assert sorted(q.payload["id"] for q in queued) == sorted(orders)  # FLOW-4: the prepared orders
+    assert sum(Decimal(q.payload["amount"]) for q in queued) == drawdown.amount == Decimal("3000.10")
+
+    assert dispatch(svc).sent == 2
+    bank = stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock())
+    assert bank.taken[next(iter(orders))].request_date.isoformat() == "2026-03-03"  # after the cut-off
+    assert poll(svc).pending == 2
+    clock.advance(days=1)
+    assert poll(svc).applied == 2
+    assert statuses(svc, d) == ("Funding Completed", ["Completed", "Completed"], ["Completed", "Completed"])
+    with svc.db.sessions() as s:
+        invoices = sorted((i.number, i.amount_due, i.status, i.reserved_by)
+                          for i in s.scalars(select(Invoice).join(DisbursementItem, DisbursementItem.invoice_id
+                                                                  == Invoice.id)
+                                             .where(DisbursementItem.disbursement_id == d)))
+    assert [(n, due, st, res) for n, due, st, res in invoices] == [
+        (invoices[0][0], Decimal("0.00"), "Paid", None), (invoices[1][0], Decimal("500.00"), "Unpaid", None)]
+    book = stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock())
+    deposit = drawdown.deposit_account_id
+    assert book.accounts[r.w.funding].balance == Decimal("996999.90")
+    assert book.accounts[deposit].balance == Decimal("0.00")  # everything drawn was paid out
+    after = actions(svc, d)[actions(svc, d).index("disbursement_authorized"):]
+    assert after[:4] == ["disbursement_authorized", "funding_completed", "payment_requested", "payment_requested"]
+    assert sorted(after[4:-1]) == ["invoice_paid", "invoice_paid_in_part", "payment_completed", "payment_completed"]
+    assert after[-1] == "disbursement_paid"
+    assert poll(svc).asked == 0  # nothing open is left
+
+
+@pytest.mark.rule("FLOW-3", "FLOW-6", "AUD-6")
+def test_insufficient_funds_fail_the_drawdown_release_the_invoices_and_email_admins_and_creator(svc, clock) -> None:
+    r = make_ready(svc, clock)
+    fund(r, "100.00")
+    d = authorized(r, ("5000.00", None))
+    dispatch(svc)
+    to_evening(clock)
+    poll(svc)
+    assert statuses(svc, d) == ("Funding Failed", ["Not Initiated"], ["Not Initiated"])
+    with svc.db.sessions() as s:
+        assert s.scalars(select(Drawdown)).one().reason == "insufficient funds"
+        assert s.scalars(select(Invoice.reserved_by).where(Invoice.number == "INV-0001")).one() is None
+        assert not list(s.scalars(select(OutboxEmail).where(OutboxEmail.channel == "bank",
+                                                            OutboxEmail.status == "pending")))
+    failed = bank_emails(svc, "funding_failed")
+    assert failed and all("Funding failed" in e.subject for e in failed)
+    assert sorted(e.recipients[0] for e in failed) == ["admin@gc.example", "creator@gc.example"]
+    assert "Reason: insufficient funds" in failed[0].body and "a new disbursement is needed" in failed[0].body
+    clock.advance(days=3)
+    assert poll(svc).asked == 0  # FLOW-6: nothing retries by itself
+
+
+@pytest.mark.rule("FLOW-5", "FLOW-7", "AUD-6")
+def test_one_failed_payment_leaves_the_others_paid_and_its_invoice_reserved(svc, clock) -> None:
+    r = make_ready(svc, clock)
+    fund(r)
+    d = authorized(r, ("100.00", None), ("200.00", None))
+    dispatch(svc)
+    to_evening(clock)
+    poll(svc)
+    with svc.db.sessions() as s:
+        first = s.scalars(select(PaymentOrder).where(PaymentOrder.check_number == "1")).one()
+    stored_bank.script_failure(svc.db, stored_bank.PRODUCTION, first.id, "the account is closed", now=clock())
+    dispatch(svc)
+    clock.advance(days=1)
+    poll(svc)
+    assert statuses(svc, d) == ("Funding Completed", ["Failed", "Completed"], ["Failed", "Completed"])
+    with svc.db.sessions() as s:
+        inv = s.get(Invoice, first.invoice_id)
+        assert (inv.reserved_by, inv.amount_due, inv.status) == (d, Decimal("100.00"), "Unpaid")
+    book = stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock())
+    deposit = stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock()).accounts
+    with svc.db.sessions() as s:
+        drawdown = s.scalars(select(Drawdown)).one()
+    assert book.accounts[drawdown.deposit_account_id].balance == Decimal("100.00")  # FLOW-7: kept there
+    assert deposit[first.beneficiary_account_id].balance == Decimal("200.00")  # only the other was paid
+    assert bank_emails(svc, "payment_failed")
+    assert "disbursement_paid" not in actions(svc, d)
+
+
+@pytest.mark.rule("FLOW-9")
+def test_a_repeated_event_writes_nothing_and_a_backward_one_is_recorded_and_ignored(svc, clock) -> None:
+    r = make_ready(svc, clock)
+    fund(r)
+    d = authorized(r, ("100.00", None))
+    dispatch(svc)
+    to_evening(clock)
+    poll(svc)
+    with svc.db.sessions() as s:
+        drawdown = s.scalars(select(Drawdown)).one().id
+    before = actions(svc, d)
+    apply_event(svc, r.w.company, d, funds.DrawdownSettled(drawdown))
+    assert actions(svc, d) == before
+    apply_event(svc, r.w.company, d, funds.DrawdownRejected(drawdown, "late reject"))
+    assert actions(svc, d) == [*before, "bank_event_ignored"]
+    assert statuses(svc, d)[0] == "Funding Completed"
+
+
+@pytest.mark.rule("FLOW-9", "AUD-5")
+def test_a_timeout_is_retried_with_the_same_id_and_taken_once(svc, clock) -> None:
+    r = make_ready(svc, clock)
+    fund(r)
+    d = authorized(r, ("100.00", None))
+    with svc.db.sessions() as s:
+        drawdown = s.scalars(select(Drawdown)).one().id
+    stored_bank.script_timeouts(svc.db, stored_bank.PRODUCTION, drawdown, 2, now=clock())
+    first = dispatch(svc)
+    assert (first.sent, first.failed, first.dead) == (0, 1, 0)
+    clock.advance(seconds=31)
+    assert dispatch(svc).failed == 1
+    clock.advance(minutes=2)
+    assert dispatch(svc).sent == 1
+    assert list(stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock()).taken) == [drawdown]
+    to_evening(clock)
+    poll(svc)
+    assert statuses(svc, d)[0] == "Funding Completed"
+    bank = outbox_status(svc).channels["bank"]
+    assert (bank["sent"], bank["pending"]) == (1, 1)  # the drawdown; its payment order is next
+
+
+@pytest.mark.rule("FLOW-9", "AUD-5")
+def test_an_instruction_the_bank_refuses_is_dead_lettered_and_audited(svc, clock) -> None:
+    r = make_ready(svc, clock)
+    authorized(r, ("100.00", None))
+    with svc.db.sessions() as s, s.begin():
+        row = s.scalars(select(OutboxEmail).where(OutboxEmail.channel == "bank")).one()
+        row.payload = {**row.payload, "amount": "-1"}
+    report = dispatch(svc)
+    assert (report.failed, report.dead) == (1, 1)
+    status = outbox_status(svc)
+    assert status.channels["bank"]["dead"] == 1 and status.dead_letters[0].channel == "bank"
+    with svc.db.sessions() as s:
+        assert "bank_instruction_dead_lettered" in s.scalars(select(AuditEntry.action)).all()
+
+
+def test_two_clocks_apart_nothing_is_due_early(svc, clock) -> None:
+    """A drawdown authorized after the 16:00 cut-off is requested the next banking day (FLOW-2)."""
+    r = make_ready(svc, clock)
+    fund(r)
+    clock.moment = clock.moment.replace(hour=21, minute=30)  # 16:30 New York
+    d = authorized(r, ("100.00", None))
+    dispatch(svc)
+    to_evening(clock)
+    assert poll(svc).pending == 1
+    clock.advance(days=1)
+    poll(svc)
+    assert statuses(svc, d)[0] == "Funding Completed"
+    assert clock() - timedelta(days=1) < clock()
