@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engine.services import Services
     from engine.store.db import Database
     from web import auth, errors
-    from web.api import audit, bank_accounts, check, disbursements, evaluate, health, workflow
+    from web.api import audit, bank_accounts, check, disbursements, evaluate, funds, health, workflow
     from web.api import directory as directory_api
     from web.api import templates as templates_api
     from web.workflows import InlineWorkflows
@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_api(workflow.bp)
     app.register_api(audit.bp)
     app.register_api(bank_accounts.bp)
+    app.register_api(funds.bp)
     app.register_api(__import__("web.api.mfa", fromlist=["bp"]).bp)  # MFA over HTTP
     _add_contract_routes(app)
     _document_problem(app)

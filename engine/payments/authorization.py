@@ -190,12 +190,15 @@ def _lines(s: Session, company: Company, d: Disbursement, *, sandbox: bool) -> l
     for item, inv in rows:
         payee = inv.payee_company_id
         if payee not in accounts:
-            accounts[payee] = _beneficiary(s, company, payee, inv.number, sandbox=sandbox)
+            accounts[payee] = designated_account(s, company, payee, inv.number, sandbox=sandbox)
         lines.append(_Line(item, inv, accounts[payee]))
     return lines
 
 
-def _beneficiary(s: Session, company: Company, payee: str, invoice_number: str, *, sandbox: bool) -> BankAccount:
+def designated_account(s: Session, company: Company, payee: str, invoice_number: str, *,
+                       sandbox: bool) -> BankAccount:
+    """The payee's designated account as a payment may use it now: Verified, active, approved, of the
+    payment's mode (AUTH-9, FLOW-8), or ``beneficiary_account_not_ready`` naming the payee and invoice."""
     account = s.scalars(select(BankAccount).where(
         BankAccount.company_id == company.id, BankAccount.kind == BENEFICIARY, BankAccount.payee_company_id == payee,
         BankAccount.designated.is_(True), BankAccount.active.is_(True))).first()
@@ -237,6 +240,12 @@ def _funding(s: Session, d: Disbursement) -> tuple[BankAccount, BankAccount]:
     if problem is not None:
         raise DomainError("funding_account_not_ready", problem, rule="AUTH-9")
     assert account is not None and deposit is not None
+    if bool(account.sandbox) != bool(d.sandbox) or bool(deposit.sandbox) != bool(d.sandbox):
+        raise DomainError("funding_account_not_ready", "the funding account is of the other mode: sandbox and "
+                          "production never mix", rule="ROLL-4")
+    if not d.sandbox and account.tested_at is None:
+        raise DomainError("funding_account_not_ready", "the funding account has not completed its test drawdown: "
+                          "request one and wait for the bank before its first disbursement", rule="ROLL-5")
     return account, deposit
 
 

@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -79,6 +79,8 @@ class BankAccountView:
     approved: bool = False
     approved_by: str | None = None
     sandbox: bool = False
+    #: ROLL-5 (funding): when its test drawdown completed; None until then
+    tested_at: datetime | None = None
 
 
 def account_view(account: BankAccount) -> BankAccountView:
@@ -87,7 +89,12 @@ def account_view(account: BankAccount) -> BankAccountView:
         bank_name=account.bank_name, holder_name=account.holder_name, routing_number=account.routing_number,
         last4=account.last4, deposit_account_id=account.deposit_account_id, is_default=bool(account.is_default),
         payee_company_id=account.payee_company_id, designated=bool(account.designated),
-        approved=account.approved_at is not None, approved_by=account.approved_by, sandbox=bool(account.sandbox))
+        approved=account.approved_at is not None, approved_by=account.approved_by, sandbox=bool(account.sandbox),
+        tested_at=_aware(account.tested_at))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 # ---------------------------------------------------------------- what a user types
@@ -401,7 +408,8 @@ def read_bank_account(svc: Services, actor: str, company_id: str, account_id: st
 # ---------------------------------------------------------------- helpers for other commands
 
 
-def usable_funding_account(s: Session, company_id: str, account_id: str, where: str) -> BankAccount:
+def usable_funding_account(s: Session, company_id: str, account_id: str, where: str, *,
+                           sandbox: bool | None = None) -> BankAccount:
     """DSB-7: the account a disbursement may draw from — this company's, a funding account, active.
 
     Another company's account is as unknown as a missing one (GEN-5). Verification (BANK-2,
@@ -418,6 +426,11 @@ def usable_funding_account(s: Session, company_id: str, account_id: str, where: 
     if not account.active:
         raise DomainError("invalid_funding_account", f"{where}: the funding account is deactivated",
                           rule="DSB-7")
+    if sandbox is not None and bool(account.sandbox) != sandbox:
+        raise DomainError("invalid_funding_account", f"{where}: " + (
+            "a sandbox disbursement draws on a sandbox funding account" if sandbox else
+            "a sandbox funding account pays only sandbox disbursements") + ": sandbox and production never mix",
+            rule="ROLL-4")
     return account
 
 

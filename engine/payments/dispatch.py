@@ -13,6 +13,9 @@ channel: one instruction per claimed row, submitted to the adapter of its mode
 
 Money outcomes (settled, rejected, failed) are not answers to a submission:
 :mod:`engine.payments.settlement` asks for them afterwards.
+
+Operator and worker functions, exempt from the commands' ``(actor, company_id)``: they act
+for no user (ROLE-12) and only deliver what commands already wrote.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ the entry point for a bank that calls back (a webhook) instead of being asked.
 
 A bank that cannot answer now (a timeout) is asked again next round; it never
 stops the others.
+
+Operator and worker functions, exempt from the commands' ``(actor, company_id)``: the bank
+answers, no user acts (ROLE-12: no service identity acts in a company's workflow).
 """
 
 from __future__ import annotations

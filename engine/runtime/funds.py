@@ -318,3 +318,31 @@ def _order_event(funds: Funds, event: OrderCompleted | OrderFailed) -> Transitio
 
 def _with(items: tuple[T, ...], index: int, value: T) -> tuple[T, ...]:
     return (*items[:index], value, *items[index + 1:])
+
+
+# ---------------------------------------------------------------- where a disbursement stands
+
+Stage = Literal["draft", "in_review", "rejected", "approved", "canceled", "authorized", "funding_failed",
+                "paying", "payment_failed", "paid"]
+
+
+def stage(*, is_draft: bool, canceled: bool, workflow_applies: bool, workflow_status: str | None,
+          drawdown_status: str, payment_statuses: tuple[str, ...]) -> Stage:
+    """The disbursement's lifecycle in one word, from its statuses (ST-1, ST-3, ST-5): what a page
+    or an app shows first. ``payment_failed``: the drawdown settled and some payment Failed (FLOW-7),
+    waiting for a re-issue (FLOW-8); ``paid``: every payment Completed."""
+    if is_draft:
+        return "draft"
+    if canceled:
+        return "canceled"
+    if drawdown_status == "Funding Requested":
+        return "authorized"
+    if drawdown_status == "Funding Failed":
+        return "funding_failed"
+    if drawdown_status == "Funding Completed":
+        if payment_statuses and all(p == "Completed" for p in payment_statuses):
+            return "paid"
+        return "payment_failed" if "Failed" in payment_statuses else "paying"
+    if not workflow_applies or workflow_status == "Approved":
+        return "approved"
+    return "rejected" if workflow_status == "Rejected" else "in_review"

@@ -62,7 +62,7 @@ SEED_ROUTING = "021000021"
 
 
 def seed_funding_account(svc: Services, actor: str, company_id: str, nickname: str, *,
-                         account_number: str = "000123456789", sandbox: bool = False) -> str:
+                         account_number: str = "000123456789", sandbox: bool = False, tested: bool = True) -> str:
     """A funding account ``nickname`` (Pending Verification, not default) mapped to the company's
     first active deposit account of the same mode, made first ("Transaction") when there is none.
 
@@ -70,7 +70,11 @@ def seed_funding_account(svc: Services, actor: str, company_id: str, nickname: s
     (they will at their first sign-in, ROLE-10), so this skips the challenge of
     :func:`engine.payments.bank_accounts.add_funding_account` and nothing else: the Admin is
     checked, the nickname is unique, the numbers are sealed and both accounts are audited
-    (``*_seeded``). Tests use it to give disbursements an account to draw from."""
+    (``*_seeded``). Tests use it to give disbursements an account to draw from.
+
+    ``tested``: a production account is seeded with its ROLL-5 test drawdown recorded as
+    completed (``test_drawdown_seeded``, audited), as an onboarded account would have it; pass
+    False for an account that must still prove itself."""
     from sqlalchemy import select
 
     from engine.errors import DomainError
@@ -105,6 +109,19 @@ def seed_funding_account(svc: Services, actor: str, company_id: str, nickname: s
         s.flush()
         bank_accounts.write_audit(s, svc, account, actor, "funding_account_seeded", before=None,
                                   rules=("BANK-1", "BANK-6", "BANK-7"))
+        if tested and not sandbox:
+            from engine.payments.test_drawdowns import TEST_AMOUNT
+            from engine.payments.bank_calendar import request_date
+            from engine.store.tables import TestDrawdown
+
+            now = svc.now()
+            s.add(TestDrawdown(company_id=company_id, funding_account_id=account.id, deposit_account_id=deposit.id,
+                               amount=TEST_AMOUNT, status="Funding Completed", reason=None, requested_by=actor,
+                               request_date=request_date(now), created_at=now, settled_at=now))
+            account.tested_at = now
+            s.flush()
+            bank_accounts.write_audit(s, svc, account, actor, "test_drawdown_seeded", before=None, rules=("ROLL-5",),
+                                      details={"amount": f"{TEST_AMOUNT:.2f}"})
         return account.id
 
 

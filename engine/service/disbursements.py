@@ -25,6 +25,7 @@ from engine.errors import DomainError, Refusal
 from engine.money import CENT, MoneyError, parse_money
 from engine.outbox import emails
 from engine.payments.bank_accounts import usable_funding_account
+from engine.runtime import funds
 from engine.security.permissions import (
     DISBURSEMENT_CONTRIBUTOR,
     LABELS,
@@ -91,6 +92,9 @@ class DisbursementView:
     #: AUTH-11: who authorized it and when (None before); defaulted so older stored results replay (GEN-8)
     authorized_by: str | None = None
     authorized_at: datetime | None = None
+    #: the lifecycle in one word (:func:`engine.runtime.funds.stage`) and the mode (ROLL-4)
+    stage: str = "in_review"
+    sandbox: bool = False
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -111,7 +115,12 @@ def disbursement_view(s: Session, d: Disbursement) -> DisbursementView:
     return DisbursementView(d.id, d.project_id, bool(d.is_draft), d.workflow_status, d.drawdown_status or "Draft",
                             d.funding_account_id, d.created_by, d.drafted_by, total, payments,
                             d.canceled_at is not None, d.cancel_reason, int(d.lock_version), d.authorized_by,
-                            _utc(d.authorized_at))
+                            _utc(d.authorized_at),
+                            funds.stage(is_draft=bool(d.is_draft), canceled=d.canceled_at is not None,
+                                        workflow_applies=bool(d.workflow_applies), workflow_status=d.workflow_status,
+                                        drawdown_status=d.drawdown_status or "Draft",
+                                        payment_statuses=tuple(p.payment_status for p in payments)),
+                            bool(d.sandbox))
 
 
 @dataclass(frozen=True)
@@ -228,15 +237,22 @@ def create_disbursement(svc: Services, actor: str, company_id: str, *, project_i
         if project is None or project.company_id != company_id:
             raise DomainError("not_found", "no such project", rule="GEN-5")
         _require_payments(project)
-        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        sandbox = sandbox_mode(company, project)
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account", sandbox=sandbox)
         now = svc.now()
         d = Disbursement(company_id=company_id, project_id=project_id, is_draft=False, created_by=actor,
-                         funding_account_id=account.id, created_at=now, updated_at=now)
+                         funding_account_id=account.id, created_at=now, updated_at=now, sandbox=sandbox)
         s.add(d)
         s.flush()
         lines = _add_lines(s, company_id, d, payments)
         _finish_creation(s, svc, company, project, d, actor, lines)
         return disbursement_view(s, d)
+
+
+def sandbox_mode(company: Company, project: Project) -> bool:
+    """ROLL-3: a disbursement is a sandbox one when its company or its project is in sandbox mode
+    as it is made; the mode is kept for good (a project switched later does not change it, ROLL-2)."""
+    return bool(company.sandbox or project.sandbox)
 
 
 def _add_lines(s: Session, company_id: str, d: Disbursement, payments: Sequence[PaymentLine],
@@ -294,7 +310,7 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
             _check_count(len(payments))
         now = svc.now()
         d = Disbursement(company_id=company_id, project_id=project_id, is_draft=True, drafted_by=actor,
-                         updated_at=now)
+                         updated_at=now, sandbox=sandbox_mode(get_company(s, company_id), project))
         s.add(d)
         s.flush()
         lines = _add_lines(s, company_id, d, payments,
@@ -326,7 +342,8 @@ def create_from_draft(svc: Services, actor: str, company_id: str, draft_id: str,
                               rule="DSB-6")
         items = list(s.scalars(select(DisbursementItem).where(DisbursementItem.disbursement_id == d.id)))
         _check_count(len(items))
-        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account",
+                                         sandbox=bool(d.sandbox))
         now = svc.now()
         d.is_draft, d.created_by, d.created_at = False, actor, now
         d.funding_account_id = account.id
@@ -543,7 +560,8 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
                               "a draft has no funding account; choose one when creating it from the draft",
                               rule="DSB-6")
         _require_changeable(d)
-        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account")
+        account = usable_funding_account(s, company_id, funding_account.strip(), "funding_account",
+                                         sandbox=bool(d.sandbox))
         now = svc.now()
         if account.id != d.funding_account_id:
             started = _workflow_started(d)

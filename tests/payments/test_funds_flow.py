@@ -234,3 +234,129 @@ def test_two_clocks_apart_nothing_is_due_early(svc, clock) -> None:
     poll(svc)
     assert statuses(svc, d)[0] == "Funding Completed"
     assert clock() - timedelta(days=1) < clock()
+
+
+# ---------------------------------------------------------------- FLOW-8: re-issuing a failed payment
+
+
+def failed_payment(r: Ready, clock) -> tuple[str, PaymentOrder]:
+    """A disbursement whose one payment Failed (the payee's account closed at the bank)."""
+    fund(r)
+    d = authorized(r, ("700.00", None))
+    dispatch(r.svc)
+    to_evening(clock)
+    poll(r.svc)
+    with r.svc.db.sessions() as s:
+        order = s.scalars(select(PaymentOrder).where(PaymentOrder.disbursement_id == d)).one()
+    stored_bank.close(r.svc.db, stored_bank.PRODUCTION, order.beneficiary_account_id, now=clock())
+    dispatch(r.svc)
+    clock.advance(days=1)
+    poll(r.svc)
+    assert statuses(r.svc, d) == ("Funding Completed", ["Failed"], ["Failed"])
+    return d, order
+
+
+@pytest.mark.rule("FLOW-8", "MFA-8", "ST-6", "BANK-11")
+def test_an_admin_reissues_a_failed_payment_to_the_payees_current_account_and_it_is_paid(svc, clock) -> None:
+    from engine.payments import account_lifecycle
+    from engine.payments.reissue import reissue_payment
+    from engine.service.demo import seed_beneficiary_account
+
+    r = make_ready(svc, clock)
+    d, failed = failed_payment(r, clock)
+    # the payee designates a new account (its old one is deactivated, the new one Verified)
+    vendor = r.w.payee("Acme Concrete")
+    account_lifecycle.deactivate(svc, r.w.admin, r.w.company, failed.beneficiary_account_id, mfa_code=r.admin.code())
+    clock.advance(seconds=30)
+    new = seed_beneficiary_account(svc, r.w.admin, r.w.company, vendor, approver=r.w.admin,
+                                   account_number="551234567890")
+    account_lifecycle.verify(svc, r.w.admin, r.w.company, new)
+    # not by a Disburser, not with a wrong code, and only a Failed payment
+    from engine.errors import DomainError
+    with pytest.raises(DomainError) as e:
+        reissue_payment(svc, r.controller.user, r.w.company, d, failed.invoice_id, mfa_code=r.controller.code())
+    assert e.value.code == "permission_denied"
+    with pytest.raises(DomainError) as e:
+        reissue_payment(svc, r.w.admin, r.w.company, d, failed.invoice_id, mfa_code="000000")
+    assert e.value.code == "mfa_failed"
+    clock.advance(seconds=30)
+    view = reissue_payment(svc, r.w.admin, r.w.company, d, failed.invoice_id, mfa_code=r.admin.code())
+    assert (view.status, view.beneficiary_account_id, view.amount) == ("Requested", new, Decimal("700.00"))
+    assert view.check_number != failed.check_number and view.id != failed.id
+    with pytest.raises(DomainError) as e:
+        clock.advance(seconds=30)
+        reissue_payment(svc, r.w.admin, r.w.company, d, failed.invoice_id, mfa_code=r.admin.code())
+    assert e.value.code == "invalid_state"  # Requested now, not Failed
+    dispatch(svc)
+    clock.advance(days=1)
+    poll(svc)
+    assert statuses(svc, d) == ("Funding Completed", ["Failed", "Completed"], ["Completed"])
+    with svc.db.sessions() as s:
+        assert s.get(PaymentOrder, failed.id).status == "Failed"  # the failed order stays Failed
+        assert s.get(Invoice, failed.invoice_id).status == "Paid"
+    assert "disbursement_paid" in actions(svc, d) and "payment_reissued" in actions(svc, d)
+    book = stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock())
+    assert book.accounts[new].balance == Decimal("700.00")
+
+
+# ---------------------------------------------------------------- ROLL-5: the test drawdown
+
+
+@pytest.mark.rule("ROLL-5")
+def test_a_new_funding_account_is_authorized_on_only_after_its_test_drawdown_completes(svc, clock) -> None:
+    from engine.errors import DomainError
+    from engine.payments import account_lifecycle, test_drawdowns
+    from engine.service.demo import seed_funding_account
+    from engine.store.tables import BankAccount
+
+    r = make_ready(svc, clock)
+    untested = seed_funding_account(svc, r.w.admin, r.w.company, "New Operating", account_number="000555666777",
+                                    tested=False)
+    with pytest.raises(DomainError) as e:
+        test_drawdowns.request_test_drawdown(svc, r.w.admin, r.w.company, untested)
+    assert (e.value.code, e.value.rule) == ("funding_account_not_ready", "ROLL-5")  # not Verified yet
+    account_lifecycle.verify(svc, r.w.admin, r.w.company, untested)
+    tested, r.w.funding = r.w.funding, untested
+    d = r.disbursement(("300.00", None))  # drawn on the new account
+    r.w.funding = tested
+    with pytest.raises(DomainError) as e:
+        authorization.authorize(svc, r.admin.user, r.w.company, d, mfa_code=r.admin.code())
+    assert (e.value.code, e.value.rule) == ("funding_account_not_ready", "ROLL-5")
+    test = test_drawdowns.request_test_drawdown(svc, r.w.admin, r.w.company, untested)
+    assert (test.status, test.amount) == ("Funding Requested", Decimal("1.00"))
+    with pytest.raises(DomainError) as e:
+        test_drawdowns.request_test_drawdown(svc, r.w.admin, r.w.company, untested)
+    assert e.value.code == "invalid_state"  # one open test at a time
+    stored_bank.credit(svc.db, stored_bank.PRODUCTION, untested, "10000.00", now=clock())
+    dispatch(svc)
+    to_evening(clock)
+    assert poll(svc).applied == 1
+    with svc.db.sessions() as s:
+        assert s.get(BankAccount, untested).tested_at is not None
+    [done] = test_drawdowns.list_test_drawdowns(svc, r.w.admin, r.w.company, untested)
+    assert done.status == "Funding Completed"
+    clock.advance(days=1)
+    view = authorization.authorize(svc, r.admin.user, r.w.company, d, mfa_code=r.admin.code())
+    assert view.drawdown_status == "Funding Requested"
+
+
+@pytest.mark.rule("ROLL-5", "FLOW-3")
+def test_a_failed_test_drawdown_leaves_the_account_untested_with_the_reason(svc, clock) -> None:
+    from engine.payments import account_lifecycle, test_drawdowns
+    from engine.service.demo import seed_funding_account
+    from engine.store.tables import BankAccount
+
+    r = make_ready(svc, clock)
+    untested = seed_funding_account(svc, r.w.admin, r.w.company, "Unfunded", account_number="000555666888",
+                                    tested=False)
+    account_lifecycle.verify(svc, r.w.admin, r.w.company, untested)
+    test_drawdowns.request_test_drawdown(svc, r.w.admin, r.w.company, untested)
+    dispatch(svc)
+    to_evening(clock)
+    poll(svc)
+    [failed] = test_drawdowns.list_test_drawdowns(svc, r.w.admin, r.w.company, untested)
+    assert (failed.status, failed.reason) == ("Funding Failed", "insufficient funds")
+    with svc.db.sessions() as s:
+        assert s.get(BankAccount, untested).tested_at is None
+    again = test_drawdowns.request_test_drawdown(svc, r.w.admin, r.w.company, untested)  # may try again
+    assert again.status == "Funding Requested"

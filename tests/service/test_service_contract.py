@@ -76,6 +76,12 @@ EXEMPT = {
     "engine.service.tokens.authenticate": "the HTTP layer's door: it finds the actor, so none exists yet",
     "engine.service.directory.account": "spans companies: the actor's own account and memberships (GET /v1/me)",
     "engine.service.templates.published_workflow": "the template's global id names its company (/v1/evaluate)",
+    "engine.payments.dispatch.dispatch": "operator/worker tool: sends what commands queued, for no user",
+    "engine.payments.dispatch.sender": "operator/worker tool: the bank channel's sender",
+    "engine.payments.settlement.poll": "operator/worker tool: asks the bank, for no user",
+    "engine.payments.settlement.open_instructions": "operator/worker tool: what the bank was asked",
+    "engine.payments.settlement.apply_event": "the bank's answer: no user acts (FLOW-9)",
+    "engine.payments.settlement.apply_test_result": "the bank's answer to a test drawdown: no user acts",
 }
 
 #: every view a command returns, and the commands that return it

@@ -52,7 +52,10 @@ def test_the_document_lists_every_route_of_the_app(make_app) -> None:
         *((f"{c}/{kind}-accounts", "post") for kind in ("deposit", "funding", "beneficiary")),
         *((f"{c}/bank-accounts/{{account_id}}/{action}", "post")
           for action in ("verification", "deactivate", "default", "approve", "designate")), (f"{c}/disbursements", "get"), (f"{c}/disbursements", "post"), (one, "get"),
-        (f"{one}/payments", "put"), (f"{one}/cancel", "post"), (f"{one}/authorize", "post"), (f"{one}/history", "get"), (f"{one}/workflow", "get"),
+        (f"{one}/payments", "put"), (f"{one}/cancel", "post"), (f"{one}/authorize", "post"),
+        (f"{one}/funds", "get"), (f"{one}/payments/{{invoice_id}}/reissue", "post"),
+        (f"{c}/bank-accounts/{{account_id}}/test-drawdowns", "post"),
+        (f"{c}/bank-accounts/{{account_id}}/test-drawdowns", "get"), (f"{one}/history", "get"), (f"{one}/workflow", "get"),
         *((f"{one}/workflow/{action}", "post")
           for action in ("start", "responses", "restart", "return", "assignees", "terminate", "manager")),
         (f"{c}/disbursement-drafts", "get"), (f"{c}/disbursement-drafts", "post"), (draft, "get"),

@@ -14,7 +14,7 @@ and render it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from flask import Response, current_app, jsonify
@@ -52,6 +52,8 @@ class BankAccount(BaseModel):
     designated: bool = Field(default=False, description="receives the payee's payments (BANK-12)")
     approved: bool = Field(default=False, description="approved by a Beneficiary Approver (BANK-14)")
     sandbox: bool = Field(default=False, description="a sandbox-only account (ROLL-3, ROLL-4)")
+    tested_at: datetime | None = Field(default=None, description="ROLL-5 (funding): when its test drawdown "
+                                                                 "completed; a production disbursement needs it")
 
 
 class BankAccountQuery(PageQuery):
@@ -138,7 +140,8 @@ def account_json(view: Any) -> dict[str, Any]:
             "bank_name": view.bank_name, "holder_name": view.holder_name, "routing_number": view.routing_number,
             "last4": view.last4, "deposit_account": view.deposit_account_id, "is_default": view.is_default,
             "payee_company": view.payee_company_id, "designated": view.designated, "approved": view.approved,
-            "sandbox": view.sandbox}
+            "sandbox": view.sandbox,
+            "tested_at": view.tested_at.isoformat() if view.tested_at else None}
 
 
 def _numbers(body: Numbers) -> Any:

@@ -138,6 +138,11 @@ class DisbursementRecord(BaseModel):
     version: int | None = Field(description="the ETag's value: send it back as If-Match")
     authorized_by: str | None = Field(default=None, description="AUTH-11: the user who authorized it, once authorized")
     authorized_at: datetime | None = Field(default=None, description="AUTH-11: when it was authorized")
+    stage: Literal["draft", "in_review", "rejected", "approved", "canceled", "authorized", "funding_failed",
+                   "paying", "payment_failed", "paid"] = Field(
+        default="in_review", description="the lifecycle in one word, from the statuses (ST-1, ST-3, ST-5): "
+                                         "paid once every payment Completed")
+    sandbox: bool = Field(default=False, description="ROLL-4: a sandbox (test) disbursement; no money moves")
 
 
 class CurrentStep(BaseModel):
@@ -267,7 +272,8 @@ def disbursement_data(view: Any) -> dict[str, Any]:
                           retainage_released=money(p.retainage_released), note=p.note,
                           payment_status=p.payment_status) for p in view.payments],
         canceled=view.canceled, cancel_reason=view.cancel_reason, version=view.version,
-        authorized_by=view.authorized_by, authorized_at=view.authorized_at).model_dump(mode="json")
+        authorized_by=view.authorized_by, authorized_at=view.authorized_at, stage=view.stage,
+        sandbox=view.sandbox).model_dump(mode="json")
 
 
 def workflow_data(w: Any) -> dict[str, Any] | None:

@@ -95,9 +95,12 @@ class EvaluateWorkflow(BaseModel):
     # exactly one of flow, config and template; `version` (when not null) only with a template.
     # Plain oneOf branches rather than dependentSchemas, which not every JSON Schema tool reads.
     model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
-        {"required": ["flow"], "properties": {"flow": {"type": "string"}, "version": {"type": "null"}}},
-        {"required": ["config"], "properties": {"config": {"type": "object"}, "version": {"type": "null"}}},
-        {"required": ["template"], "properties": {"template": {"type": "string"}}}]})
+        {"required": ["flow"], "properties": {"flow": {"type": "string"}, "version": {"type": "null"},
+                                              "config": {"type": "null"}, "template": {"type": "null"}}},
+        {"required": ["config"], "properties": {"config": {"type": "object"}, "version": {"type": "null"},
+                                                "flow": {"type": "null"}, "template": {"type": "null"}}},
+        {"required": ["template"], "properties": {"template": {"type": "string"}, "flow": {"type": "null"},
+                                                  "config": {"type": "null"}}}]})
 
     flow: StrictStr | None = Field(default=None, description="the workflow's `.flow` text")
     config: dict[str, Any] | None = Field(default=None, description="the compiled JSON config "
