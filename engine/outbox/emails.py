@@ -125,13 +125,12 @@ def _subject_line(event: str, step: str | None, details: Mapping[str, Any], subj
     status = details.get("status") or ("approved" if details.get("outcome") == "success" else "rejected")
     head = header_text(template.format(step=step or "", action=action, status=status,
                                        invoice=details.get("invoice") or "?"))
-    if subject.sandbox:
-        head = "[TEST] " + head  # ROLL-4: a sandbox email says so before anything else
     tail = f" — disbursement {subject.disbursement_id[:8]} ({format_money(subject.amount)})"
-    room = SUBJECT_WIDTH - len("[payroute] ") - len(tail)
+    lead = "[payroute] [TEST] " if subject.sandbox else "[payroute] "  # ROLL-4: a sandbox email says so first
+    room = SUBJECT_WIDTH - len(lead) - len(tail)
     if len(head) > room:  # a long step name must not make the state change fail on the column width
         head = head[:room - 1].rstrip() + "…"
-    return f"[payroute] {head}{tail}"
+    return f"{lead}{head}{tail}"
 
 
 def _body(event: str, step: str | None, details: Mapping[str, Any], subject: Subject, name: str) -> str:

@@ -216,16 +216,20 @@ def _noun(channel: str) -> str:
     return "bank_instruction" if channel == BANK else "email"
 
 
-def _what(channel: str, event: str, recipients: Any, payload: Any) -> dict[str, Any]:
-    """What an audit entry or an operator may see of a row: an email's event and masked
-    recipients; a bank instruction's id, kind and amount (its accounts are references, but
-    they are left out all the same: the instruction is named, not described)."""
+def _instruction(payload: Any) -> dict[str, str]:
+    """What an audit entry or an operator may see of a bank instruction: its id, kind and amount
+    (its accounts are references, but they are left out all the same: the instruction is named,
+    not described)."""
+    p = payload if isinstance(payload, dict) else {}
+    return {"instruction": str(p.get("id", "")), "kind": str(p.get("kind", "")), "amount": str(p.get("amount", ""))}
+
+
+def _what(channel: str, event: str, recipients: tuple[str, ...], payload: Any) -> dict[str, Any]:
+    """What an audit entry may say of a row: its event, and an email's masked recipients or a
+    bank instruction's :func:`_instruction`."""
     if channel == BANK:
-        p = payload if isinstance(payload, dict) else {}
-        return {"event": event, "instruction": str(p.get("id", "")), "kind": str(p.get("kind", "")),
-                "amount": str(p.get("amount", ""))}
-    addresses = _recipients(list(recipients) if isinstance(recipients, tuple) else recipients)
-    return {"event": event, "recipients": [mask_address(r) for r in addresses]}
+        return {"event": event, **_instruction(payload)}
+    return {"event": event, "recipients": [mask_address(r) for r in recipients]}
 
 
 def _entry_text(value: str) -> str:
@@ -294,6 +298,16 @@ class SendReport:
     unreachable: bool = False
     #: the last failure, credential-free
     error: str | None = None
+
+    def absorb(self, other: SendReport) -> None:
+        """Add ``other`` (a later batch or round) to this report."""
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead += other.dead
+        self.expired += other.expired
+        self.unreachable = self.unreachable or other.unreachable
+        self.error = other.error or self.error
 
 
 def default_worker_id() -> str:
@@ -385,13 +399,7 @@ def drain_batches(one_batch: Callable[[], SendReport], *, batch: int) -> SendRep
     total = SendReport()
     while True:
         r = one_batch()
-        total.claimed += r.claimed
-        total.sent += r.sent
-        total.failed += r.failed
-        total.dead += r.dead
-        total.expired += r.expired
-        total.unreachable = total.unreachable or r.unreachable
-        total.error = r.error or total.error
+        total.absorb(r)
         if r.claimed < batch or r.unreachable or r.expired:
             return total
 
@@ -442,8 +450,7 @@ def outbox_status(svc: Services, *, limit: int = 100) -> OutboxStatus:
     dead = [DeadLetter(r.id, r.company_id, r.event, tuple(mask_address(a) for a in _recipients(r.recipients)),
                        r.attempts, mask_addresses(scrub_credentials(r.last_error or "")),
                        r.dead_at.replace(tzinfo=timezone.utc) if r.dead_at and r.dead_at.tzinfo is None else r.dead_at,
-                       r.channel, {k: v for k, v in _what(r.channel, r.event, (), r.payload).items() if k != "event"}
-                       if r.channel == BANK else {})
+                       r.channel, _instruction(r.payload) if r.channel == BANK else {})
             for r in rows]
     return OutboxStatus(counts, dead, channels)
 
@@ -473,7 +480,8 @@ def requeue(svc: Services, outbox_id: str) -> None:
         row.requeued_attempts = row.attempts
         _audit(s, row.company_id, now, action=f"{_noun(row.channel)}_requeued", outbox_id=row.id, reason=previous,
                channel=row.channel,
-               details={**_what(row.channel, row.event, row.recipients, row.payload), "attempts": row.attempts})
+               details={**_what(row.channel, row.event, _recipients(row.recipients), row.payload),
+                        "attempts": row.attempts})
 
 
 __all__ = [

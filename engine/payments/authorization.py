@@ -69,7 +69,9 @@ ACTION = "authorize"
 
 @dataclass(frozen=True)
 class PaymentOrderView:
-    """One payment order as the disbursement page shows it: the account by its last four only (BANK-8)."""
+    """One payment order as the disbursement page shows it: the account by its last four only (BANK-8).
+    The last four fields say how it went at the bank (defaulted: authorization prepares it, and a
+    result stored before they existed still replays, GEN-8)."""
 
     id: str
     invoice_id: str
@@ -81,6 +83,12 @@ class PaymentOrderView:
     beneficiary_account_id: str
     beneficiary_bank_name: str | None
     beneficiary_last4: str | None
+    #: FLOW-5: the bank's reason, when it failed
+    reason: str | None = None
+    #: FLOW-8: the failed order this one re-issues
+    reissue_of: str | None = None
+    requested_at: datetime | None = None
+    settled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -221,8 +229,23 @@ def designated_account(s: Session, company: Company, payee: str, invoice_number:
 
 
 def _funding(s: Session, d: Disbursement) -> tuple[BankAccount, BankAccount]:
-    """AUTH-9: the funding account still Verified, active and mapped to an active, Verified deposit account."""
+    """AUTH-9: the funding account still Verified, active and mapped to an active, Verified deposit
+    account; ROLL-4: of the disbursement's mode; ROLL-5: tested, for production."""
     account = s.get(BankAccount, d.funding_account_id) if d.funding_account_id else None
+    account, deposit = ready_funding_account(s, account, rule="AUTH-9")
+    if bool(account.sandbox) != bool(d.sandbox) or bool(deposit.sandbox) != bool(d.sandbox):
+        raise DomainError("funding_account_not_ready", "the funding account is of the other mode: sandbox and "
+                          "production never mix", rule="ROLL-4")
+    if not d.sandbox and account.tested_at is None:
+        raise DomainError("funding_account_not_ready", "the funding account has not completed its test drawdown: "
+                          "request one and wait for the bank before its first disbursement", rule="ROLL-5")
+    return account, deposit
+
+
+def ready_funding_account(s: Session, account: BankAccount | None, *, rule: str) -> tuple[BankAccount, BankAccount]:
+    """``account`` and its deposit account if money may move from it now: a funding account, Verified,
+    active, mapped to an active, Verified deposit account (BANK-2, BANK-4, BANK-6); else
+    ``funding_account_not_ready`` under ``rule`` (AUTH-9 at authorize, ROLL-5 for a test drawdown)."""
     problem = None
     deposit = None
     if account is None or account.kind != FUNDING:
@@ -238,14 +261,8 @@ def _funding(s: Session, d: Disbursement) -> tuple[BankAccount, BankAccount]:
         elif deposit.verification_status != verification.VERIFIED:
             problem = f"its deposit account is {deposit.verification_status}, not Verified (BANK-2)"
     if problem is not None:
-        raise DomainError("funding_account_not_ready", problem, rule="AUTH-9")
+        raise DomainError("funding_account_not_ready", problem, rule=rule)
     assert account is not None and deposit is not None
-    if bool(account.sandbox) != bool(d.sandbox) or bool(deposit.sandbox) != bool(d.sandbox):
-        raise DomainError("funding_account_not_ready", "the funding account is of the other mode: sandbox and "
-                          "production never mix", rule="ROLL-4")
-    if not d.sandbox and account.tested_at is None:
-        raise DomainError("funding_account_not_ready", "the funding account has not completed its test drawdown: "
-                          "request one and wait for the bank before its first disbursement", rule="ROLL-5")
     return account, deposit
 
 

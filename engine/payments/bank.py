@@ -8,12 +8,13 @@ worker may resend an instruction after a timeout or a crash, and the bank must
 treat the second one as the first (an instruction id reused for *different*
 content is refused: that is a bug, not a retry).
 
-What the bank answers is a :class:`Status`; the worker turns a final one into
+What the bank answers is a :class:`Status` (:meth:`BankAdapter.statuses` asks about many at once); the worker turns a final one into
 an :data:`engine.runtime.funds.BankEvent` and applies it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -82,4 +83,9 @@ class BankAdapter(Protocol):
 
     def status(self, instruction_id: str, *, at: datetime) -> Status:
         """Where the instruction stands at ``at``."""
+        ...
+
+    def statuses(self, instruction_ids: Sequence[str], *, at: datetime) -> Mapping[str, Status | BankRefused]:
+        """Where each instruction stands at ``at``, asked in one round trip (the worker's poll); an
+        instruction the bank refuses to answer about maps to that refusal, not ending the others."""
         ...

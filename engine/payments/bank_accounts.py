@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -41,6 +41,7 @@ from engine.service import audit
 from engine.service.directory import PAYMENTS_READERS, ListPage, get_company
 from engine.service.idempotency import idempotent
 from engine.services import Services
+from engine.store.db import aware
 from engine.store.tables import BankAccount, Company, new_id
 from engine.text import text_problem
 
@@ -90,11 +91,7 @@ def account_view(account: BankAccount) -> BankAccountView:
         last4=account.last4, deposit_account_id=account.deposit_account_id, is_default=bool(account.is_default),
         payee_company_id=account.payee_company_id, designated=bool(account.designated),
         approved=account.approved_at is not None, approved_by=account.approved_by, sandbox=bool(account.sandbox),
-        tested_at=_aware(account.tested_at))
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+        tested_at=aware(account.tested_at))
 
 
 # ---------------------------------------------------------------- what a user types

@@ -20,6 +20,7 @@ for no user (ROLE-12) and only deliver what commands already wrote.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine.outbox.lease import (
@@ -37,6 +38,7 @@ from engine.outbox.lease import (
 )
 from engine.payments import instructions
 from engine.payments.bank import BankRefused, BankTimeout
+from engine.payments.settlement import PollReport, poll
 from engine.services import Services
 
 
@@ -66,3 +68,39 @@ def dispatch(svc: Services, *, batch: int = 50, worker_id: str | None = None,
     return drain_batches(lambda: deliver_batch(svc, send, batch=batch, worker_id=worker_id, lease=lease,
                                                max_attempts=max_attempts, permanent_attempts=permanent_attempts,
                                                noun="bank instruction", channel=BANK), batch=batch)
+
+
+@dataclass
+class MoneyRound:
+    """One worker round's bank work: instructions submitted, answers applied."""
+
+    sent: SendReport = field(default_factory=SendReport)
+    polled: PollReport = field(default_factory=PollReport)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.sent.claimed or self.polled.applied or self.polled.errors)
+
+    def line(self) -> str:
+        dead = f" ({self.sent.dead} dead-lettered)" if self.sent.dead else ""
+        errors = f", {self.polled.errors} not answered now" if self.polled.errors else ""
+        return (f"bank: submitted {self.sent.sent}, failed {self.sent.failed}{dead}; "
+                f"answers applied {self.polled.applied}, pending {self.polled.pending}{errors}")
+
+
+def move_money(svc: Services, *, batch: int = 50, worker_id: str | None = None,
+               max_attempts: int = MAX_ATTEMPTS, permanent_attempts: int = PERMANENT_ATTEMPTS) -> MoneyRound:
+    """Submit due instructions and apply the bank's answers, twice at most: a drawdown that settles
+    queues its payment orders (FLOW-4), which the second pass submits (and may see settle)."""
+    done = MoneyRound()
+    for _ in range(2):
+        sent = dispatch(svc, batch=batch, worker_id=worker_id, max_attempts=max_attempts,
+                        permanent_attempts=permanent_attempts)
+        polled = poll(svc)
+        done.sent.absorb(sent)
+        done.polled = PollReport(done.polled.asked + polled.asked, done.polled.applied + polled.applied,
+                                 polled.pending, done.polled.errors + polled.errors,
+                                 polled.error or done.polled.error)
+        if not (sent.claimed or polled.applied):
+            break
+    return done

@@ -10,14 +10,16 @@ disbursement may see this (ROLE-9's viewers, :func:`engine.service.instances.req
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from engine.payments.authorization import PaymentOrderView
 from engine.service.disbursements import disbursement_view
 from engine.service.instances import require_viewer
 from engine.services import Services
+from engine.store.db import aware
 from engine.store.tables import Drawdown, Invoice, PaymentOrder
 
 CENT = Decimal("0.01")
@@ -36,24 +38,6 @@ class DrawdownView:
 
 
 @dataclass(frozen=True)
-class OrderView:
-    id: str
-    invoice_id: str
-    invoice_number: str
-    payee_company_id: str
-    amount: Decimal
-    status: str
-    reason: str | None
-    check_number: str
-    beneficiary_account_id: str
-    beneficiary_bank_name: str | None
-    beneficiary_last4: str | None
-    reissue_of: str | None
-    requested_at: datetime | None
-    settled_at: datetime | None
-
-
-@dataclass(frozen=True)
 class FundsView:
     disbursement_id: str
     stage: str
@@ -61,11 +45,7 @@ class FundsView:
     total: Decimal
     #: None before authorization
     drawdown: DrawdownView | None
-    orders: tuple[OrderView, ...]
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+    orders: tuple[PaymentOrderView, ...]
 
 
 def funds_view(svc: Services, actor: str, company_id: str, disbursement_id: str) -> FundsView:
@@ -75,11 +55,11 @@ def funds_view(svc: Services, actor: str, company_id: str, disbursement_id: str)
         dd = s.scalars(select(Drawdown).where(Drawdown.disbursement_id == d.id)).first()
         drawdown = None if dd is None else DrawdownView(
             dd.id, dd.status, dd.amount.quantize(CENT), dd.funding_account_id, dd.deposit_account_id, dd.request_date,
-            dd.reason, _aware(dd.settled_at))
+            dd.reason, aware(dd.settled_at))
         orders = tuple(
-            OrderView(o.id, o.invoice_id, number, o.payee_company_id, o.amount.quantize(CENT), o.status, o.reason,
-                      o.check_number, o.beneficiary_account_id, o.beneficiary_bank_name, o.beneficiary_last4,
-                      o.reissue_of, _aware(o.requested_at), _aware(o.settled_at))
+            PaymentOrderView(o.id, o.invoice_id, number, o.payee_company_id, o.amount.quantize(CENT), o.status,
+                             o.check_number, o.beneficiary_account_id, o.beneficiary_bank_name, o.beneficiary_last4,
+                             o.reason, o.reissue_of, aware(o.requested_at), aware(o.settled_at))
             for o, number in s.execute(select(PaymentOrder, Invoice.number)
                                        .join(Invoice, Invoice.id == PaymentOrder.invoice_id)
                                        .where(PaymentOrder.disbursement_id == d.id)

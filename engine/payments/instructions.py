@@ -16,12 +16,12 @@ by number, and carries the amount as a string of exact cents.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from engine.money import MoneyError, parse_money
 from engine.payments.bank import Instruction
 from engine.store.tables import OutboxEmail, new_id
 
@@ -50,10 +50,10 @@ def decode(data: object) -> tuple[Instruction, bool]:
     if data["kind"] not in KINDS:
         raise ValueError(f"unknown instruction kind {data['kind']!r}")
     try:
-        amount = Decimal(data["amount"])
-    except InvalidOperation:
-        raise ValueError("the amount is not a number") from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        amount = parse_money(data["amount"])  # GEN-1: a decimal string, bounded, at most two decimals
+    except MoneyError as exc:
+        raise ValueError(f"the amount: {exc}") from None
+    if amount <= 0:
         raise ValueError("the amount is not a positive number of cents")
     return (Instruction(data["id"], data["kind"], data["source"], data["destination"], amount),
             data.get("sandbox") is True)

@@ -37,7 +37,7 @@ from engine.errors import InvariantBroken
 from engine.outbox import emails
 from engine.outbox.lease import SENT
 from engine.payments import instructions
-from engine.payments.bank import BankRefused, BankTimeout, Instruction, InstructionKind, Status
+from engine.payments.bank import BankTimeout, Instruction, InstructionKind, Status
 from engine.runtime import funds
 from engine.security.permissions import admins
 from engine.service import audit
@@ -131,11 +131,11 @@ def apply_event(svc: Services, company_id: str, disbursement_id: str, event: fun
         state, rows = loaded
         prepared = _prepared_ids(state, rows) if isinstance(event, funds.DrawdownSettled) else iter(())
         transition = funds.apply(state, event, new_id=lambda _kind: next(prepared))
-        write(s, svc, d, rows, transition, event)
+        _write(s, svc, d, rows, transition, event)
         return transition
 
 
-def write(s: Session, svc: Services, d: Disbursement, rows: Rows, transition: funds.Transition,
+def _write(s: Session, svc: Services, d: Disbursement, rows: Rows, transition: funds.Transition,
           event: funds.BankEvent) -> None:
     """Everything ``transition`` says, in the caller's transaction, its entries on the disbursement's chain."""
     now = svc.now()
@@ -311,25 +311,33 @@ def open_instructions(svc: Services, *, limit: int = 500) -> list[Open]:
 
 
 def poll(svc: Services, *, limit: int = 500) -> PollReport:
-    """Ask the bank about every open instruction and apply each final answer (one transaction each)."""
+    """Ask the bank about every open instruction — each mode's bank once, in one round trip — and
+    apply each final answer (one transaction each)."""
     report = PollReport()
-    for item in open_instructions(svc, limit=limit):
-        report.asked += 1
+    items = open_instructions(svc, limit=limit)
+    for sandbox in sorted({item.sandbox for item in items}):
+        mine = [item for item in items if item.sandbox == sandbox]
+        report.asked += len(mine)
         try:
-            status = svc.bank(item.sandbox).status(item.instruction_id, at=svc.now())
-        except (BankTimeout, BankRefused) as exc:
-            report.errors += 1
-            report.error = f"{type(exc).__name__}: {exc}"
-            log.warning("bank status of %s %s not known now: %s", item.kind, item.instruction_id, report.error)
+            answers = svc.bank(sandbox).statuses([item.instruction_id for item in mine], at=svc.now())
+        except BankTimeout as exc:
+            report.errors += len(mine)
+            report.error = f"BankTimeout: {exc}"
+            log.warning("the %s bank did not answer now: %s", "sandbox" if sandbox else "production", exc)
             continue
-        if status.status == "pending":
-            report.pending += 1
-            continue
-        if item.kind == "test_drawdown":
-            report.applied += apply_test_result(svc, item.instruction_id, status)
-            continue
-        event = status.event(item.kind)
-        assert event is not None and item.disbursement_id is not None
-        apply_event(svc, item.company_id, item.disbursement_id, event)
-        report.applied += 1
+        for item in mine:
+            status = answers.get(item.instruction_id)
+            if not isinstance(status, Status):
+                report.errors += 1
+                report.error = f"BankRefused: {status}" if status is not None else "the bank did not answer"
+                log.warning("bank status of %s %s not known now: %s", item.kind, item.instruction_id, report.error)
+            elif status.status == "pending":
+                report.pending += 1
+            elif item.kind == "test_drawdown":
+                report.applied += apply_test_result(svc, item.instruction_id, status)
+            else:
+                event = status.event(item.kind)
+                assert event is not None and item.disbursement_id is not None
+                apply_event(svc, item.company_id, item.disbursement_id, event)
+                report.applied += 1
     return report

@@ -25,6 +25,7 @@ several processes can share one; :class:`SimulatedBank` applies the rules to it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -142,6 +143,15 @@ class SimulatedBank:
             raise BankRefused(f"the simulated bank has no instruction {instruction_id}")
         return Status(instruction_id, "pending" if taken.status == "pending" else
                       "completed" if taken.status == "completed" else "failed", taken.reason)
+
+    def statuses(self, instruction_ids: Sequence[str], *, at: datetime) -> dict[str, Status | BankRefused]:
+        out: dict[str, Status | BankRefused] = {}
+        for instruction_id in instruction_ids:
+            try:
+                out[instruction_id] = self.status(instruction_id, at=at)
+            except BankRefused as exc:
+                out[instruction_id] = exc
+        return out
 
     # -------------------------------------------------------- settlement
 

@@ -22,17 +22,17 @@ deterministically, as ROLL-3 asks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
-from engine.money import parse_money
-from engine.payments.bank import BankTimeout, Instruction, Receipt, Status
+from engine.money import MoneyError, parse_money
+from engine.payments.bank import BankRefused, BankTimeout, Instruction, Receipt, Status
 from engine.payments.simulated_bank import Account, Book, SimulatedBank
 from engine.store.db import Database
 from engine.store.tables import SimulatedBankBook
@@ -53,15 +53,16 @@ def _load(s: Session, name: str) -> tuple[SimulatedBankBook | None, Book]:
     return row, (Book.from_data(row.data) if row is not None else Book())
 
 
-def _save(s: Session, row: SimulatedBankBook | None, name: str, book: Book, now: datetime) -> None:
+def _save(s: Session, row: SimulatedBankBook | None, name: str, data: dict[str, Any], now: datetime) -> None:
     if row is None:
-        s.add(SimulatedBankBook(name=name, data=book.to_data(), updated_at=now))
+        s.add(SimulatedBankBook(name=name, data=data, updated_at=now))
     else:
-        row.data, row.updated_at = book.to_data(), now
+        row.data, row.updated_at = data, now
 
 
 def with_book(db: Database, name: str, now: datetime, act: Callable[[SimulatedBank], T]) -> T:
-    """Run ``act`` on the stored book ``name`` under its row lock and store what it changed.
+    """Run ``act`` on the stored book ``name`` under its row lock and store what it changed (a
+    call that changed nothing — a status still pending, a read — writes nothing).
 
     A :class:`BankTimeout` is what the simulated bank *answers*: the book it changed (one
     scripted timeout fewer) is stored before the timeout reaches the caller."""
@@ -75,7 +76,9 @@ def with_book(db: Database, name: str, now: datetime, act: Callable[[SimulatedBa
             result = act(SimulatedBank(book))
         except BankTimeout as exc:
             timeout = exc
-        _save(s, row, name, book, now)
+        data = book.to_data()
+        if row is None or data != row.data:
+            _save(s, row, name, data, now)
     if timeout is not None:
         raise timeout
     return result
@@ -99,13 +102,20 @@ class StoredBank:
     def status(self, instruction_id: str, *, at: datetime) -> Status:
         return with_book(self.db, self.name, at, lambda bank: bank.status(instruction_id, at=at))
 
+    def statuses(self, instruction_ids: Sequence[str], *, at: datetime) -> dict[str, Status | BankRefused]:
+        """Every instruction's status in one locked read of the book (the worker's poll)."""
+        return with_book(self.db, self.name, at, lambda bank: bank.statuses(instruction_ids, at=at))
+
 
 # ---------------------------------------------------------------- the operator's levers (``payroute bank``)
 
 
 def credit(db: Database, name: str, account: str, amount: str, *, now: datetime) -> Decimal:
     """Put ``amount`` into ``account`` at the simulated bank (opened if new); the new balance."""
-    value = parse_money(amount)
+    try:
+        value = parse_money(amount)
+    except MoneyError as exc:
+        raise DomainError("invalid_value", f"the amount credited: {exc}", rule="GEN-1") from None
     if value <= 0:
         raise DomainError("invalid_value", "the amount credited must be more than $0.00", rule="GEN-1")
 

@@ -14,19 +14,21 @@ accounts need no test: their money is not real (ROLL-3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from engine.errors import DomainError
-from engine.payments import bank_accounts, bank_calendar, instructions, verification
+from engine.payments import bank_accounts, bank_calendar, instructions
+from engine.payments.authorization import ready_funding_account
 from engine.payments.bank import Instruction
 from engine.service.directory import get_company
 from engine.service.idempotency import idempotent
 from engine.security.permissions import PAYMENTS_ADMIN, standing
 from engine.services import Services
-from engine.store.tables import BankAccount, TestDrawdown, new_id
+from engine.store.db import aware
+from engine.store.tables import TestDrawdown, new_id
 
 #: what a test drawdown moves: enough to exercise the path, too little to matter
 TEST_AMOUNT = Decimal("1.00")
@@ -49,14 +51,10 @@ class TestDrawdownView:
     settled_at: datetime | None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
-
 def view(row: TestDrawdown) -> TestDrawdownView:
     return TestDrawdownView(row.id, row.funding_account_id, row.deposit_account_id, row.amount.quantize(Decimal("0.01")),
                             row.status, row.reason, row.request_date, row.requested_by,
-                            _aware(row.created_at) or row.created_at, _aware(row.settled_at))
+                            aware(row.created_at) or row.created_at, aware(row.settled_at))
 
 
 @idempotent("request_test_drawdown", standing=standing(PAYMENTS_ADMIN, rule="ROLL-5",
@@ -76,14 +74,7 @@ def request_test_drawdown(svc: Services, actor: str, company_id: str, account_id
         if account.sandbox:
             raise DomainError("invalid_funding_account", "a sandbox account moves no real money: it needs no test "
                               "drawdown", rule="ROLL-5")
-        bank_accounts.require_active(account)
-        if account.verification_status != verification.VERIFIED:
-            raise DomainError("funding_account_not_ready", f"the funding account is {account.verification_status}, "
-                              "not Verified: verify it before its test drawdown", rule="ROLL-5")
-        deposit = s.get(BankAccount, account.deposit_account_id) if account.deposit_account_id else None
-        if deposit is None or not deposit.active or deposit.verification_status != verification.VERIFIED:
-            raise DomainError("funding_account_not_ready", "the funding account is not mapped to an active, "
-                              "Verified deposit account (BANK-6)", rule="ROLL-5")
+        account, deposit = ready_funding_account(s, account, rule="ROLL-5")
         if account.tested_at is not None:
             raise DomainError("invalid_state", "the funding account's test drawdown already completed", rule="ROLL-5")
         if s.scalar(select(TestDrawdown.id).where(TestDrawdown.funding_account_id == account.id,

@@ -126,7 +126,7 @@ def seed_funding_account(svc: Services, actor: str, company_id: str, nickname: s
 
 
 def seed_beneficiary_account(svc: Services, actor: str, company_id: str, payee_company_id: str, *,
-                             approver: str, account_number: str) -> str:
+                             approver: str, account_number: str, sandbox: bool = False) -> str:
     """A payee's beneficiary account on the payor's list, designated (the payee's only active
     account, BANK-12) and approved by ``approver`` (BANK-14), still Pending Verification.
 
@@ -144,7 +144,7 @@ def seed_beneficiary_account(svc: Services, actor: str, company_id: str, payee_c
         account = bank_accounts.new_account(svc.now(), company_id, bank_accounts.BENEFICIARY,
                                             nickname=f"Payee Bank {account_number[-4:]}", bank_name="Payee Bank",
                                             holder_name="Payee operating account", routing=SEED_ROUTING,
-                                            number=account_number, sandbox=False, payee_company_id=payee_company_id)
+                                            number=account_number, sandbox=sandbox, payee_company_id=payee_company_id)
         account.approved_by, account.approved_at = approver, svc.now()
         s.add(account)
         s.flush()

@@ -79,6 +79,8 @@ class CompanyView:
     holidays: tuple[date, ...]
     segregation: str
     default_template_id: str | None
+    #: ROLL-3: every disbursement made from now on is a sandbox (test) one
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class ProjectView:
     attributes: dict[str, str]
     payments_enabled: bool
     payment_workflows_enabled: bool
+    #: ROLL-3: the project's disbursements made from now on are sandbox (test) ones
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def _user_view(user: User) -> UserView:
 def _company_view(company: Company) -> CompanyView:
     return CompanyView(company.id, company.name, bool(company.is_payee), bool(company.workflows_enabled),
                        company.time_zone, tuple(date.fromisoformat(h) for h in company.holidays or ()),
-                       company.segregation or "invoice_approver", company.default_template_id)
+                       company.segregation or "invoice_approver", company.default_template_id, bool(company.sandbox))
 
 
 def member_view(session: Session, company_id: str, user_id: str) -> MemberView:
@@ -155,7 +159,7 @@ def member_view(session: Session, company_id: str, user_id: str) -> MemberView:
 def _project_view(project: Project) -> ProjectView:
     return ProjectView(project.id, project.name, project.office, project.sector, project.start_date,
                        dict(project.attributes or {}), bool(project.payments_enabled),
-                       bool(project.payment_workflows_enabled))
+                       bool(project.payment_workflows_enabled), bool(project.sandbox))
 
 
 # ---------------------------------------------------------------- companies and people
@@ -223,7 +227,7 @@ def create_user(svc: Services, email: str, name: str) -> UserView:
 
 
 SEGREGATION_MODES = ("invoice_approver", "strict")
-SETTINGS = ("workflows_enabled", "time_zone", "holidays", "segregation")
+SETTINGS = ("workflows_enabled", "time_zone", "holidays", "segregation", "sandbox")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -276,8 +280,14 @@ def _segregation(value: object) -> str:
     return str(value)
 
 
+def _sandbox(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise DomainError("invalid_setting", f"sandbox: `{value}` is not true or false", rule="ROLL-3")
+    return value
+
+
 _CHECKS = {"workflows_enabled": _workflows_enabled, "time_zone": _time_zone, "holidays": _holidays,
-           "segregation": _segregation}
+           "segregation": _segregation, "sandbox": _sandbox}
 
 
 def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -323,7 +333,8 @@ def create_company(svc: Services, name: str, *, first_admin: str, time_zone: str
 @idempotent("update_settings", standing=standing(
     PAYMENTS_ADMIN, rule="ROLE-1", action="changing payment settings"))
 def update_settings(svc: Services, actor: str, company_id: str, **settings: Any) -> CompanyView:
-    """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation`` (AUTH-6)."""
+    """Admin: ``workflows_enabled`` (WF-10), ``time_zone``/``holidays`` (GEN-6), ``segregation`` (AUTH-6),
+    ``sandbox`` (ROLL-3: disbursements made afterwards are tests; those made before keep their mode)."""
     settings = validate_settings(settings)
     with svc.tx() as s:
         company = get_company(s, company_id, lock=True)
@@ -332,7 +343,7 @@ def update_settings(svc: Services, actor: str, company_id: str, **settings: Any)
         for key, value in settings.items():
             setattr(company, key, value)
         _audit(s, svc, company_id, actor, "settings_changed", "company", company_id,
-               before=before, after=settings, rules=("WF-10", "GEN-6"))
+               before=before, after=settings, rules=("WF-10", "GEN-6", *(("ROLL-3",) if "sandbox" in settings else ())))
         return _company_view(company)
 
 
@@ -516,10 +527,10 @@ def set_project_payments(svc: Services, actor: str, company_id: str, project_id:
 
 
 def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: str, flag: str, enabled: bool,
-                      *, action: str, event: str) -> ProjectView:
-    """An Admin turns a rollout switch of a project on or off (ROLL-1), audited; the same value is a no-op."""
+                      *, action: str, event: str, rule: str = "ROLL-1") -> ProjectView:
+    """An Admin turns a switch of a project on or off (ROLL-1, ROLL-3), audited; the same value is a no-op."""
     if not isinstance(enabled, bool):
-        raise DomainError("invalid_setting", f"{flag} is true or false", rule="ROLL-1")
+        raise DomainError("invalid_setting", f"{flag} is true or false", rule=rule)
     with svc.tx() as s:
         get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action=action)
@@ -531,7 +542,7 @@ def _set_project_flag(svc: Services, actor: str, company_id: str, project_id: st
             return _project_view(project)
         setattr(project, flag, enabled)
         _audit(s, svc, company_id, actor, event, "project", project_id,
-               before={"enabled": before}, after={"enabled": enabled}, rules=("ROLL-1", "ROLL-2"))
+               before={"enabled": before}, after={"enabled": enabled}, rules=(rule, "ROLL-2"))
         return _project_view(project)
 
 
@@ -818,8 +829,9 @@ def read_project(svc: Services, actor: str, company_id: str, project_id: str) ->
 @idempotent("update_project", standing=standing(PAYMENTS_ADMIN, rule="ROLL-1", action="changing projects"))
 def update_project(svc: Services, actor: str, company_id: str, project_id: str, *,
                    payments_enabled: bool | None = None,
-                   payment_workflows_enabled: bool | None = None) -> ProjectView:
-    """ROLL-1/ROLL-2: both rollout switches of a project in one transaction (None leaves one as it is),
+                   payment_workflows_enabled: bool | None = None, sandbox: bool | None = None) -> ProjectView:
+    """ROLL-1/ROLL-2/ROLL-3: the rollout switches and sandbox mode of a project in one transaction (None
+    leaves one as it is),
     so that one request with one idempotency key is one change; each switch changed is audited as
     :func:`set_project_payments` and :func:`set_project_workflows` audit it."""
     with svc.tx() as s:
@@ -831,6 +843,9 @@ def update_project(svc: Services, actor: str, company_id: str, project_id: str, 
             view = _set_project_flag(svc, actor, company_id, project_id, "payment_workflows_enabled",
                                      payment_workflows_enabled, action="enabling payment workflows",
                                      event="project_workflows_changed")
+        if sandbox is not None:
+            view = _set_project_flag(svc, actor, company_id, project_id, "sandbox", sandbox,
+                                     action="changing sandbox mode", event="project_sandbox_changed", rule="ROLL-3")
         if view is None:
             get_company(s, company_id)
             require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLL-1", action="changing projects")

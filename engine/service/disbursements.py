@@ -299,7 +299,7 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
                  payments: Sequence[PaymentLine] = ()) -> DisbursementView:
     """DSB-6, ROLE-4: a Draft holds invoices but no funding account; Contributors may make one."""
     with svc.tx() as s:
-        get_company(s, company_id)
+        company = get_company(s, company_id)
         mine = require_any(s, company_id, actor, (DISBURSEMENT_CONTRIBUTOR, PAYMENTS_ADMIN, PAYMENTS_DISBURSER),
                            rule="DSB-6", action="saving a draft disbursement")
         project = s.get(Project, project_id)
@@ -310,7 +310,7 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
             _check_count(len(payments))
         now = svc.now()
         d = Disbursement(company_id=company_id, project_id=project_id, is_draft=True, drafted_by=actor,
-                         updated_at=now, sandbox=sandbox_mode(get_company(s, company_id), project))
+                         updated_at=now, sandbox=sandbox_mode(company, project))
         s.add(d)
         s.flush()
         lines = _add_lines(s, company_id, d, payments,

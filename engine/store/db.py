@@ -7,6 +7,7 @@ the worker and the service alike, and must not depend on a web framework.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -16,6 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_INSTANCE_DIR = Path("instance")
 DEFAULT_SQLITE_NAME = "payroute.sqlite3"
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A stored moment as UTC-aware: SQLite gives back the naive UTC it was written as, PostgreSQL
+    an aware one (every ``DateTime(timezone=True)`` column holds UTC)."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 def _encode_password_at(url: str) -> str:

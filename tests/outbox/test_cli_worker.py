@@ -7,12 +7,18 @@ errors, one line, no traceback, no password.
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
+from engine.payments import authorization, instructions, stored_bank
+from engine.payments.bank import Instruction
 from engine.service import disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import OutboxEmail
+from tests.payments.authorizing import make_ready
 from tests.world import build_world
 
 
@@ -95,3 +101,35 @@ def test_worker_without_a_schema_says_to_upgrade(cli, smtp_server, tmp_path) -> 
             "--smtp-url", smtp_server.url)
     assert r.code == 2
     assert len(r.err.strip().splitlines()) == 1 and "payroute db upgrade" in r.err
+
+
+@pytest.mark.rule("FLOW-9", "AUD-5")
+def test_worker_no_email_moves_bank_instructions_and_status_counts_them_by_channel(svc, clock, database_url,
+                                                                                  cli) -> None:
+    """--no-email needs no SMTP server: the round submits the drawdown to the (stored, simulated)
+    bank and leaves the emails queued; ``status`` counts the bank channel and names a bank dead
+    letter by its instruction, never by an address."""
+    r = make_ready(svc, clock)
+    d = r.disbursement(("300.00", None))
+    authorization.authorize(svc, r.admin.user, r.w.company, d, mfa_code=r.admin.code())
+    stored_bank.set_settle_after(svc.db, stored_bank.PRODUCTION, 10 ** 7, now=clock())  # not during this test
+    with svc.db.sessions() as s:
+        emails_before = s.query(OutboxEmail).filter(OutboxEmail.channel == "email",
+                                                    OutboxEmail.status == "pending").count()
+    ran = cli("worker", "--once", "--no-email", "--database-url", database_url)
+    assert (ran.code, ran.err) == (0, "")
+    assert "emails left queued (--no-email)" in ran.out
+    assert "bank: submitted 1, failed 0; answers applied 0, pending 1" in ran.out
+    status = json.loads(cli("worker", "status", "--format", "json", "--database-url", database_url).out)
+    assert status["channels"]["bank"]["sent"] == 1
+    assert status["channels"]["email"]["pending"] == emails_before > 0
+    # a bank row nobody can send (its payload broken by hand) is dead-lettered and named by its instruction
+    with svc.db.transaction() as s:
+        instructions.queue(s, now=clock(), company_id=r.w.company, sandbox=False,
+                           instruction=Instruction("broken-1", "drawdown", "nowhere", "nobody", Decimal("1.00")))
+        row = s.scalars(select(OutboxEmail).where(OutboxEmail.dedupe_key == "bank:broken-1")).one()
+        row.payload = {**row.payload, "amount": "1" + "0" * 40}
+    again = cli("worker", "--once", "--no-email", "--database-url", database_url)
+    assert again.code == 2 and "dead-lettered" in again.err
+    shown = cli("worker", "status", "--database-url", database_url).out
+    assert "drawdown broken-1 for 1000" in shown and "bank instructions: " in shown

@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from engine.errors import DomainError
-from engine.payments import account_lifecycle, authorization
+from engine.payments import authorization
 from engine.service import directory, disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import (

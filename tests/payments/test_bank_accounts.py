@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import DomainError
 from engine.payments import account_lifecycle, bank_accounts, beneficiaries
 from engine.security import secret_box
 from engine.security.permissions import BENEFICIARY_APPROVER

@@ -78,6 +78,7 @@ EXEMPT = {
     "engine.service.templates.published_workflow": "the template's global id names its company (/v1/evaluate)",
     "engine.payments.dispatch.dispatch": "operator/worker tool: sends what commands queued, for no user",
     "engine.payments.dispatch.sender": "operator/worker tool: the bank channel's sender",
+    "engine.payments.dispatch.move_money": "operator/worker tool: one round of the bank's work, for no user",
     "engine.payments.settlement.poll": "operator/worker tool: asks the bank, for no user",
     "engine.payments.settlement.open_instructions": "operator/worker tool: what the bank was asked",
     "engine.payments.settlement.apply_event": "the bank's answer: no user acts (FLOW-9)",

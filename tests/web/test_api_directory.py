@@ -100,7 +100,8 @@ def test_a_company_with_its_settings_for_members_and_404_for_strangers(api: Api)
     assert response.status_code == 200
     assert response.get_json() == {"id": w.company, "name": "GC Builders", "is_payee": False,
                                    "workflows_enabled": True, "time_zone": "America/New_York", "holidays": [],
-                                   "segregation": "invoice_approver", "default_template_id": w.template}
+                                   "segregation": "invoice_approver", "default_template_id": w.template,
+                                   "sandbox": False}
     boss, other = api.other_company()
     assert_problem(api.client(boss).get(api.c), 404, "not_found")
     assert_problem(api.admin.get(f"/v1/companies/{other}"), 404, "not_found")
@@ -115,7 +116,7 @@ def test_patch_company_changes_the_settings_given(api: Api) -> None:
     assert first.get_json() | {"default_template_id": None} == {
         "id": api.w.company, "name": "GC Builders", "is_payee": False, "workflows_enabled": True,
         "time_zone": "America/Chicago", "holidays": ["2026-07-03", "2026-12-25"], "segregation": "strict",
-        "default_template_id": None}
+        "default_template_id": None, "sandbox": False}
     directory.update_settings(api.svc, api.w.admin, api.w.company, time_zone="America/Denver")
     again = api.admin.patch(api.c, json=body, headers={"Idempotency-Key": "s-1"})
     assert (again.status_code, again.get_json()) == (200, first.get_json())  # the first answer, replayed
@@ -266,7 +267,7 @@ def test_groups_create_list_and_read(api: Api) -> None:
 
 def _project_json(pid: str, name: str, **changes: Any) -> dict[str, Any]:
     return {"id": pid, "name": name, "office": None, "sector": None, "start_date": None, "attributes": {},
-            "payments_enabled": True, "payment_workflows_enabled": True, **changes}
+            "payments_enabled": True, "payment_workflows_enabled": True, "sandbox": False, **changes}
 
 
 @pytest.mark.rule("ROLL-1", "ROLL-2", "GEN-5", "GEN-8")

@@ -147,6 +147,8 @@ class Company(BaseModel):
     holidays: list[date] = Field(description="YYYY-MM-DD, sorted (GEN-6)")
     segregation: Literal["invoice_approver", "strict"] = Field(description="AUTH-6")
     default_template_id: str | None = Field(description="the Payments default template (WF-9)")
+    sandbox: bool = Field(default=False, description="ROLL-3: disbursements made from now on are tests, "
+                                                     "against sandbox accounts and the simulated bank")
 
 
 class CompanyMembership(BaseModel):
@@ -176,12 +178,14 @@ class SettingsPatch(Patch):
     time_zone: StrictStr | None = Field(default=None, description="an IANA time zone, e.g. America/Chicago")
     holidays: list[StrictStr] | None = Field(default=None, description="the whole list, YYYY-MM-DD each")
     segregation: Literal["invoice_approver", "strict"] | None = None
+    sandbox: StrictBool | None = Field(default=None, description="ROLL-3: sandbox mode for disbursements "
+                                                                  "made afterwards")
 
 
 def company_json(c: Any) -> dict[str, Any]:
     return {"id": c.id, "name": c.name, "is_payee": c.is_payee, "workflows_enabled": c.workflows_enabled,
             "time_zone": c.time_zone, "holidays": [d.isoformat() for d in c.holidays],
-            "segregation": c.segregation, "default_template_id": c.default_template_id}
+            "segregation": c.segregation, "default_template_id": c.default_template_id, "sandbox": c.sandbox}
 
 
 def _membership_json(m: Any) -> dict[str, Any]:
@@ -216,7 +220,7 @@ def company(path: CompanyPath) -> Response:
 @bp.patch("/companies/<company_id>", responses={200: Company, **CHANGE_ERRORS})
 def update_company(path: CompanyPath, body: SettingsPatch) -> Response:
     """Change settings (Payments Admin): workflows_enabled (WF-10), time_zone and holidays (GEN-6),
-    segregation (AUTH-6)."""
+    segregation (AUTH-6), sandbox (ROLL-3)."""
     from engine.service import directory
 
     view = directory.update_settings(_svc(), actor(), path.company_id, **body.changes(),
@@ -389,6 +393,7 @@ class ProjectRecord(BaseModel):
     attributes: dict[str, str]
     payments_enabled: bool
     payment_workflows_enabled: bool
+    sandbox: bool = Field(default=False, description="ROLL-3: its disbursements made from now on are tests")
 
 
 class NewProject(BaseModel):
@@ -409,13 +414,15 @@ class ProjectPatch(Patch):
 
     payments_enabled: StrictBool | None = None
     payment_workflows_enabled: StrictBool | None = None
+    sandbox: StrictBool | None = Field(default=None, description="ROLL-3: sandbox mode for disbursements "
+                                                                  "made afterwards")
 
 
 def project_json(p: Any) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "office": p.office, "sector": p.sector,
             "start_date": p.start_date.isoformat() if p.start_date is not None else None,
             "attributes": dict(p.attributes), "payments_enabled": p.payments_enabled,
-            "payment_workflows_enabled": p.payment_workflows_enabled}
+            "payment_workflows_enabled": p.payment_workflows_enabled, "sandbox": p.sandbox}
 
 
 @bp.get("/companies/<company_id>/projects", responses={200: Page[ProjectRecord], **LIST_ERRORS})
@@ -450,7 +457,7 @@ def get_project(path: ProjectPath) -> Response:
 
 @bp.patch("/companies/<company_id>/projects/<project_id>", responses={200: ProjectRecord, **CHANGE_ERRORS})
 def update_project(path: ProjectPath, body: ProjectPatch) -> Response:
-    """Turn Payments or payment workflows on or off on the project (Payments Admin, ROLL-1)."""
+    """Turn Payments, payment workflows (ROLL-1) or sandbox mode (ROLL-3) on or off on the project (Payments Admin)."""
     from engine.service import directory
 
     view = directory.update_project(_svc(), actor(), path.company_id, path.project_id, **body.changes(),

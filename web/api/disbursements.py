@@ -62,6 +62,8 @@ _READ = (401, 403, 404, 500)
 _LIST = (400, 401, 403, 404, 422, 500)  # 400: a cursor this service did not make
 _CREATE = (400, 401, 403, 404, 409, 413, 415, 422, 500)
 _WRITE = (*_CREATE, 412)
+#: what a command on a disbursement may answer (the funds blueprint's too)
+WRITE_ERRORS = problem_responses(*_WRITE)
 
 
 class CompanyPath(BaseModel):

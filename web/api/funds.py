@@ -18,20 +18,17 @@ from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from web.api.common import created, idempotency_key, required_idempotency_key
-from web.api.disbursement_models import money
-from web.api.disbursements import DisbursementPath
+from web.api.authorization_models import PaymentOrderOut
+from web.api.common import actor, created, idempotency_key, required_idempotency_key
 from web.api.directory import CHANGE_ERRORS, READ_ERRORS, CompanyPath
-from web.api.models import BEARER, problem_responses
+from web.api.disbursement_models import money
+from web.api.disbursements import WRITE_ERRORS, DisbursementPath
+from web.api.models import BEARER
 
 bp = APIBlueprint("funds", __name__, url_prefix="/v1",
                   abp_tags=[Tag(name="funds", description="the drawdown and the payments after authorization "
                                                           "(FLOW-1..FLOW-9)")],
                   abp_security=BEARER)
-
-_READ = (401, 403, 404, 500)
-_MONEY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 500)
-
 
 class Drawdown(BaseModel):
     """FLOW-1: the one drawdown, from the funding account into its deposit account, for the aggregate."""
@@ -46,23 +43,14 @@ class Drawdown(BaseModel):
     settled_at: datetime | None = Field(description="when the bank's final answer was applied")
 
 
-class PaymentOrder(BaseModel):
-    """One payment order (FLOW-4): the payee's account by its last four digits only (BANK-8)."""
+class PaymentOrder(PaymentOrderOut):
+    """One payment order (FLOW-4) and how it went at the bank (ST-6)."""
 
-    id: str
-    invoice: str
-    invoice_number: str
-    payee: str
-    amount: str
     status: Literal["Not Initiated", "Requested", "Completed", "Failed"] = Field(description="ST-5, ST-6")
     reason: str | None = Field(description="the bank's reason, when it failed (FLOW-5)")
-    check_number: str = Field(description="BANK-11")
-    beneficiary_account: str
-    beneficiary_bank_name: str | None
-    beneficiary_last4: str | None
     reissue_of: str | None = Field(description="FLOW-8: the failed order this one re-issues")
-    requested_at: datetime | None
-    settled_at: datetime | None
+    requested_at: datetime | None = Field(description="FLOW-4: when it was sent")
+    settled_at: datetime | None = Field(description="when the bank's final answer was applied")
 
 
 class Funds(BaseModel):
@@ -145,24 +133,24 @@ def _test(view: Any) -> dict[str, Any]:
 
 
 @bp.get("/companies/<company_id>/disbursements/<disbursement_id>/funds",
-        responses={200: Funds, **problem_responses(*_READ)})
+        responses={200: Funds, **READ_ERRORS})
 def read_funds(path: DisbursementPath) -> Response:
     """Where the disbursement's money stands: the drawdown (ST-3) and every payment order (ST-5), each
     payee's account by its last four digits; readable by whoever may see the disbursement."""
     from engine.payments.funds_queries import funds_view
 
-    return jsonify(funds_data(funds_view(_svc(), _actor(), path.company_id, path.disbursement_id)))
+    return jsonify(funds_data(funds_view(_svc(), actor(), path.company_id, path.disbursement_id)))
 
 
 @bp.post("/companies/<company_id>/disbursements/<disbursement_id>/payments/<invoice_id>/reissue",
-         responses={200: PaymentOrder, **problem_responses(*_MONEY)})
+         responses={200: PaymentOrder, **WRITE_ERRORS})
 def reissue(path: ReissuePath, body: ReissueBody) -> Response:
     """FLOW-8, MFA-8: a Payments Admin re-issues a Failed payment as a new order to the payee's current
     designated, Verified account; the failed order stays Failed. Requires `Idempotency-Key`."""
     from engine.payments.reissue import reissue_payment
 
     key = required_idempotency_key()
-    return jsonify(_order(reissue_payment(_svc(), _actor(), path.company_id, path.disbursement_id, path.invoice_id,
+    return jsonify(_order(reissue_payment(_svc(), actor(), path.company_id, path.disbursement_id, path.invoice_id,
                                           mfa_code=body.mfa_code, idempotency_key=key)))
 
 
@@ -173,7 +161,7 @@ def request_test_drawdown(path: AccountPath, body: TestDrawdownBody) -> Response
     account; once the bank completes it, the account may fund disbursements. The body is `{}`."""
     from engine.payments import test_drawdowns
 
-    view = test_drawdowns.request_test_drawdown(_svc(), _actor(), path.company_id, path.account_id,
+    view = test_drawdowns.request_test_drawdown(_svc(), actor(), path.company_id, path.account_id,
                                                 idempotency_key=idempotency_key())
     return created(_test(view), f"/v1/companies/{path.company_id}/bank-accounts/{path.account_id}/test-drawdowns")
 
@@ -185,10 +173,5 @@ def list_test_drawdowns(path: AccountPath) -> Response:
     from engine.payments import test_drawdowns
 
     return jsonify({"items": [_test(v) for v in test_drawdowns.list_test_drawdowns(
-        _svc(), _actor(), path.company_id, path.account_id)]})
+        _svc(), actor(), path.company_id, path.account_id)]})
 
-
-def _actor() -> str:
-    from web.api.common import actor
-
-    return actor()

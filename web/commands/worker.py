@@ -122,21 +122,28 @@ def run_status(args: argparse.Namespace) -> int:
     finally:
         svc.db.dispose()
     if args.format == "json":
-        json.dump({"counts": report.counts, "dead_letters": [
+        json.dump({"counts": report.counts, "channels": report.channels, "dead_letters": [
             {"id": d.id, "company_id": d.company_id, "event": d.event, "recipients": list(d.recipients),
              "attempts": d.attempts, "last_error": d.last_error,
-             "dead_at": d.dead_at.isoformat() if d.dead_at else None} for d in report.dead_letters]},
+             "dead_at": d.dead_at.isoformat() if d.dead_at else None, "channel": d.channel,
+             **({"instruction": d.instruction} if d.instruction else {})} for d in report.dead_letters]},
             sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     print("outbox: " + ", ".join(f"{n} {status}" for status, n in report.counts.items()))
+    bank = report.channels.get("bank", {})
+    if any(bank.values()):
+        print("  of which bank instructions: " + ", ".join(f"{n} {status}" for status, n in bank.items()))
     dead = report.counts.get("dead", 0)
     if dead:
         shown = len(report.dead_letters)
         print(f"dead letters ({dead}" + (f", newest {shown} shown" if shown < dead else "") + "):")
         for d in report.dead_letters:
             when = d.dead_at.isoformat(timespec="seconds") if d.dead_at else "?"
-            print(f"  {_shown(d.id)}  {_shown(d.event)}  to {_shown(', '.join(d.recipients) or '(none)')}  "
+            what = (f"{_shown(d.instruction.get('kind'))} {_shown(d.instruction.get('instruction'))} "
+                    f"for {_shown(d.instruction.get('amount'))}" if d.channel == "bank"
+                    else f"to {_shown(', '.join(d.recipients) or '(none)')}")
+            print(f"  {_shown(d.id)}  {_shown(d.event)}  {what}  "
                   f"company {_shown(d.company_id)}  attempts {d.attempts}  dead since {when}")
             print(f"    last error: {_shown(d.last_error)}")
         print("requeue with `payroute worker retry ID` (or --all)")
@@ -194,6 +201,7 @@ def run_loop(args: argparse.Namespace) -> int:
     from engine.errors import first_line
     from engine.outbox.lease import SendReport, default_worker_id
     from engine.outbox.smtp import SmtpUrlError, drain, parse_smtp_url, redact
+    from engine.payments.dispatch import move_money
     from engine.service.reminders import queue_reminders
     from engine.services import Services
     from engine.store.db import Database
@@ -230,7 +238,7 @@ def run_loop(args: argparse.Namespace) -> int:
             try:
                 queued = queue_reminders(svc)
                 money = move_money(svc, batch=args.batch, worker_id=worker_id, max_attempts=args.max_attempts,
-                                   permanent_attempts=args.max_permanent_attempts)
+                                   permanent_attempts=args.max_permanent_attempts)  # bank first: its emails go too
                 report = (drain(svc, settings, batch=args.batch, worker_id=worker_id, max_attempts=args.max_attempts,
                                 permanent_attempts=args.max_permanent_attempts) if settings else SendReport())
             except SQLAlchemyError as exc:
@@ -275,46 +283,3 @@ def run_loop(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
 
-
-class MoneyReport:
-    """One round's bank work: instructions submitted, answers applied."""
-
-    def __init__(self) -> None:
-        from engine.outbox.lease import SendReport
-        from engine.payments.settlement import PollReport
-
-        self.sent = SendReport()
-        self.polled = PollReport()
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.sent.claimed or self.polled.applied or self.polled.errors)
-
-    def line(self) -> str:
-        dead = f" ({self.sent.dead} dead-lettered)" if self.sent.dead else ""
-        errors = f", {self.polled.errors} not answered now" if self.polled.errors else ""
-        return (f"bank: submitted {self.sent.sent}, failed {self.sent.failed}{dead}; "
-                f"answers applied {self.polled.applied}, pending {self.polled.pending}{errors}")
-
-
-def move_money(svc: Any, *, batch: int, worker_id: str, max_attempts: int, permanent_attempts: int) -> MoneyReport:
-    """Submit due bank instructions and apply the bank's answers, twice: a drawdown that settles
-    queues its payment orders (FLOW-4), which the second pass submits (and may see settle)."""
-    from engine.payments.dispatch import dispatch
-    from engine.payments.settlement import poll
-
-    report = MoneyReport()
-    for _ in range(2):
-        sent = dispatch(svc, batch=batch, worker_id=worker_id, max_attempts=max_attempts,
-                        permanent_attempts=permanent_attempts)
-        polled = poll(svc)
-        for name in ("claimed", "sent", "failed", "dead"):
-            setattr(report.sent, name, getattr(report.sent, name) + getattr(sent, name))
-        report.sent.error = sent.error or report.sent.error
-        report.polled.asked += polled.asked
-        report.polled.applied += polled.applied
-        report.polled.pending = polled.pending
-        report.polled.errors += polled.errors
-        if not (sent.claimed or polled.applied):
-            break
-    return report
