@@ -42,6 +42,7 @@ VERBS: dict[str, str] = {
     "audit": "web.commands.audit",
     "worker": "web.commands.worker",
     "tokens": "web.commands.tokens",
+    "bank": "web.commands.bank",
     "serve": "web.commands.serve",
 }
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.payments import bank_accounts
+from engine.payments import bank_accounts, stored_bank
 from engine.security.permissions import (
     BENEFICIARY_APPROVER,
     CAN_BE_MANAGER,
@@ -308,6 +308,11 @@ def find_demo(svc: Services) -> Demo | None:
                     {plan.label: disbursements[plan.label] for plan in _PLAN}, created=False)
 
 
+#: the demo funding account's balance at the simulated bank, and how soon that bank settles
+DEMO_FUNDS = "2500000.00"
+DEMO_SETTLE_SECONDS = 10
+
+
 def _seed_bank_accounts(svc: Services, company: str, admin: str, funding: str, approver: str,
                         payees: Iterable[str]) -> None:
     """The demo's money side, ready to authorize: the funding account and its deposit account
@@ -319,6 +324,10 @@ def _seed_bank_accounts(svc: Services, company: str, admin: str, funding: str, a
     assert deposit is not None
     account_lifecycle.verify(svc, admin, company, deposit)
     account_lifecycle.verify(svc, admin, company, funding)
+    # The simulated bank (the only one shipped) holds the funding account's money, and settles a
+    # demo's instructions seconds after taking them rather than at 18:00 New York.
+    stored_bank.credit(svc.db, stored_bank.PRODUCTION, funding, DEMO_FUNDS, now=svc.now())
+    stored_bank.set_settle_after(svc.db, stored_bank.PRODUCTION, DEMO_SETTLE_SECONDS, now=svc.now())
     for n, payee in enumerate(payees, start=1):
         account = seed_beneficiary_account(svc, admin, company, payee, approver=approver,
                                            account_number=f"{n:04d}00{n:06d}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -18,7 +19,7 @@ from engine.security.permissions import (
 )
 from engine.service import audit, instances
 from engine.service.demo import DEMO_ADMIN, DemoIncomplete, find_demo, seed_demo
-from engine.store.tables import AuditEntry, Company, Disbursement, DisbursementItem, Template, User
+from engine.store.tables import AuditEntry, Company, Disbursement, DisbursementItem, Invoice, Template, User
 from tests.world import REFERENCE
 
 
@@ -115,3 +116,34 @@ def test_the_demo_is_ready_to_pay_a_default_verified_funding_account_and_approve
         assert all(a.verification_status == "Verified" and a.approved_at is not None
                    and a.approved_by == demo.users["approver@demo.example"] for a in designated.values())
         assert audit.verify(s) == []
+
+
+@pytest.mark.rule("FLOW-1", "FLOW-4", "ST-6")
+def test_the_demo_story_runs_to_paid_a_disburser_authorizes_and_the_worker_pays_out(svc, clock) -> None:
+    """The issue's demo story after the CFO: a Disburser enrolled in MFA authorizes the Approved
+    disbursement; the demo's bank (funded by the seed, settling 10 s after taking) and the worker's
+    rounds draw down and pay out; every payment Completed, the invoices Paid."""
+    from engine.payments import authorization, funds_queries, stored_bank
+    from engine.payments.dispatch import move_money
+    from engine.service.demo import DEMO_FUNDS, DEMO_SETTLE_SECONDS
+    from tests.payments.banking import Authenticator
+
+    demo = _seed(svc)
+    admin, d = demo.users[DEMO_ADMIN], demo.disbursements["approved"]
+    disburser = Authenticator(svc, clock, demo.company, demo.users["disburser@demo.example"])
+    view = authorization.authorize(svc, disburser.user, demo.company, d, mfa_code=disburser.code())
+    with svc.db.sessions() as s:
+        funding = s.get(Disbursement, d).funding_account_id
+    assert stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock()).accounts[funding].balance == Decimal(DEMO_FUNDS)
+    assert move_money(svc).sent.sent == 1  # the drawdown is taken
+    clock.advance(seconds=DEMO_SETTLE_SECONDS)
+    move_money(svc)  # it settles; the orders leave (and are taken)
+    clock.advance(seconds=DEMO_SETTLE_SECONDS)
+    move_money(svc)  # they settle
+    money = funds_queries.funds_view(svc, admin, demo.company, d)
+    assert money.stage == "paid" and money.drawdown is not None and money.drawdown.amount == view.drawdown_amount
+    assert [o.status for o in money.orders] == ["Completed"] * len(view.orders)
+    with svc.db.sessions() as s:
+        statuses = set(s.scalars(select(Invoice.status).join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
+                                 .where(DisbursementItem.disbursement_id == d)))
+    assert statuses == {"Paid"}

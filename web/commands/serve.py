@@ -74,8 +74,30 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     for line in banner:
         print(f"payroute: {line}", file=sys.stderr, flush=True)
-    server_class()(gunicorn_options(args.bind, args.workers), overrides).run()
+    worker = _demo_worker(url) if args.demo else None
+    try:
+        server_class()(gunicorn_options(args.bind, args.workers), overrides).run()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
     return 0
+
+
+#: how often the demo's worker moves the money (the demo's bank settles 10 s after taking)
+DEMO_WORKER_INTERVAL = 5
+
+
+def _demo_worker(url: str) -> Any:
+    """``--demo``'s bank worker: ``payroute worker --no-email`` beside the server, so an authorized
+    demo disbursement is drawn down and paid out with no second command; its emails stay queued
+    (``payroute worker status`` counts them; ``payroute worker --smtp-url ...`` sends them)."""
+    import subprocess
+
+    print(f"payroute: a worker moves the money every {DEMO_WORKER_INTERVAL} s (the bank is simulated; emails "
+          "stay queued: `payroute worker status`)", file=sys.stderr, flush=True)
+    return subprocess.Popen([sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())",
+                             "worker", "--no-email", "--interval", str(DEMO_WORKER_INTERVAL), "--database-url", url])
 
 
 def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
