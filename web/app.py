@@ -17,7 +17,8 @@ from flask_openapi3 import Info, OpenAPI
 from web import config as web_config
 
 API_TITLE = "payroute"
-#: Methods whose body the service reads: it must be JSON.
+#: Methods whose body the service reads: it must be JSON. A DELETE may carry one too (a revoke's
+#: ``mfa_code``, ROLE-11): when it does, the same holds.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -108,7 +109,12 @@ def _json_body() -> Response | None:
 
     from web.errors import problem
 
-    if request.method not in _BODY_METHODS or request.url_rule is None:
+    if request.url_rule is None:
+        return None
+    if request.method == "DELETE":
+        if not request.get_data(cache=True):
+            return None  # a DELETE without a body: nothing to read
+    elif request.method not in _BODY_METHODS:
         return None
     if not request.is_json:
         return problem(415, "the request body must be JSON (Content-Type: application/json)")

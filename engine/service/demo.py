@@ -4,8 +4,9 @@ The tests, the benchmarks (and later the service's embedded defaults) all need
 "a company whose default template runs this workflow, with these people in
 these roles"; this is the one place that knows the order of the calls.
 Nothing here bypasses a check but one: every step is an ordinary, audited operation, except
-that the seeded bank accounts skip their MFA challenges (MFA-8), since a seeded user has not
-enrolled yet (:func:`seed_funding_account`, :func:`seed_beneficiary_account` say so).
+that the seeded payments roles and bank accounts skip their MFA challenges (MFA-8), since a
+seeded user has not enrolled yet (:func:`seed_role`, :func:`seed_funding_account`,
+:func:`seed_beneficiary_account` say so).
 
 These are bootstrap helpers, exempt from ``(svc, actor, company_id)`` like
 ``directory.create_user`` and ``directory.create_company`` which they start with: the
@@ -55,6 +56,38 @@ def seed_payee(svc: Services, name: str, *, domain: str = "payee.example") -> st
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "payee"
     admin = directory.create_user(svc, f"admin@{slug}.{domain}", f"{name} Admin").id
     return directory.create_company(svc, name, first_admin=admin, is_payee=True).id
+
+
+def seed_role(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> None:
+    """``user_id`` holds ``permission`` (a payments role or a workflow permission), granted by the
+    Admin ``actor``.
+
+    The bootstrap exemption of :func:`seed_funding_account`: :func:`directory.grant` asks the
+    acting Admin for an MFA code to grant a payments role (ROLE-11, MFA-8), and a seeded Admin has
+    not enrolled yet (they will at their first sign-in, ROLE-10), so this skips that challenge and
+    nothing else: the Admin, the permission and the membership are checked as ``grant`` checks
+    them, and the grant is audited (``role_seeded``). Holding it already changes nothing."""
+    from sqlalchemy import select
+
+    from engine.errors import DomainError
+    from engine.security.permissions import ALL_PERMISSIONS, LABELS, PAYMENTS_ADMIN, require, require_member
+    from engine.service import audit
+    from engine.service.directory import get_company
+    from engine.store.tables import Grant
+
+    if permission not in ALL_PERMISSIONS:
+        raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
+    with svc.tx() as s:
+        get_company(s, company_id, lock=True)
+        require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles")
+        require_member(s, company_id, user_id)
+        if s.scalar(select(Grant.id).where(Grant.company_id == company_id, Grant.user_id == user_id,
+                                           Grant.permission == permission)) is not None:
+            return
+        s.add(Grant(company_id=company_id, user_id=user_id, permission=permission))
+        audit.append(s, chain=audit.company_chain(company_id), company_id=company_id, at=svc.now(),
+                     actor_id=actor, action="role_seeded", object_type="user", object_id=user_id,
+                     after={"permission": LABELS[permission]}, rules=("ROLE-11",))
 
 
 #: a routing number with a valid ABA checksum (BANK-8), for seeded accounts
@@ -172,8 +205,8 @@ def seed_company(svc: Services, source: templates.WorkflowSource, *, people: Seq
             directory.add_member(svc, admin, company, f"{name}@{domain}")  # GEN-5: members before grants
     for name in people:
         if name != "admin":
-            directory.grant(svc, admin, company, users[name], PAYMENTS_DISBURSER)
-    directory.grant(svc, admin, company, users[manager], CAN_BE_MANAGER)
+            seed_role(svc, admin, company, users[name], PAYMENTS_DISBURSER)
+    directory.grant(svc, admin, company, users[manager], CAN_BE_MANAGER)  # a workflow permission: no code
     project_id = directory.create_project(svc, admin, company, project or directory.ProjectInfo(name="Tower A")).id
     funding = seed_funding_account(svc, admin, company, "Operating")
     payee = seed_payee(svc, "Acme Concrete", domain=f"payees.{domain}")
@@ -346,7 +379,7 @@ def _seed(svc: Services, source: templates.WorkflowSource) -> None:
     u, company = seeded.users, seeded.company
     admin = u["admin"]
     for name, permission in _OTHER_ROLES.items():
-        directory.grant(svc, admin, company, u[name], permission)
+        seed_role(svc, admin, company, u[name], permission)
     projects = [seeded.project] + [directory.create_project(svc, admin, company, info).id for info in _PROJECTS[1:]]
     payees = {"Acme Concrete": seeded.payee,
               "Steelworks LLC": seed_payee(svc, "Steelworks LLC", domain=f"payees.{DEMO_DOMAIN}")}

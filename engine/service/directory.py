@@ -2,8 +2,8 @@
 
 Company-level changes are audited on the company's chain. Role grants are an
 Admin action and can never leave the company without an active Admin
-(ROLE-11); the MFA challenge ROLE-11 also asks for arrives with the security
-milestone.
+(ROLE-11); granting or revoking a payments role also passes the acting Admin's
+MFA challenge, checked last (ROLE-11, MFA-8: :func:`grant`, :func:`revoke`).
 
 A user is a person, global; a person acts in a company only as a member of it
 (``memberships``), active or deactivated per company (GEN-5). Every action
@@ -33,12 +33,14 @@ from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
 from engine.money import CENT, MoneyError, parse_money
+from engine.security import enrollment
 from engine.security.permissions import (
     ALL_PERMISSIONS,
     CAN_BE_MANAGER,
     DISBURSEMENT_CONTRIBUTOR,
     EDIT_TEMPLATES,
     LABELS,
+    PAYMENT_ROLES,
     PAYMENTS_ADMIN,
     PAYMENTS_DISBURSER,
     admins,
@@ -376,35 +378,75 @@ def _keeps_an_active_admin(s: Session, company_id: str, user_id: str, action: st
                           rule="ROLE-11")
 
 
+#: ROLE-11, MFA-8: the grants whose change needs the acting Admin's MFA challenge, see :func:`needs_mfa`
+CHALLENGED_PERMISSIONS = frozenset(PAYMENT_ROLES)
+
+
+def needs_mfa(permission: str) -> bool:
+    """ROLE-11, MFA-8: granting or revoking ``permission`` needs a transactional MFA challenge.
+
+    MFA-8 asks it for "grant or revoke a payments role": the roles of ROLE-1..ROLE-6, which are
+    :data:`~engine.security.permissions.PAYMENT_ROLES` (Payments Admin, Payments Disburser,
+    Disbursement Contributor, Payments Beneficiary Approver, Payee Admin). They decide who moves
+    money, who builds the disbursements that move it and who approves the accounts it goes to, so a
+    stolen session must not be enough to hand them out. ROLE-7 keeps the workflow permissions
+    (View / Create and Edit Workflow Templates, Can Be Workflow Manager, the two history
+    permissions) apart from the payment roles: they route and show workflows and move no money
+    on their own (a workflow participant must still hold Admin or Disburser, ROLE-8), so changing
+    them takes no code. The Disbursement Contributor is a payments role too (ROLE-4 says the
+    Contributor *themself* needs no MFA; granting the role is still a payments-role grant)."""
+    return permission in CHALLENGED_PERMISSIONS
+
+
+def _challenge(s: Session, svc: Services, company: Company, actor: str, mfa_code: object, permission: str, *,
+               action: str, user_id: str) -> tuple[str, ...]:
+    """ROLE-11, MFA-8: the acting Admin's challenge for a payments role (after every other check, as
+    AUTH-4 orders it: a request refused for another reason neither spends the code nor counts it);
+    the rules the change's audit entry names."""
+    if not needs_mfa(permission):
+        return ("ROLE-11",)
+    enrollment.challenge(s, svc, company, actor, mfa_code, action=action, object_type="user", object_id=user_id)
+    return ("ROLE-11", "MFA-8")
+
+
 @idempotent("grant", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles"))
-def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> MemberView:
-    """ROLE-11: an Admin grants a role or workflow permission (idempotent)."""
+def grant(svc: Services, actor: str, company_id: str, user_id: str, permission: str, *,
+          mfa_code: str | None = None) -> MemberView:
+    """ROLE-11: an Admin grants a role or workflow permission (idempotent).
+
+    A payments role (:func:`needs_mfa`) needs ``mfa_code``, the acting Admin's current code,
+    checked last (MFA-8): after the permission, the member and whether they hold it already.
+    Granting what the member holds changes nothing, so it needs no code and spends none."""
     if permission not in ALL_PERMISSIONS:
         raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
     with svc.tx() as s:
-        get_company(s, company_id, lock=True)
+        company = get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="granting roles")
         require_member(s, company_id, user_id)
         exists = s.scalar(select(Grant.id).where(Grant.company_id == company_id,
                                                  Grant.user_id == user_id, Grant.permission == permission))
         if exists:
             return member_view(s, company_id, user_id)
+        rules = _challenge(s, svc, company, actor, mfa_code, permission, action="grant_role", user_id=user_id)
         s.add(Grant(company_id=company_id, user_id=user_id, permission=permission))
         _audit(s, svc, company_id, actor, "role_granted", "user", user_id,
-               after={"permission": LABELS[permission]}, rules=("ROLE-11",))
+               after={"permission": LABELS[permission]}, rules=rules)
         return member_view(s, company_id, user_id)
 
 
 @idempotent("revoke", standing=standing(PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles"))
-def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str) -> MemberView:
+def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission: str, *,
+           mfa_code: str | None = None) -> MemberView:
     """ROLE-11: revoking never leaves the company without an active Admin (deactivated ones do not count).
 
     An unknown permission is ``invalid_permission``, as for :func:`grant` (a typo would
-    otherwise answer "revoked" and leave the grant in place)."""
+    otherwise answer "revoked" and leave the grant in place). A payments role (:func:`needs_mfa`)
+    needs ``mfa_code``, checked last (MFA-8): after the permission, the member, the last-Admin
+    check. Revoking what the member does not hold changes nothing and needs no code."""
     if permission not in ALL_PERMISSIONS:
         raise DomainError("invalid_permission", f"unknown permission `{permission}`", rule="ROLE-11")
     with svc.tx() as s:
-        get_company(s, company_id, lock=True)
+        company = get_company(s, company_id, lock=True)
         require(s, company_id, actor, PAYMENTS_ADMIN, rule="ROLE-11", action="revoking roles")
         require_member(s, company_id, user_id)
         row = s.scalars(select(Grant).where(Grant.company_id == company_id, Grant.user_id == user_id,
@@ -413,9 +455,10 @@ def revoke(svc: Services, actor: str, company_id: str, user_id: str, permission:
             return member_view(s, company_id, user_id)
         if permission == PAYMENTS_ADMIN:
             _keeps_an_active_admin(s, company_id, user_id, "revoking this Payments Admin")
+        rules = _challenge(s, svc, company, actor, mfa_code, permission, action="revoke_role", user_id=user_id)
         s.delete(row)
         _audit(s, svc, company_id, actor, "role_revoked", "user", user_id,
-               before={"permission": LABELS[permission]}, rules=("ROLE-11",))
+               before={"permission": LABELS[permission]}, rules=rules)
         _recheck_workflows(s, svc, company_id, user_id, actor)
         return member_view(s, company_id, user_id)
 

@@ -26,6 +26,7 @@ from engine.service.reminders import queue_reminders
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import OutboxEmail
+from tests.roles import grant_role
 from tests.world import REFERENCE, build_world
 
 
@@ -108,7 +109,7 @@ def test_requires_all_reminds_only_those_who_have_not_answered(svc, clock) -> No
 
     second = directory.create_user(svc, "controller2@gc.example", "Second Controller").id
     directory.add_member(svc, w.admin, w.company, "controller2@gc.example")
-    directory.grant(svc, w.admin, w.company, second, PAYMENTS_DISBURSER)
+    grant_role(svc, w.admin, w.company, second, PAYMENTS_DISBURSER)
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller, second], "CFO": [w.cfo],
                                "Workflow Manager": [w.manager]})

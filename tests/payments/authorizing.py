@@ -11,6 +11,7 @@ from engine.service import directory, disbursements, instances
 from engine.service.demo import seed_beneficiary_account
 from engine.service.disbursements import PaymentLine
 from tests.payments.banking import Authenticator
+from tests.roles import grant_role
 from tests.world import World, build_world
 
 
@@ -63,7 +64,7 @@ class Ready:
 def make_ready(svc, clock, w: World | None = None) -> Ready:
     """``w`` (GC Builders, built here when None) ready to authorize."""
     w = w or build_world(svc)
-    directory.grant(svc, w.admin, w.company, w.admin, BENEFICIARY_APPROVER)
+    grant_role(svc, w.admin, w.company, w.admin, BENEFICIARY_APPROVER)
     deposit = bank_accounts.read_bank_account(svc, w.admin, w.company, w.funding).deposit_account_id
     account_lifecycle.verify(svc, w.admin, w.company, deposit)
     account_lifecycle.verify(svc, w.admin, w.company, w.funding)

@@ -17,6 +17,7 @@ from engine.service import audit, directory, disbursements
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, BankAccount, Base, IdempotencyRecord, MfaEnrollment, OutboxEmail
 from tests.payments.banking import OTHER_ROUTING, ROUTING, Authenticator, count, numbers, refused
+from tests.roles import grant_role
 from tests.world import World, build_world
 
 FULL = "000123456789"
@@ -333,7 +334,7 @@ def test_approving_a_beneficiary_account_needs_the_approver_role_and_a_code(svc,
             "permission_denied", "BANK-14")  # an Admin is not the Beneficiary Approver
     approver_id = directory.create_user(svc, "approver@gc.example", "Approver").id
     directory.add_member(svc, w.admin, w.company, "approver@gc.example")
-    directory.grant(svc, w.admin, w.company, approver_id, BENEFICIARY_APPROVER)
+    grant_role(svc, w.admin, w.company, approver_id, BENEFICIARY_APPROVER)
     approver = Authenticator(svc, clock, w.company, approver_id)
     refused(lambda: beneficiaries.approve(svc, approver_id, w.company, bene, mfa_code=approver.wrong()),
             "mfa_failed")

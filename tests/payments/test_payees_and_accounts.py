@@ -13,6 +13,7 @@ from engine.service import audit, directory, disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, BankAccount, Disbursement, Instance, Invoice
 from engine.service.demo import seed_funding_account
+from tests.roles import grant_role
 from tests.world import World, build_world
 
 
@@ -197,7 +198,7 @@ def test_who_may_change_the_account_and_when(svc) -> None:
     payroll = seed_funding_account(svc, w.admin, w.company, "Payroll")
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     d = approved(w)
     with pytest.raises(DomainError) as e:
         disbursements.change_funding_account(svc, helper, w.company, d, funding_account=payroll, reason="r")

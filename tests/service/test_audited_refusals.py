@@ -14,6 +14,7 @@ from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
 from engine.service import audit, directory, disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Disbursement, DisbursementItem, Invoice, OutboxEmail
+from tests.roles import grant_role
 from tests.world import build_world
 
 
@@ -40,7 +41,7 @@ def test_a_refused_create_leaves_only_its_audited_refusal(svc) -> None:
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     inv = w.invoice("10.00")
     before, chain_before = rows(svc), len(company_entries(svc, w.company))
     with pytest.raises(DomainError) as e:
@@ -72,7 +73,7 @@ def test_refusals_on_a_disbursement_name_it(svc) -> None:
     directory.add_member(svc, w.admin, w.company, "outsider@gc.example")
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project,
                                        payments=[PaymentLine(w.invoice("10.00"))]).id
     inv = w.invoice("20.00")
@@ -109,7 +110,7 @@ def test_a_refusal_after_writes_leaves_none_of_them(svc) -> None:
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     full, partial = w.invoice("10.00"), w.invoice("20.00")
     before = rows(svc)
     with pytest.raises(DomainError) as e:

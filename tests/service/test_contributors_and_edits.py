@@ -10,6 +10,7 @@ from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
 from engine.service import audit, directory, disbursements, instances
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Disbursement, DisbursementItem, Instance, Invoice, OutboxEmail
+from tests.roles import grant_role
 from tests.world import build_world
 
 
@@ -29,7 +30,7 @@ def snapshot(svc, d: str | None = None) -> tuple[object, ...]:
 def contributor(w) -> str:
     helper = directory.create_user(w.svc, "helper@gc.example", "Helper").id
     directory.add_member(w.svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(w.svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(w.svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     return helper
 
 

@@ -11,8 +11,9 @@ import pytest
 from dsl.load import load_workflow
 from engine.errors import DomainError
 from engine.security.permissions import EDIT_TEMPLATES
-from engine.service import directory, templates
+from engine.service import templates
 from engine.store.tables import Template
+from tests.roles import grant_role
 from tests.world import REFERENCE, build_world
 
 LAX = REFERENCE.replace("$100,000.00", "$900,000.00")
@@ -33,7 +34,7 @@ def state(w) -> tuple[object, ...]:
 @pytest.mark.rule("ROLE-1")
 def test_only_an_admin_changes_the_default_template(svc) -> None:
     w = build_world(svc)
-    directory.grant(svc, w.admin, w.company, w.controller, EDIT_TEMPLATES)
+    grant_role(svc, w.admin, w.company, w.controller, EDIT_TEMPLATES)
     before = state(w)
     attempts = {
         "publishing a new version of the default template needs Payments Admin":

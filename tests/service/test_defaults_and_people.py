@@ -12,6 +12,7 @@ from engine.errors import DomainError
 from engine.service import directory, instances, templates
 from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.store.tables import TemplateVersion, User
+from tests.roles import grant_role
 from tests.world import REFERENCE, build_world
 
 #: the reference workflow with a third response step whose role the configuration does not fill
@@ -101,7 +102,7 @@ def test_people_and_permission_refusals_name_their_rule(svc) -> None:
         "invalid_name": lambda: directory.create_user(svc, "bo@gc.example", "  "),
         "duplicate_user": lambda: directory.create_user(svc, "ANA@gc.example", "Ana Again"),
         "not_found": lambda: directory.create_company(svc, "Nobody's GC", first_admin="0" * 32),
-        "invalid_permission": lambda: directory.grant(svc, ana, company, ana, "Payments Emperor"),
+        "invalid_permission": lambda: grant_role(svc, ana, company, ana, "Payments Emperor"),
     }
     refusals = {}
     for code, call in calls.items():

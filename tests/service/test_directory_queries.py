@@ -28,6 +28,7 @@ from engine.service.directory import (
     ProjectInfo,
     ProjectView,
 )
+from tests.roles import grant_role
 from tests.world import World, build_world
 
 
@@ -35,7 +36,7 @@ def _member(w: World, name: str, *grants: str) -> str:
     user = directory.create_user(w.svc, f"{name}@gc.example", name.title()).id
     directory.add_member(w.svc, w.admin, w.company, f"{name}@gc.example")
     for permission in grants:
-        directory.grant(w.svc, w.admin, w.company, user, permission)
+        grant_role(w.svc, w.admin, w.company, user, permission)
     return user
 
 
@@ -68,7 +69,7 @@ def test_the_account_lists_the_active_memberships_with_what_is_held_in_each(svc)
     w = build_world(svc)
     boss, other = _other_company(w)
     directory.add_member(svc, boss, other, "cfo@gc.example")
-    directory.grant(svc, boss, other, w.cfo, VIEW_TEMPLATES)
+    grant_role(svc, boss, other, w.cfo, VIEW_TEMPLATES)
     me = directory.account(svc, w.cfo)
     assert me == AccountView(w.cfo, "cfo@gc.example", "Cfo", (
         CompanyMembership(w.company, "GC Builders", False, (PAYMENTS_DISBURSER,)),

@@ -28,6 +28,7 @@ from engine.service.disbursement_queries import (
 )
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry
+from tests.roles import grant_role, revoke_role
 from tests.world import World, build_world
 
 
@@ -41,7 +42,7 @@ def _member(w: World, name: str, *grants: str) -> str:
     user = directory.create_user(w.svc, f"{name}@gc.example", name.title()).id
     directory.add_member(w.svc, w.admin, w.company, f"{name}@gc.example")
     for permission in grants:
-        directory.grant(w.svc, w.admin, w.company, user, permission)
+        grant_role(w.svc, w.admin, w.company, user, permission)
     return user
 
 
@@ -99,7 +100,7 @@ def test_the_detail_shows_the_current_step_its_answers_and_who_is_awaited(svc, c
     assert later.workflow.current.step == "CFO Review" and later.workflow.path == (
         "Controller Review", "> $100,000.00", "CFO Review")
     # ROLE-8: an awaited assignee who is no longer eligible is not shown as awaited
-    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
     blocked = get_disbursement(svc, w.admin, w.company, d).workflow
     assert blocked.current.awaited == () and blocked.blocked is True
     clock.advance(days=6)
@@ -136,10 +137,10 @@ def test_the_list_shows_what_the_actor_may_see(svc) -> None:
     assert {i.id for i in list_disbursements(svc, w.admin, w.company).items} == {mine, theirs}
     assert _refused(list_disbursements, svc, _stranger(w), w.company).code == "not_found"
     # the creator loses every role: they still see the one they made, and only it
-    directory.revoke(svc, w.admin, w.company, w.creator, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.creator, PAYMENTS_DISBURSER)
     assert [i.id for i in list_disbursements(svc, w.creator, w.company).items] == [mine]
     # the controller, without a role, still sees both: assigned on both
-    directory.revoke(svc, w.admin, w.company, w.controller, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.controller, PAYMENTS_DISBURSER)
     assert {i.id for i in list_disbursements(svc, w.controller, w.company).items} == {mine, theirs}
     assert list_disbursements(svc, _member(w, "nobody"), w.company).items == ()
 
@@ -192,7 +193,7 @@ def test_awaiting_me_and_overdue(svc, clock) -> None:
     assert {i.id for i in list_disbursements(svc, w.admin, w.company, overdue=True).items} == {small, big}
     assert waiting(w.cfo, overdue=True, status="Under Review") == {small, big}
     # ROLE-8: an ineligible user awaits nothing
-    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
     assert waiting(w.cfo) == set()
 
 

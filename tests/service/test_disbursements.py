@@ -11,6 +11,7 @@ from engine.security.permissions import DISBURSEMENT_CONTRIBUTOR
 from engine.service import audit, directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Disbursement, Invoice, OutboxEmail
+from tests.roles import grant_role
 from tests.world import REFERENCE, build_world
 
 
@@ -39,7 +40,7 @@ def test_only_admins_and_disbursers_create(svc) -> None:
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     inv = w.invoice("10.00")
     made, entries, emails = counts(svc)
     with pytest.raises(DomainError) as e:
@@ -145,7 +146,7 @@ def test_a_disbursement_is_made_only_on_a_project_with_payments_enabled(svc) -> 
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     running = create(w, PaymentLine(w.invoice("10.00")))
     draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project,
                                        payments=[PaymentLine(w.invoice("20.00"))]).id
@@ -254,7 +255,7 @@ def test_drafts_contributors_and_creating_from_a_draft(svc) -> None:
     w = build_world(svc)
     helper = directory.create_user(svc, "helper@gc.example", "Helper").id
     directory.add_member(svc, w.admin, w.company, "helper@gc.example")
-    directory.grant(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(svc, w.admin, w.company, helper, DISBURSEMENT_CONTRIBUTOR)
     a, b = w.invoice("10.00"), w.invoice("20.00")
     draft = disbursements.create_draft(svc, helper, w.company, project_id=w.project, payments=[PaymentLine(a)]).id
     assert refused(w, PaymentLine(a)).rule == "DSB-5"  # reserved by the Draft

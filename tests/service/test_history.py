@@ -6,9 +6,10 @@ import pytest
 
 from engine.errors import DomainError
 from engine.security.permissions import VIEW_FULL_HISTORY, VIEW_PREVIOUS_STEP
-from engine.service import directory, instances
+from engine.service import instances
 from engine.service.disbursements import PaymentLine, cancel, create_disbursement
 from engine.service.history import history
+from tests.roles import grant_role
 from tests.world import build_world
 
 
@@ -43,11 +44,11 @@ def test_previous_step_only_shows_the_current_assignee_the_last_step(svc) -> Non
     with pytest.raises(DomainError) as e:
         history(svc, w.cfo, w.company, d)
     assert e.value.rule == "ROLE-9"
-    directory.grant(svc, w.admin, w.company, w.cfo, VIEW_PREVIOUS_STEP)
+    grant_role(svc, w.admin, w.company, w.cfo, VIEW_PREVIOUS_STEP)
     h = history(svc, w.cfo, w.company, d)
     assert h.scope == "previous_step"
     assert {e.step for e in h.events} == {"Controller Review"}
-    directory.grant(svc, w.admin, w.company, w.cfo, VIEW_FULL_HISTORY)
+    grant_role(svc, w.admin, w.company, w.cfo, VIEW_FULL_HISTORY)
     assert history(svc, w.cfo, w.company, d).scope == "complete"
 
 

@@ -19,6 +19,7 @@ from engine.security.permissions import PAYMENTS_DISBURSER
 from engine.service import directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import AuditEntry, Instance, OutboxEmail, TemplateVersion
+from tests.roles import grant_role
 from tests.world import REFERENCE, build_world
 
 #: modules whose public ``f(svc, actor, company_id, ...)`` functions are the engine's commands
@@ -115,7 +116,7 @@ def test_a_replay_is_judged_on_the_actors_standing_now(svc) -> None:
 @pytest.mark.rule("GEN-8")
 def test_keys_belong_to_their_actor(svc) -> None:
     w = build_world(svc)
-    directory.grant(svc, w.admin, w.company, w.controller, PAYMENTS_DISBURSER)  # already one: a no-op
+    grant_role(svc, w.admin, w.company, w.controller, PAYMENTS_DISBURSER)  # already one: a no-op
     a = _create(w, w.invoice("10.00"), key="same")
     b = disbursements.create_disbursement(svc, w.admin, w.company, project_id=w.project, funding_account=w.funding,
                                           payments=[PaymentLine(w.invoice("20.00"))], idempotency_key="same").id

@@ -12,6 +12,7 @@ from engine.service import audit, directory, instances, templates
 from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.service.templates import PublishRefused
 from engine.store.tables import AuditEntry, OutboxEmail
+from tests.roles import grant_role, revoke_role
 from tests.world import REFERENCE, build_world
 
 EXEC = """workflow "Exec" {
@@ -65,7 +66,7 @@ def exec_world(svc):
     execs = [directory.create_user(svc, f"exec{i}@gc.example", f"Exec {i}").id for i in range(3)]
     for i, u in enumerate(execs):
         directory.add_member(svc, w.admin, w.company, f"exec{i}@gc.example")
-        directory.grant(svc, w.admin, w.company, u, PAYMENTS_DISBURSER)
+        grant_role(svc, w.admin, w.company, u, PAYMENTS_DISBURSER)
     templates.publish(svc, w.admin, w.company, w.template, load_workflow(EXEC, "exec.flow"))
     templates.configure(svc, w.admin, w.company, w.template, manager=w.manager,
                         roles={"Controller": [w.controller], "Executives": execs})
@@ -152,7 +153,7 @@ def test_empty_assignees_block_until_manager_adds(svc) -> None:
     """STEP-2, MGR-7: Blocked, manager and Admins emailed; adding assignees unblocks."""
     w = build_world(svc)
     d = new(w, "200000.00")
-    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)  # the CFO leaves meanwhile
+    revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)  # the CFO leaves meanwhile
     instances.respond(svc, w.controller, w.company, d, occurrence=occ(w, d), answer="Approve")
     view = instances.view(svc, w.admin, w.company, d)
     assert view.blocked and view.current_step == "CFO Review" and view.awaited == ()
@@ -262,8 +263,8 @@ def test_admin_reassigns_an_ineligible_manager(svc) -> None:
     with pytest.raises(DomainError) as e:
         instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="x")
     assert e.value.code == "manager_still_eligible"
-    directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    revoke_role(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
     instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")
     instances.terminate(svc, w.cfo, w.company, d, reason="now I can")
 

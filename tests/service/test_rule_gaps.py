@@ -14,6 +14,7 @@ from engine.service import audit, directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine
 from engine.service.templates import PublishRefused
 from engine.store.tables import Disbursement, OutboxEmail, Template
+from tests.roles import grant_role
 from tests.world import REFERENCE, build_world
 
 
@@ -65,12 +66,12 @@ def test_view_workflow_templates_reads_but_does_not_edit(svc) -> None:
     with pytest.raises(DomainError) as e:
         templates.list_versions(svc, w.controller, w.company, w.template)
     assert (e.value.code, e.value.rule) == ("permission_denied", "ROLE-7")
-    directory.grant(svc, w.admin, w.company, w.controller, VIEW_TEMPLATES)
+    grant_role(svc, w.admin, w.company, w.controller, VIEW_TEMPLATES)
     assert [v.label for v in templates.list_versions(svc, w.controller, w.company, w.template)] == ["1.0"]
     with pytest.raises(DomainError) as e:
         templates.publish(svc, w.controller, w.company, w.template, load_workflow(REFERENCE, "w.flow"))
     assert (e.value.code, e.value.rule) == ("permission_denied", "ROLE-7")
-    directory.grant(svc, w.admin, w.company, w.controller, EDIT_TEMPLATES)
+    grant_role(svc, w.admin, w.company, w.controller, EDIT_TEMPLATES)
     other = templates.create_template(svc, w.controller, w.company, "Controller's").id
     templates.publish(svc, w.controller, w.company, other, load_workflow(REFERENCE, "w.flow"))
 

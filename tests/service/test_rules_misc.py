@@ -10,6 +10,7 @@ from engine.security.permissions import PAYMENTS_ADMIN
 from engine.service import directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine
 from engine.store.tables import Disbursement
+from tests.roles import grant_role, revoke_role
 from tests.world import REFERENCE, build_world
 
 
@@ -23,8 +24,8 @@ def test_the_last_admin_cannot_be_revoked(svc) -> None:
     with pytest.raises(DomainError) as e:
         directory.revoke(svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
     assert (e.value.code, e.value.rule) == ("last_admin", "ROLE-11")
-    directory.grant(svc, w.admin, w.company, w.creator, PAYMENTS_ADMIN)
-    directory.revoke(svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
+    grant_role(svc, w.admin, w.company, w.creator, PAYMENTS_ADMIN)
+    revoke_role(svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
 
 
 @pytest.mark.rule("STEP-7", "END-2")

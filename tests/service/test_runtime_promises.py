@@ -17,6 +17,7 @@ from engine.service.disbursements import PaymentLine, create_disbursement
 from engine.service.history import history
 from engine.service.instance_store import load_state
 from engine.store.tables import AuditEntry, Instance, OutboxEmail
+from tests.roles import grant_role, revoke_role
 from tests.world import REFERENCE, build_world
 
 from .test_responding import exec_world
@@ -156,7 +157,7 @@ def test_respond_returns_a_frozen_result_naming_the_instance_and_occurrence(svc)
 def test_revoking_the_only_awaited_assignee_blocks_the_instance(svc) -> None:
     w = build_world(svc)
     d = new(w)
-    directory.revoke(svc, w.admin, w.company, w.controller, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.controller, PAYMENTS_DISBURSER)
     v = view(w, d)
     assert v.blocked and v.current_step == "Controller Review" and v.awaited == ()
     assert outbox(svc, "blocked") == ["admin@gc.example", "manager@gc.example"]
@@ -209,7 +210,7 @@ def test_deactivating_every_awaited_assignee_blocks_but_one_left_does_not(svc) -
     instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     assert view(w, d).current_step == "Executive Review"
     directory.set_user_active(svc, w.admin, w.company, execs[0], False)
-    directory.revoke(svc, w.admin, w.company, execs[1], PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, execs[1], PAYMENTS_DISBURSER)
     v = view(w, d)
     assert not v.blocked and v.awaited == (execs[2],)  # the view lists only who is still eligible
     assert outbox(svc, "blocked") == []
@@ -245,8 +246,8 @@ def test_an_admin_reassigns_the_manager_of_a_rejected_disbursement_who_then_rest
     w = build_world(svc)
     d = new(w)
     instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Reject")
-    directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    revoke_role(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
     instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="manager left")
     instances.restart(svc, w.cfo, w.company, d, reason="invoice corrected", mode="current")
     assert view(w, d).workflow_status == "Under Review"
@@ -258,10 +259,10 @@ def test_only_an_admin_reassigns_with_a_reason_to_an_eligible_manager_and_never_
     d = new(w)
     instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
     assert view(w, d).workflow_status == "Approved"
-    directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
+    revoke_role(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)  # the manager left
     e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
     assert (e.code, e.rule) == ("ineligible_manager", "ROLE-8")  # the CFO cannot be a manager yet
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
     e = refused(lambda: instances.reassign_manager(svc, w.cfo, w.company, d, manager=w.cfo, reason="left"))
     assert (e.code, e.rule) == ("permission_denied", "MGR-2")  # a Disburser is not an Admin
     e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason=" "))
@@ -270,7 +271,7 @@ def test_only_an_admin_reassigns_with_a_reason_to_an_eligible_manager_and_never_
     instances.restart(svc, w.cfo, w.company, d, reason="second look", mode="current")
     assert view(w, d).workflow_status == "Under Review"
     disbursements.cancel(svc, w.admin, w.company, d, reason="paid by check instead")
-    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
     e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.admin, reason="left"))
     assert (e.code, e.rule) == ("disbursement_canceled", "AUTH-12")
 
@@ -282,8 +283,8 @@ def test_a_terminated_instance_is_neither_reassigned_nor_restarted(svc) -> None:
     instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
     e = refused(lambda: instances.restart(svc, w.manager, w.company, d, reason="dispute settled"))
     assert (e.code, e.rule) == ("instance_not_active", "MGR-5")
-    directory.revoke(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    revoke_role(svc, w.admin, w.company, w.manager, PAYMENTS_DISBURSER)
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
     e = refused(lambda: instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left"))
     assert (e.code, e.rule) == ("instance_not_active", "MGR-2")
     assert view(w, d).workflow_status == "Not Started"
@@ -315,7 +316,7 @@ def test_an_eligible_manager_who_is_not_the_instances_manager_takes_no_manager_a
     w = build_world(svc)
     d = new(w, "200000.00")
     instances.respond(svc, w.controller, w.company, d, occurrence=view(w, d).current_occurrence, answer="Approve")
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)  # could manage, but does not manage this one
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)  # could manage, but does not manage this one
     before = (audit_count(svc), view(w, d))
     for call in (
         lambda: instances.terminate(svc, w.cfo, w.company, d, reason="x"),
@@ -354,7 +355,7 @@ def test_a_manager_without_can_be_workflow_manager_cannot_start_or_terminate(svc
     w = build_world(svc)
     d, d2 = new(w), new(w)
     instances.terminate(svc, w.manager, w.company, d, reason="vendor dispute")
-    directory.revoke(svc, w.admin, w.company, w.manager, CAN_BE_MANAGER)
+    revoke_role(svc, w.admin, w.company, w.manager, CAN_BE_MANAGER)
     e = refused(lambda: instances.start(svc, w.manager, w.company, d))
     assert (e.code, e.rule) == ("permission_denied", "ROLE-8")
     e = refused(lambda: instances.terminate(svc, w.manager, w.company, d2, reason="x"))

@@ -57,6 +57,7 @@ from engine.service.templates import TemplateView
 from engine.services import Services
 from engine.service.demo import seed_funding_account
 from tests.payments.banking import ROUTING, numbers
+from tests.roles import grant_role, revoke_role
 from tests.world import REFERENCE, World, build_world
 
 PACKAGES = (engine.service, engine.payments, engine.security)
@@ -210,7 +211,7 @@ def _member(svc: Services, w: World, name: str, *grants: str) -> str:
     user = directory.create_user(svc, f"{name}@gc.example", name.title()).id
     directory.add_member(svc, w.admin, w.company, f"{name}@gc.example")
     for permission in grants:
-        directory.grant(svc, w.admin, w.company, user, permission)
+        grant_role(svc, w.admin, w.company, user, permission)
     return user
 
 
@@ -226,11 +227,11 @@ def test_people_commands_return_the_member_as_the_company_sees_them(svc) -> None
     added = directory.add_member(svc, w.admin, w.company, "nina@gc.example")
     assert added == MemberView(user.id, "nina@gc.example", "Nina", True, ())
     assert directory.add_member(svc, w.admin, w.company, "nina@gc.example") == added  # again: nothing changes
-    granted = directory.grant(svc, w.admin, w.company, user.id, CAN_BE_MANAGER)
+    granted = grant_role(svc, w.admin, w.company, user.id, CAN_BE_MANAGER)
     assert granted.permissions == (CAN_BE_MANAGER,)
-    granted = directory.grant(svc, w.admin, w.company, user.id, PAYMENTS_DISBURSER)
+    granted = grant_role(svc, w.admin, w.company, user.id, PAYMENTS_DISBURSER)
     assert granted.permissions == (PAYMENTS_DISBURSER, CAN_BE_MANAGER)  # ALL_PERMISSIONS order
-    assert directory.revoke(svc, w.admin, w.company, user.id, CAN_BE_MANAGER).permissions == (PAYMENTS_DISBURSER,)
+    assert revoke_role(svc, w.admin, w.company, user.id, CAN_BE_MANAGER).permissions == (PAYMENTS_DISBURSER,)
     off = directory.set_user_active(svc, w.admin, w.company, user.id, False)
     assert (off.id, off.active, off.permissions) == (user.id, False, (PAYMENTS_DISBURSER,))
     assert directory.set_user_active(svc, w.admin, w.company, user.id, True).active is True
@@ -356,7 +357,7 @@ def test_instance_commands_return_where_the_instance_stands(svc) -> None:
     assert restarted.instance_id not in (first.instance_id, started.instance_id)
     assert restarted.current_occurrence > started.current_occurrence  # RESP-2: numbers go on
     assert instances.view(svc, w.admin, w.company, d).instance_id == restarted.instance_id
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
     directory.set_user_active(svc, w.admin, w.company, w.manager, False)
     handed = instances.reassign_manager(svc, w.admin, w.company, d, manager=w.cfo, reason="left the company")
     assert handed == Position(restarted.instance_id, "Under Review", "Controller Review",
@@ -405,7 +406,7 @@ def test_a_replay_returns_an_equal_view_of_the_same_type_as_it_was_first(svc) ->
     replays.append(twice(disbursements.cancel, svc, w.creator, w.company, d, reason="duplicate"))
     # the objects moved on since (a rename, another grant, the disbursement canceled), yet each
     # replay is the first result, decoded into its own view type
-    directory.grant(svc, w.admin, w.company, seen[1].id, VIEW_TEMPLATES)
+    grant_role(svc, w.admin, w.company, seen[1].id, VIEW_TEMPLATES)
     templates.rename(svc, w.admin, w.company, seen[6].id, "Renamed")
     kinds = set()
     for replay, first in zip(replays, seen, strict=True):
@@ -467,12 +468,12 @@ def test_view_needs_a_payments_role_a_workflow_permission_or_a_part_in_the_workf
         assert instances.view(svc, actor, w.company, d) == expected, actor
     # participants keep their view once they hold no role: the controller is an assignee,
     # the creator made it, the manager runs it (their roles revoked, still active members)
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
-    directory.grant(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    grant_role(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
     for user, roles in ((w.controller, (PAYMENTS_DISBURSER,)), (w.creator, (PAYMENTS_DISBURSER,)),
                         (w.manager, (PAYMENTS_DISBURSER, CAN_BE_MANAGER))):
         for role in roles:
-            directory.revoke(svc, w.admin, w.company, user, role)
+            revoke_role(svc, w.admin, w.company, user, role)
         assert instances.view(svc, user, w.company, d).instance_id == expected.instance_id, user
     # a disbursement they had no part in is refused to a member without a role
     d2 = disbursements.create_disbursement(svc, w.cfo, w.company, project_id=w.project, funding_account=w.funding,

@@ -13,6 +13,7 @@ from engine.service.templates import PublishedWorkflow, TemplateDetail, VersionI
 from engine.spec.compiler import compile_workflow
 from engine.spec.evaluator import evaluate
 from engine.spec.facts import compute_facts
+from tests.roles import grant_role
 from tests.world import REFERENCE, World, build_world
 
 #: the reference workflow with the CFO threshold moved (another content hash, another route)
@@ -23,7 +24,7 @@ def _member(w: World, name: str, *grants: str) -> str:
     user = directory.create_user(w.svc, f"{name}@gc.example", name.title()).id
     directory.add_member(w.svc, w.admin, w.company, f"{name}@gc.example")
     for permission in grants:
-        directory.grant(w.svc, w.admin, w.company, user, permission)
+        grant_role(w.svc, w.admin, w.company, user, permission)
     return user
 
 

@@ -10,6 +10,7 @@ from engine.security.permissions import CAN_BE_MANAGER, EDIT_TEMPLATES, PAYMENTS
 from engine.service import directory, templates
 from engine.service.templates import PublishRefused
 from engine.store.tables import Company
+from tests.roles import grant_role, revoke_role
 from tests.world import REFERENCE, build_world
 
 BROKEN = REFERENCE.replace('on "Approve" -> "Approved"', 'on "Approve" -> "Aproved"')
@@ -77,7 +78,7 @@ def test_editing_templates_needs_the_workflow_permission(svc) -> None:
     with pytest.raises(DomainError) as e:
         templates.create_template(svc, w.controller, w.company, "Mine")
     assert e.value.code == "permission_denied" and "Create and Edit Workflow Templates" in e.value.message
-    directory.grant(svc, w.admin, w.company, w.controller, EDIT_TEMPLATES)
+    grant_role(svc, w.admin, w.company, w.controller, EDIT_TEMPLATES)
     templates.create_template(svc, w.controller, w.company, "Mine")
 
 
@@ -164,7 +165,7 @@ def test_manager_needs_can_be_workflow_manager(svc) -> None:
     templates.configure(svc, w.admin, w.company, w.template, manager=w.cfo,
                         roles={"Controller": [w.controller], "CFO": [w.cfo]})
     assert not templates.is_configured(svc, w.admin, w.company, w.template)[0]
-    directory.grant(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
+    grant_role(svc, w.admin, w.company, w.cfo, CAN_BE_MANAGER)
     assert templates.is_configured(svc, w.admin, w.company, w.template)[0]
-    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
+    revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
     assert not templates.is_configured(svc, w.admin, w.company, w.template)[0]

@@ -14,6 +14,7 @@ from engine.service import directory, disbursements, instances, templates
 from engine.service.disbursements import PaymentLine
 from engine.services import Services
 from engine.store.tables import AuditEntry, Grant, Group, Invoice
+from tests.roles import grant_role, revoke_role
 from tests.world import World, build_world
 
 
@@ -75,7 +76,7 @@ def test_deactivation_in_one_company_changes_nothing_in_another(svc) -> None:
     w = build_world(svc)
     other, boss = other_company(svc)
     assert directory.add_member(svc, boss, other, "Controller@GC.example").id == w.controller
-    directory.grant(svc, boss, other, w.controller, PAYMENTS_DISBURSER)
+    grant_role(svc, boss, other, w.controller, PAYMENTS_DISBURSER)
 
     directory.set_user_active(svc, w.admin, w.company, w.controller, False)
     assert w.controller not in eligible(svc, w.company) and held(svc, w.company, w.controller) == set()
@@ -118,7 +119,7 @@ def test_users_who_are_not_members_are_not_found(svc) -> None:
 
     # once a member, each of them is accepted
     assert directory.add_member(svc, w.admin, w.company, "stranger@elsewhere.example").id == stranger
-    directory.grant(svc, w.admin, w.company, stranger, PAYMENTS_DISBURSER)
+    grant_role(svc, w.admin, w.company, stranger, PAYMENTS_DISBURSER)
     directory.create_group(svc, w.admin, w.company, "Execs", [w.cfo, stranger])
     directory.create_invoice(svc, w.admin, w.company, w.project, payee=payee, number="N-1", amount_due="1.00",
                              approved_by=stranger)
@@ -143,7 +144,7 @@ def test_adding_members_is_an_audited_admin_action(svc) -> None:
         added = s.scalars(select(AuditEntry).where(AuditEntry.action == "member_added",
                                                    AuditEntry.object_id == new)).all()
     assert len(added) == 1 and added[0].actor_id == w.admin and added[0].chain.endswith(w.company)
-    directory.grant(svc, w.admin, w.company, new, PAYMENTS_DISBURSER)
+    grant_role(svc, w.admin, w.company, new, PAYMENTS_DISBURSER)
     assert held(svc, w.company, new) == set()  # still deactivated
 
 
@@ -155,7 +156,7 @@ def test_the_only_active_admin_cannot_deactivate_themself(svc) -> None:
     assert (err.code, err.rule) == ("last_admin", "ROLE-11")
     assert held(svc, w.company, w.admin) >= {PAYMENTS_ADMIN}
     # with a second active Admin it is allowed, and the second cannot then leave too
-    directory.grant(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
+    grant_role(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
     directory.set_user_active(svc, w.admin, w.company, w.admin, False)
     err = refused(directory.set_user_active, svc, w.cfo, w.company, w.cfo, False)
     assert (err.code, err.rule) == ("last_admin", "ROLE-11")
@@ -169,13 +170,13 @@ def test_the_only_active_admin_cannot_deactivate_themself(svc) -> None:
 def test_revoking_does_not_count_deactivated_admins(svc) -> None:
     """ROLE-11: a deactivated Admin is no remaining Admin."""
     w = build_world(svc)
-    directory.grant(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
+    grant_role(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
     directory.set_user_active(svc, w.admin, w.company, w.cfo, False)
     grants_before = grant_rows(svc)
     err = refused(directory.revoke, svc, w.admin, w.company, w.admin, PAYMENTS_ADMIN)
     assert (err.code, err.rule) == ("last_admin", "ROLE-11")
     assert grant_rows(svc) == grants_before
     # revoking the deactivated Admin leaves the active one: allowed
-    directory.revoke(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
+    revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_ADMIN)
     with svc.db.sessions() as s:
         assert permissions.admins(s, w.company) == (w.admin,)

@@ -15,6 +15,7 @@ from engine.security.permissions import PAYMENTS_ADMIN
 from engine.service import audit, directory, tokens
 from engine.service.tokens import MintedToken, Principal, TokenView
 from engine.store.tables import ApiToken
+from tests.roles import grant_role
 from tests.world import build_world
 
 pytestmark = pytest.mark.rule("ROLE-12")
@@ -81,7 +82,7 @@ def test_authenticate_acts_as_the_user_and_records_when_it_was_last_used(svc, cl
     tokens.authenticate(svc, minted.secret)
     assert tokens.list_tokens(svc)[0].last_used_at == first + timedelta(seconds=61)
     # the token carries exactly its user's permissions: the engine checks them as for the user
-    member = directory.grant(svc, principal.user_id, w.company, w.cfo, PAYMENTS_ADMIN)
+    member = grant_role(svc, principal.user_id, w.company, w.cfo, PAYMENTS_ADMIN)
     assert PAYMENTS_ADMIN in member.permissions
     cfo = tokens.authenticate(svc, tokens.mint(svc, "controller@gc.example").secret)
     assert cfo.user_id == w.controller

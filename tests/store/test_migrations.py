@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, insert, text
 from engine.errors import DomainError
 from engine.payments import bank_accounts
 from engine.security import permissions
-from engine.service.demo import seed_funding_account
+from engine.service.demo import seed_funding_account, seed_role
 from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER
 from engine.service import directory, disbursements
 from engine.services import Services
@@ -233,7 +233,7 @@ def test_upgrading_a_0001_database_keeps_members_and_exact_amounts(database_url:
         svc = Services(db, clock=lambda: datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc))
         directory.set_user_active(svc, "u-admin", "c-1", "u-gone", True)
         directory.add_member(svc, "u-admin", "c-1", "none@gc.example")
-        directory.grant(svc, "u-admin", "c-1", "u-none", PAYMENTS_DISBURSER)
+        seed_role(svc, "u-admin", "c-1", "u-none", PAYMENTS_DISBURSER)  # the Admin has no MFA yet
         with db.sessions() as s:
             assert permissions.eligible_users(s, "c-1") == {"u-admin", "u-gone", "u-none"}
     finally:

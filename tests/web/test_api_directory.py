@@ -7,8 +7,16 @@ from typing import Any
 
 import pytest
 
-from engine.security.permissions import ALL_PERMISSIONS, CAN_BE_MANAGER, PAYMENTS_ADMIN, PAYMENTS_DISBURSER
+from engine.security.permissions import (
+    ALL_PERMISSIONS,
+    CAN_BE_MANAGER,
+    DISBURSEMENT_CONTRIBUTOR,
+    PAYMENTS_ADMIN,
+    PAYMENTS_DISBURSER,
+)
 from engine.service import directory, tokens
+from tests.payments.banking import authenticator
+from tests.roles import grant_role
 from tests.web.test_problems import assert_problem
 from tests.world import World, build_world
 
@@ -45,7 +53,7 @@ class Api:
         if company != "none":
             directory.add_member(self.svc, self.w.admin, self.w.company, f"{name}@gc.example")
             for permission in grants:
-                directory.grant(self.svc, self.w.admin, self.w.company, user, permission)
+                grant_role(self.svc, self.w.admin, self.w.company, user, permission)
         return user
 
     def other_company(self) -> tuple[str, str]:
@@ -194,7 +202,9 @@ def test_add_a_member_deactivate_them_grant_and_revoke(api: Api) -> None:
     assert_problem(api.client(w.creator).post(api.c + "/users", json={"email": "nina@gc.example"}),
                    403, "permission_denied")
 
-    granted = api.admin.post(f"{api.c}/users/{new}/grants", json={"permission": PAYMENTS_DISBURSER},
+    code = authenticator(api.svc, w.company, w.admin).code()  # a payments role: the Admin's code (ROLE-11)
+    granted = api.admin.post(f"{api.c}/users/{new}/grants", json={"permission": PAYMENTS_DISBURSER,
+                                                                  "mfa_code": code},
                              headers={"Idempotency-Key": "g-1"})
     assert (granted.status_code, granted.get_json()) == (200, _member_json(new, "nina", PAYMENTS_DISBURSER))
     again = api.admin.post(f"{api.c}/users/{new}/grants", json={"permission": CAN_BE_MANAGER})
@@ -220,6 +230,66 @@ def test_add_a_member_deactivate_them_grant_and_revoke(api: Api) -> None:
     assert_problem(api.admin.patch(f"{api.c}/users/{boss}", json={"active": False}), 404, "not_found")
     assert_problem(api.admin.post(f"{api.c}/users/{boss}/grants", json={"permission": PAYMENTS_DISBURSER}),
                    404, "not_found")
+
+
+def _mfa(api: Api, user: str) -> tuple[int, int | None]:
+    from engine.store.tables import MfaEnrollment
+
+    with api.svc.db.sessions() as s:
+        row = s.get(MfaEnrollment, user)
+        return row.failures, row.last_step
+
+
+@pytest.mark.rule("ROLE-11", "MFA-8")
+def test_a_payments_role_is_granted_and_revoked_over_http_with_the_admins_code(api: Api) -> None:
+    w = api.w
+    admin = authenticator(api.svc, w.company, w.admin)
+    new = api.person("nina")
+    grants, revoke = f"{api.c}/users/{new}/grants", f"{api.c}/users/{new}/grants/{PAYMENTS_DISBURSER}"
+    # a wrong code: 403 mfa_failed, counted, nothing granted
+    wrong = assert_problem(api.admin.post(grants, json={"permission": PAYMENTS_DISBURSER, "mfa_code": admin.wrong()}),
+                           403, "mfa_failed")
+    assert wrong["rule"] == "MFA-2" and _mfa(api, w.admin)[0] == 1
+    assert_problem(api.admin.post(grants, json={"permission": PAYMENTS_DISBURSER}), 403, "mfa_failed")
+    assert api.admin.get(f"{api.c}/users/{new}").get_json()["permissions"] == []
+    # refused for another reason (a non-admin; an unknown user): the code is neither spent nor counted
+    code = admin.code()
+    before = _mfa(api, w.admin)
+    assert_problem(api.client(w.creator).post(grants, json={"permission": PAYMENTS_DISBURSER, "mfa_code": code}),
+                   403, "permission_denied")
+    assert_problem(api.admin.post(f"{api.c}/users/{'u' * 32}/grants",
+                                  json={"permission": PAYMENTS_DISBURSER, "mfa_code": code}), 404, "not_found")
+    assert _mfa(api, w.admin) == before
+    granted = api.admin.post(grants, json={"permission": PAYMENTS_DISBURSER, "mfa_code": code},
+                             headers={"Idempotency-Key": "g-1"})
+    assert (granted.status_code, granted.get_json()["permissions"]) == (200, [PAYMENTS_DISBURSER])
+    assert code not in granted.get_data(as_text=True)
+    # a retry with a fresh code replays; the replayed code is refused for anything new (MFA-3)
+    again = api.admin.post(grants, json={"permission": PAYMENTS_DISBURSER, "mfa_code": admin.code()},
+                           headers={"Idempotency-Key": "g-1"})
+    assert again.get_json() == granted.get_json()
+    replayed = assert_problem(api.admin.post(grants, json={"permission": DISBURSEMENT_CONTRIBUTOR, "mfa_code": code}),
+                              403, "mfa_failed")
+    assert replayed["rule"] == "MFA-3"
+    # a workflow permission needs no code
+    assert api.admin.post(grants, json={"permission": CAN_BE_MANAGER}).status_code == 200
+    assert api.admin.delete(f"{api.c}/users/{new}/grants/{CAN_BE_MANAGER}").status_code == 200
+    # revoking a payments role: the code in the DELETE's body, checked after the last-Admin check
+    assert_problem(api.admin.delete(revoke), 403, "mfa_failed")
+    assert_problem(api.admin.delete(revoke, json={"mfa_code": admin.wrong()}), 403, "mfa_failed")
+    code = admin.code()
+    before = _mfa(api, w.admin)
+    assert_problem(api.admin.delete(f"{api.c}/users/{w.admin}/grants/{PAYMENTS_ADMIN}", json={"mfa_code": code}),
+                   409, "last_admin")
+    assert_problem(api.client(w.creator).delete(revoke, json={"mfa_code": code}), 403, "permission_denied")
+    assert _mfa(api, w.admin) == before
+    assert api.admin.get(f"{api.c}/users/{new}").get_json()["permissions"] == [PAYMENTS_DISBURSER]
+    revoked = api.admin.delete(revoke, json={"mfa_code": code}, headers={"Idempotency-Key": "r-1"})
+    assert (revoked.status_code, revoked.get_json()["permissions"]) == (200, [])
+    assert _mfa(api, w.admin)[0] == 0
+    for bad in ({"mfa_code": 123456}, {"mfa_code": ""}, {"code": "123456"}):
+        assert_problem(api.admin.delete(revoke, json=bad), 422, "validation_failed")
+    assert_problem(api.admin.delete(revoke, data="{", content_type="application/json"), 400, "bad_request")
 
 
 def test_the_permission_enum_is_documented(api: Api) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from engine.service import directory
 from engine.security.permissions import CAN_BE_MANAGER, PAYMENTS_DISBURSER
+from tests.roles import grant_role, revoke_role
 from tests.web.http_world import HttpWorld, http_world
 from tests.web.test_problems import assert_problem
 
@@ -78,7 +79,7 @@ def test_another_companys_disbursement_is_404_not_403_on_every_endpoint(hw: Http
     d, draft = hw.create("10.00")["id"], _draft(hw)
     boss = directory.create_user(hw.svc, "boss@other.example", "Boss").id
     other = directory.create_company(hw.svc, "Other GC", first_admin=boss).id
-    directory.grant(hw.svc, boss, other, boss, CAN_BE_MANAGER)
+    grant_role(hw.svc, boss, other, boss, CAN_BE_MANAGER)
     client = hw.client("boss@other.example")
     for base in (f"/v1/companies/{other}", hw.base):
         for method, url, body in _every_endpoint(base, d, draft):
@@ -292,7 +293,7 @@ def test_a_draft_is_saved_listed_edited_and_created(hw: HttpWorld) -> None:
 
     directory.create_user(hw.svc, "helper@gc.example", "Helper")
     helper_id = directory.add_member(hw.svc, hw.world.admin, hw.world.company, "helper@gc.example").id
-    directory.grant(hw.svc, hw.world.admin, hw.world.company, helper_id, DISBURSEMENT_CONTRIBUTOR)
+    grant_role(hw.svc, hw.world.admin, hw.world.company, helper_id, DISBURSEMENT_CONTRIBUTOR)
     helper = hw.client("helper@gc.example")
     first = hw.world.invoice("30.00")
     made = helper.post(f"{hw.base}/disbursement-drafts", json={"project": hw.world.project,
@@ -365,10 +366,10 @@ def test_the_managers_actions(hw: HttpWorld) -> None:
     assert_problem(hw.as_("manager").post(f"{one}/terminate", json={"reason": "again"}), 409, "instance_not_active")
     assert hw.as_("manager").post(f"{one}/start", json={}).get_json()["current_step"] == "Controller Review"
     # MGR-2: only once the manager is no longer eligible may an Admin hand the instance on
-    directory.grant(hw.svc, hw.world.admin, hw.world.company, hw.world.cfo, CAN_BE_MANAGER)
+    grant_role(hw.svc, hw.world.admin, hw.world.company, hw.world.cfo, CAN_BE_MANAGER)
     assert_problem(hw.as_("admin").post(f"{one}/manager", json={"manager": hw.world.cfo, "reason": "x"}),
                    409, "manager_still_eligible")
-    directory.revoke(hw.svc, hw.world.admin, hw.world.company, hw.world.manager, PAYMENTS_DISBURSER)
+    revoke_role(hw.svc, hw.world.admin, hw.world.company, hw.world.manager, PAYMENTS_DISBURSER)
     handed = hw.as_("admin").post(f"{one}/manager", json={"manager": hw.world.cfo, "reason": "left the team"})
     assert handed.status_code == 200 and handed.get_json()["manager"] == hw.world.cfo
     kinds = [e["action"] for e in hw.as_("admin").get(f"{hw.base}/disbursements/{d}/history").get_json()["events"]]

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.security.permissions import ALL_PERMISSIONS, LABELS
+from engine.security.permissions import ALL_PERMISSIONS, LABELS, PAYMENT_ROLES
 from engine.spec.disbursement import Money
 from web.api import paging
 from web.api.common import Page, PageQuery, actor, created, idempotency_key
@@ -256,10 +256,32 @@ class MemberPatch(BaseModel):
     active: StrictBool = Field(description="false deactivates the member in this company only (ROLE-8)")
 
 
+#: ROLE-11, MFA-8: the acting Admin's code, needed for a payments role only
+_MFA_CODE_TEXT = ("the acting Admin's current TOTP code (MFA-8): required to grant or revoke a payments role ("
+                  + ", ".join(f"`{p}`" for p in PAYMENT_ROLES) + "), checked after every other rule; not needed "
+                  "for a workflow permission; never echoed or logged")
+
+
 class GrantBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     permission: Permission = Field(description=_PERMISSIONS_TEXT)
+    mfa_code: StrictStr | None = Field(default=None, min_length=1, max_length=12, description=_MFA_CODE_TEXT)
+
+
+class RevokeBody(BaseModel):
+    """A revoke's optional body: the MFA code a payments role needs (ROLE-11). A DELETE without a
+    body is an empty one (a workflow permission needs no code)."""
+
+    model_config = ConfigDict(extra="forbid", openapi_extra={
+        "required": False, "description": "`{\"mfa_code\"}` to revoke a payments role (ROLE-11, MFA-8)"})
+
+    mfa_code: StrictStr | None = Field(default=None, min_length=1, max_length=12, description=_MFA_CODE_TEXT)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_body(cls, data: Any) -> Any:
+        return {} if data is None else data
 
 
 def member_json(m: Any) -> dict[str, Any]:
@@ -312,23 +334,25 @@ def update_user(path: UserPath, body: MemberPatch) -> Response:
 @bp.post("/companies/<company_id>/users/<user_id>/grants", responses={200: Member, **CHANGE_ERRORS})
 def grant(path: UserPath, body: GrantBody) -> Response:
     """Grant a payments role or workflow permission (Payments Admin, ROLE-11); answers the member.
-    Granting what they hold changes nothing."""
+    A payments role needs the Admin's `mfa_code`, checked last (403 `mfa_failed`, MFA-8). Granting
+    what they hold changes nothing and spends no code."""
     from engine.service import directory
 
     view = directory.grant(_svc(), actor(), path.company_id, path.user_id, body.permission,
-                           idempotency_key=idempotency_key())
+                           mfa_code=body.mfa_code, idempotency_key=idempotency_key())
     return jsonify(member_json(view))
 
 
 @bp.delete("/companies/<company_id>/users/<user_id>/grants/<permission>",
            responses={200: Member, **problem_responses(400, 401, 403, 404, 409, 422, 500)})
-def revoke(path: GrantPath) -> Response:
+def revoke(path: GrantPath, body: RevokeBody) -> Response:
     """Revoke a role or permission (Payments Admin, ROLE-11); answers the member. Never the last
-    active Admin's Payments Admin (409 `last_admin`); an unknown permission is 422."""
+    active Admin's Payments Admin (409 `last_admin`); an unknown permission is 422. A payments role
+    needs the Admin's `mfa_code` in the body, checked last (403 `mfa_failed`, MFA-8)."""
     from engine.service import directory
 
     view = directory.revoke(_svc(), actor(), path.company_id, path.user_id, path.permission,
-                            idempotency_key=idempotency_key())
+                            mfa_code=body.mfa_code, idempotency_key=idempotency_key())
     return jsonify(member_json(view))
 
 

@@ -24,6 +24,7 @@ from engine.store.db import Database
 from engine.store.tables import AuditEntry, Disbursement, Drawdown, MfaEnrollment, PaymentOrder
 from tests.payments.authorizing import make_ready
 from tests.payments.banking import Authenticator
+from tests.roles import grant_role
 
 RACERS = 20
 
@@ -39,7 +40,7 @@ def test_twenty_concurrent_authorizations_make_exactly_one_drawdown(svc, clock, 
         email = f"disburser{i}@gc.example"
         user = directory.create_user(svc, email, f"Disburser {i}").id
         directory.add_member(svc, r.w.admin, r.w.company, email)
-        directory.grant(svc, r.w.admin, r.w.company, user, PAYMENTS_DISBURSER)
+        grant_role(svc, r.w.admin, r.w.company, user, PAYMENTS_DISBURSER)
         users.append(Authenticator(svc, clock, r.w.company, user))
     clock.advance(seconds=30)  # every racer's code is of a step none of them used yet
     codes = [totp.code_at_step(a.secret, totp.step_at(clock())) for a in users]
