@@ -54,6 +54,18 @@ def _paying(r: Ready, vendor: str, amount: str = "5000.00", *, funding: str | No
                                              payments=[PaymentLine(inv)]).id
 
 
+def _tested(r, account: str) -> None:
+    """ROLL-5: the account's test drawdown, requested and completed by the (simulated) bank before
+    its 16:00 cut-off is passed: the clock stays in the code's 30 s step."""
+    from engine.payments import stored_bank, test_drawdowns
+    from engine.payments.dispatch import move_money
+
+    stored_bank.credit(r.svc.db, stored_bank.PRODUCTION, account, "10.00", now=r.svc.now())
+    stored_bank.set_settle_after(r.svc.db, stored_bank.PRODUCTION, 0, now=r.svc.now())
+    test_drawdowns.request_test_drawdown(r.svc, r.w.admin, r.w.company, account)
+    assert move_money(r.svc).polled.applied == 1
+
+
 def _authorize(r: Ready, d: str, code: str | None = None):
     return authorization.authorize(r.svc, r.w.admin, r.w.company, d, mfa_code=code or r.admin.code())
 
@@ -211,7 +223,10 @@ def test_a_disbursement_draws_from_exactly_one_funding_account_verified_active_a
     _not_authorized(svc, d)
     account_lifecycle.verify(svc, w.admin, w.company, payroll)
     assert not bank_accounts.read_bank_account(svc, w.admin, w.company, payroll).is_default  # one default
-    authorized = _authorize(r, d, code)  # the refusal spent no code
+    # a new production account still proves itself with a test drawdown (ROLL-5): the code is still unspent
+    refused(lambda: _authorize(r, d, code), "funding_account_not_ready", "ROLL-5")
+    _tested(r, payroll)
+    authorized = _authorize(r, d, code)  # the refusals spent no code
     assert authorized.drawdown_amount == Decimal("5000.00")
     with svc.db.sessions() as s:
         (drawdown,) = s.scalars(select(Drawdown).where(Drawdown.disbursement_id == d)).all()
