@@ -51,8 +51,18 @@ class ErrorSpec:
 #: in engine/ or dsl/ and that nothing raised is missing.
 ERRORS: dict[str, ErrorSpec] = {
     # unauthenticated
-    "unauthenticated": ErrorSpec("unauthenticated", "the API token is missing, malformed, unknown or revoked, "
+    "unauthenticated": ErrorSpec("unauthenticated", "the API token is missing, malformed, unknown or revoked, or "
+                                                    "the sign-in session is unknown, expired, signed out or made "
+                                                    "before the user was signed out everywhere (MFA-11, MFA-15), "
                                                     "so the request acts as nobody (ROLE-12)"),
+    "sign_in_failed": ErrorSpec("unauthenticated", "the email address or the password is wrong: the same answer "
+                                                   "for an unknown address, so it says nothing about who has an "
+                                                   "account (ROLE-10)"),
+    "mfa_required": ErrorSpec("unauthenticated", "the password is right and this sign-in also needs a one-time "
+                                                 "code, or a recovery code while a new authenticator waits to be "
+                                                 "confirmed; or a password-only session's user now holds a "
+                                                 "payments role and must sign in again with a code (ROLE-10, "
+                                                 "MFA-10)"),
     # not_found
     "not_found": ErrorSpec("not_found", "no such object in this company: another company's object and a "
                                         "user who is not a member are not found either (GEN-5)"),
@@ -70,6 +80,9 @@ ERRORS: dict[str, ErrorSpec] = {
                                             "disbursement (AUTH-5), or in `strict` mode answered in its workflow or "
                                             "created it (AUTH-7); `rule`, `role` and `objects` say which; audited "
                                             "(AUTH-8, AUD-4)"),
+    "mfa_enrollment_required": ErrorSpec("forbidden", "the session was opened to enroll in MFA only: a payments "
+                                                      "role holder without MFA enrolls, then signs in again with a "
+                                                      "code (ROLE-10)"),
     "mfa_locked": ErrorSpec("forbidden", "10 failed codes in a row locked the user out: sign in again with the "
                                          "password and a code (MFA-11)"),
     # conflict
@@ -130,6 +143,9 @@ ERRORS: dict[str, ErrorSpec] = {
                                                     "so it cannot be deactivated (BANK-6)"),
     "already_approved": ErrorSpec("conflict", "the beneficiary account is already approved (BANK-14)"),
     "duplicate_user": ErrorSpec("conflict", "a user with that email address exists (GEN-5)"),
+    "mfa_throttled": ErrorSpec("conflict", "the user is locked out and this 30-second step's one login "
+                                           "verification was already evaluated: the code was not read; try "
+                                           "the next code (MFA-12)"),
     # precondition
     "precondition_failed": ErrorSpec("precondition", "the request names a version of the disbursement "
                                                      "(`If-Match`) that is no longer current: another change "
@@ -188,6 +204,9 @@ ERRORS: dict[str, ErrorSpec] = {
                                           "required, is longer than the store keeps, or holds NUL, a lone "
                                           "surrogate or (in a one-line name) a control or format character "
                                           "(engine/text.py)"),
+    "weak_password": ErrorSpec("invalid", "the new password is shorter than 12 or longer than 256 characters, "
+                                          "holds a control character, is one character repeated or contains the "
+                                          "email address (engine/security/sign_in.py)"),
     "invalid_permission": ErrorSpec("invalid", "no such payment role or workflow permission (ROLE-11, ROLE-7)"),
     "ambiguous_occurrence": ErrorSpec("invalid", "the occurrence number is in several workflow instances of "
                                                  "the disbursement (rows from before RESP-2), so the answer must "

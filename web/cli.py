@@ -1,7 +1,7 @@
 """The ``payroute`` command: one dispatcher over a static table of verbs.
 
 The language verbs (check, fmt, compile, simulate, test, diagram) live in
-:mod:`dsl.commands`; the operator verbs (db, worker, audit, tokens, serve) run
+:mod:`dsl.commands`; the operator verbs (db, worker, audit, tokens, users, serve) run
 the service and live at its edge, :mod:`web.commands`, so the
 language package never imports the database or the web service. The table
 names each verb's module; a run imports only the verb it runs, so one verb's
@@ -43,6 +43,7 @@ VERBS: dict[str, str] = {
     "worker": "web.commands.worker",
     "tokens": "web.commands.tokens",
     "bank": "web.commands.bank",
+    "users": "web.commands.users",
     "serve": "web.commands.serve",
 }
 

@@ -18,6 +18,10 @@ command calls last, inside its own transaction (AUTH-4): a wrong code refuses
 the command, and the failure is still counted and audited by the refusal's
 follow-up (:class:`engine.errors.Refusal`), since the command's own
 transaction rolls back.
+
+:func:`acknowledge_recovery_codes` records the user's confirmation that they saved
+the codes (MFA-4); each new set asks for it again. Signing out everywhere (a
+lockout, a reset) also ends every open sign-in session (:mod:`engine.security.sign_in`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import segno
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import DomainError, Refusal
@@ -38,7 +42,7 @@ from engine.security.permissions import PAYEE_ADMIN, PAYMENTS_ADMIN, LABELS, hel
 from engine.security.recovery_codes import display
 from engine.service import audit
 from engine.services import Services
-from engine.store.tables import Company, MfaEnrollment, User
+from engine.store.tables import Company, MfaEnrollment, User, UserSession
 
 ISSUER = "payroute"
 
@@ -70,6 +74,8 @@ class MfaStatus:
     locked: bool
     must_enroll: bool
     recovery_codes_left: int
+    #: MFA-4: the user confirmed saving the current recovery codes (:func:`acknowledge_recovery_codes`)
+    recovery_codes_acknowledged: bool = False
 
 
 def _context(user_id: str) -> str:
@@ -89,7 +95,10 @@ def _load(s: Session, user_id: str, *, lock: bool = False) -> tuple[MfaEnrollmen
                              must_enroll=row.must_enroll, recovery_hashes=tuple(row.recovery_hashes or ()))
 
 
-def _save(s: Session, user_id: str, row: MfaEnrollment | None, state: mfa.MfaState, now: datetime) -> None:
+def _save(s: Session, user_id: str, row: MfaEnrollment | None, state: mfa.MfaState, now: datetime, *,
+          new_codes: bool = False) -> None:
+    """Write ``state``; ``new_codes``: a new set of recovery codes was issued, so MFA-4's
+    confirmation that they were saved is asked again."""
     if row is None:
         row = MfaEnrollment(user_id=user_id, lock_version=0)
         s.add(row)
@@ -99,13 +108,16 @@ def _save(s: Session, user_id: str, row: MfaEnrollment | None, state: mfa.MfaSta
     row.active, row.must_enroll, row.locked = state.active, state.must_enroll, state.locked
     row.last_step, row.failures, row.locked_attempt_step = state.last_step, state.failures, state.locked_attempt_step
     row.recovery_hashes = list(state.recovery_hashes)
+    if new_codes or not state.recovery_hashes:
+        row.recovery_codes_acknowledged_at = None
     row.updated_at = now
     s.flush()
 
 
-def _status(user_id: str, state: mfa.MfaState) -> MfaStatus:
+def _status(user_id: str, state: mfa.MfaState, row: MfaEnrollment | None = None) -> MfaStatus:
+    acknowledged = row is not None and row.recovery_codes_acknowledged_at is not None and bool(state.recovery_hashes)
     return MfaStatus(user_id, state.enrolled, state.secret is not None and state.must_enroll, state.locked,
-                     state.must_enroll, len(state.recovery_hashes))
+                     state.must_enroll, len(state.recovery_hashes), acknowledged)
 
 
 def _company(s: Session, company_id: str, actor: str) -> Company:
@@ -125,9 +137,13 @@ def _audit(s: Session, company_id: str, at: datetime, actor: str | None, action:
 
 
 def _sign_out_everywhere(s: Session, user_id: str, at: datetime) -> None:
+    """MFA-11, MFA-15: every sign-in session of the user ends (engine.security.sign_in refuses one made
+    before ``users.signed_out_at``, and each open one is marked signed out too)."""
     user = s.get(User, user_id)
     if user is not None:
         user.signed_out_at = at
+    s.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.signed_out_at.is_(None))
+              .values(signed_out_at=at))
 
 
 def _qr_svg(uri: str) -> str:
@@ -144,7 +160,8 @@ def status(svc: Services, actor: str, company_id: str) -> MfaStatus:
     """The actor's own MFA status."""
     with svc.db.sessions() as s:
         _company(s, company_id, actor)
-        return _status(actor, _load(s, actor)[1])
+        row, state = _load(s, actor)
+        return _status(actor, state, row)
 
 
 def start_enrollment(svc: Services, actor: str, company_id: str) -> EnrollmentStart:
@@ -203,7 +220,7 @@ def confirm_enrollment(svc: Services, actor: str, company_id: str, *, code: str)
         verdict = mfa.activate(state, code, at=now)
         if not verdict.accepted:
             raise _refuse(company, actor, "mfa_enrollment", "user", actor, verdict)
-        _save(s, actor, row, verdict.state, now)
+        _save(s, actor, row, verdict.state, now, new_codes=True)
         _audit(s, company_id, now, actor, "mfa_enrolled", actor, ("MFA-4", "MFA-7"))
         return RecoveryCodes(tuple(display(c) for c in verdict.recovery_codes))
 
@@ -232,9 +249,27 @@ def regenerate_recovery_codes(svc: Services, actor: str, company_id: str, *, cod
                   object_id=actor)
         row, state = _load(s, actor, lock=True)
         outcome = mfa.regenerate_recovery_codes(state)
-        _save(s, actor, row, outcome.state, now)
+        _save(s, actor, row, outcome.state, now, new_codes=True)
         _audit(s, company_id, now, actor, "mfa_recovery_codes_regenerated", actor, ("MFA-7",))
         return RecoveryCodes(tuple(display(c) for c in outcome.recovery_codes))
+
+
+def acknowledge_recovery_codes(svc: Services, actor: str, company_id: str) -> MfaStatus:
+    """MFA-4: the user confirms they saved the recovery codes just shown; until then their status
+    says ``recovery_codes_acknowledged`` False. Again after it changes nothing; with no codes to
+    save (not enrolled) ``invalid_state``. Audited."""
+    now = svc.now()
+    with svc.tx() as s:
+        _company(s, company_id, actor)
+        row, state = _load(s, actor, lock=True)
+        if row is None or not state.recovery_hashes or not state.active:
+            raise DomainError("invalid_state", "there are no recovery codes to confirm: enroll first", rule="MFA-4")
+        if row.recovery_codes_acknowledged_at is None:
+            row.recovery_codes_acknowledged_at = now
+            row.updated_at = now
+            s.flush()
+            _audit(s, company_id, now, actor, "mfa_recovery_codes_acknowledged", actor, ("MFA-4",))
+        return _status(actor, state, row)
 
 
 def reset(svc: Services, actor: str, company_id: str, user_id: str, *, code: str, reason: str) -> MfaStatus:
@@ -270,4 +305,4 @@ def reset(svc: Services, actor: str, company_id: str, user_id: str, *, code: str
         _audit(s, company_id, now, actor, "mfa_reset", user_id, ("MFA-14", "MFA-15"), reason=reason.strip())
         emails.enqueue_account_email(s, now=now, company_id=company_id, company_name=company.name,
                                      user_id=user_id, event="mfa_reset", details={"reason": reason.strip()})
-        return _status(user_id, outcome.state)
+        return _status(user_id, outcome.state, row)

@@ -150,8 +150,11 @@ def login(state: MfaState, code: object, *, at: datetime) -> Outcome:
 
 def login_with_recovery_code(state: MfaState, typed: object, *, at: datetime) -> Outcome:
     """MFA-6, MFA-10: a lost device: the code is spent for good, and the user must enroll a new
-    secret before any sensitive action. Subject to the lockout like any verification."""
-    if not state.active:
+    secret before any sensitive action. Subject to the lockout like any verification.
+
+    Also taken while a new secret is pending after an earlier recovery code (not active, codes
+    left): the old secret is gone and the new one unconfirmed, so a remaining code is the only way in."""
+    if not state.active and not state.recovery_hashes:
         raise DomainError("mfa_not_enrolled", "this user has no active MFA: enroll first", rule="MFA-4")
     step = totp.step_at(at)
     if state.locked:

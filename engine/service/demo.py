@@ -226,6 +226,9 @@ DEMO_COMPANY = "Demo Builders"
 DEMO_DOMAIN = "demo.example"
 #: the Payments Admin who is also the workflow manager: the user a demo token acts as
 DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
+#: every demo user's sign-in password (README's demo section says it): public, so a demo only, never
+#: set outside :func:`seed_demo`
+DEMO_PASSWORD = "insecure-demo-password"
 #: the people seed_company makes Payments Disbursers (the Controller and CFO must hold a payments role
 #: to be eligible assignees, as in every company), and the members given one other role each
 _DISBURSERS = ("disburser", "controller", "cfo")
@@ -291,6 +294,10 @@ def seed_demo(svc: Services, source: templates.WorkflowSource | None = None) -> 
     Contributor), ``approver@`` (Payments Beneficiary Approver), and a Payee Admin for each payee.
     Its disbursements stand Not Started, as a Draft, at Controller Review, at CFO Review (over
     $100,000), Approved and Rejected.
+
+    Every demo user, the payee admins included, signs in with :data:`DEMO_PASSWORD`; none has
+    enrolled in MFA, so a payments-role holder's first sign-in may only enroll (ROLE-10), while
+    ``contributor@`` (no payments role) signs in with the password alone.
 
     Each command is its own transaction, so a seed interrupted half-way leaves part of a demo:
     the next call raises :class:`DemoIncomplete` instead of guessing. ``source`` is needed only
@@ -367,6 +374,22 @@ def _seed_bank_accounts(svc: Services, company: str, admin: str, funding: str, a
         account_lifecycle.verify(svc, admin, company, account)
 
 
+def _seed_passwords(svc: Services) -> None:
+    """:data:`DEMO_PASSWORD` for every user of the demo's domain (its people and its payees' admins),
+    each through the ordinary, audited ``set_password``."""
+    from sqlalchemy import or_, select
+
+    from engine.security import sign_in
+    from engine.store.tables import User
+
+    with svc.db.sessions() as s:
+        addresses = s.scalars(select(User.email).where(or_(User.email.like(f"%@{DEMO_DOMAIN}"),
+                                                           User.email.like(f"%.{DEMO_DOMAIN}")))
+                              .order_by(User.email)).all()
+    for address in addresses:
+        sign_in.set_password(svc, address, DEMO_PASSWORD)
+
+
 def _seed(svc: Services, source: templates.WorkflowSource) -> None:
     """Every step of the demo, in order, each an ordinary command."""
     from engine.service import disbursements, instances
@@ -384,6 +407,7 @@ def _seed(svc: Services, source: templates.WorkflowSource) -> None:
     payees = {"Acme Concrete": seeded.payee,
               "Steelworks LLC": seed_payee(svc, "Steelworks LLC", domain=f"payees.{DEMO_DOMAIN}")}
     _seed_bank_accounts(svc, company, admin, seeded.funding, u["approver"], payees.values())
+    _seed_passwords(svc)  # before the disbursements: a seed stopped before them is an incomplete demo
     for plan in _PLAN:
         lines = [PaymentLine(directory.create_invoice(svc, admin, company, projects[plan.project], payee=payees[payee],
                                                       number=number, amount_due=amount).id)

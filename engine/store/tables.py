@@ -80,6 +80,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: MFA-11, MFA-15: "signed out everywhere" — a sign-in session made before this moment is void
     signed_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the argon2id hash of the password (engine.security.sign_in), never the password; None: no password
+    #: set, so the user cannot sign in with one (migration 0012)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class MfaEnrollment(Base):
@@ -101,10 +104,40 @@ class MfaEnrollment(Base):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_attempt_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     recovery_hashes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: MFA-4: when the user confirmed saving the current set of recovery codes; None until they do
+    #: (each new set, at activation or regeneration, clears it)
+    recovery_codes_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lock_version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class UserSession(Base):
+    """A sign-in session (engine.security.sign_in): a person signed in with a password (and TOTP, ROLE-10).
+
+    Only the SHA-256 of the session token is kept (``token_hash``: the token is 256 random bits, so a
+    fast hash suffices, as for API tokens), never the token. A session is void once expired, signed
+    out, or made at or before ``users.signed_out_at`` (MFA-11, MFA-15: signed out everywhere).
+    It belongs to the person, not to a company: a person is a member of several (GEN-5) and each
+    command names the company it acts in.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: when the login's second factor passed (TOTP or a recovery code); None: password only
+    mfa_passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: ROLE-10: a payments-role holder without MFA signed in to enroll, and may do nothing else
+    enroll_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: MFA-10: signed in with a recovery code, so no sensitive action until a new secret is enrolled
+    needs_reenrollment: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiToken(Base):

@@ -424,3 +424,20 @@ def test_a_sandbox_emails_subject_keeps_its_test_mark_within_the_column_however_
     subject = Subject("c", "GC", "d" * 32, Decimal("1.00"), "P", sandbox=True)
     line = _subject_line("step_entered", "x" * 1000, {}, subject)
     assert line.startswith("[payroute] [TEST] Action required: xxx") and len(line) == SUBJECT_WIDTH
+
+
+@pytest.mark.rule("AUTH-1")
+def test_no_money_moves_before_authorization_whatever_the_worker_does(svc, clock) -> None:
+    from engine.payments.dispatch import move_money
+
+    r = make_ready(svc, clock)
+    fund(r)
+    d = r.disbursement(("900.00", None))  # Approved by the workflow, not authorized
+    for _ in range(3):
+        move_money(svc)
+        clock.advance(days=1)
+    assert stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock()).taken == {}
+    assert statuses(svc, d) == ("Draft", [], ["Not Initiated"])
+    authorization.authorize(svc, r.admin.user, r.w.company, d, mfa_code=r.admin.code())
+    assert move_money(svc).sent.sent == 1  # only now is anything asked of the bank
+    assert len(stored_bank.book(svc.db, stored_bank.PRODUCTION, now=clock()).taken) == 1

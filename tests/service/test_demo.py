@@ -17,6 +17,7 @@ from engine.security.permissions import (
     PAYMENTS_DISBURSER,
     held,
 )
+from engine.errors import DomainError
 from engine.service import audit, instances
 from engine.service.demo import DEMO_ADMIN, DemoIncomplete, find_demo, seed_demo
 from engine.store.tables import AuditEntry, Company, Disbursement, DisbursementItem, Invoice, Template, User
@@ -147,3 +148,16 @@ def test_the_demo_story_runs_to_paid_a_disburser_authorizes_and_the_worker_pays_
         statuses = set(s.scalars(select(Invoice.status).join(DisbursementItem, DisbursementItem.invoice_id == Invoice.id)
                                  .where(DisbursementItem.disbursement_id == d)))
     assert statuses == {"Paid"}
+@pytest.mark.rule("ROLE-10")
+def test_demo_users_sign_in_with_the_demo_password_and_payments_roles_enroll_first(svc) -> None:
+    from engine.security import sign_in
+    from engine.service.demo import DEMO_PASSWORD
+
+    _seed(svc)
+    contributor = sign_in.sign_in(svc, "contributor@demo.example", DEMO_PASSWORD)  # ROLE-4: no MFA
+    assert not contributor.session.enroll_only
+    for email in (DEMO_ADMIN, "cfo@demo.example", "approver@demo.example", "admin@acme-concrete.payees.demo.example"):
+        assert sign_in.sign_in(svc, email, DEMO_PASSWORD).session.enroll_only, email  # not enrolled yet
+    with pytest.raises(DomainError) as wrong:
+        sign_in.sign_in(svc, DEMO_ADMIN, "not-the-demo-password")
+    assert wrong.value.code == "sign_in_failed"

@@ -84,6 +84,12 @@ EXEMPT = {
     "engine.payments.settlement.open_instructions": "operator/worker tool: what the bank was asked",
     "engine.payments.settlement.apply_event": "the bank's answer: no user acts (FLOW-9)",
     "engine.payments.settlement.apply_test_result": "the bank's answer to a test drawdown: no user acts",
+    "engine.security.sign_in.set_password": "operator tool: `payroute users set-password`, and the demo seed",
+    "engine.security.sign_in.sign_in": "the sign-in door: it finds the actor, so none exists yet",
+    "engine.security.sign_in.authenticate_session": "the web layer's door: it finds the actor from the session",
+    "engine.security.sign_in.read_session": "the session's token names its holder, before a company is chosen",
+    "engine.security.sign_in.sign_out": "the session's token names its holder, across their companies",
+    "engine.security.sign_in.sign_out_everywhere": "a person's sessions span their companies",
 }
 
 #: every view a command returns, and the commands that return it

@@ -14,6 +14,7 @@ from engine.service import audit
 from engine.services import Services
 from engine.store.db import Database, make_engine
 from engine.store.migrate import alembic_config, current_heads, upgrade
+from tests.store.test_migrations import HEAD
 from tests.world import build_world
 
 
@@ -60,7 +61,7 @@ def test_chains_written_before_0004_still_verify_and_broken_ones_stay_broken(dat
          "is_payee, lock_version) VALUES (:i, 'Migrated payee', 'America/New_York', '[]', true, "
          "'invoice_approver', true, 0)", i=orphan)
     upgrade(database_url)
-    assert current_heads(database_url) == ["0011"]
+    assert current_heads(database_url) == [HEAD]
     breaks = _verify(database_url)
     assert [(b.chain, b.seq, b.code) for b in breaks] == [(audit.company_chain(payee), 1, "altered")]
     opened = _sql(database_url, "SELECT action, object_type, seq FROM audit_entries WHERE chain = :c",
@@ -89,4 +90,4 @@ def test_sealing_without_a_key_changes_nothing(database_url: str, clock, monkeyp
 def test_an_empty_database_needs_no_key(database_url: str, monkeypatch) -> None:
     monkeypatch.delenv("PAYROUTE_INSECURE_DEVELOPMENT_KEY")
     upgrade(database_url)
-    assert current_heads(database_url) == ["0011"]
+    assert current_heads(database_url) == [HEAD]

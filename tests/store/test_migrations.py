@@ -25,7 +25,7 @@ from engine.store.migrate import alembic_config, current_heads, upgrade
 from engine.store.tables import BankAccount, Base, Company, Disbursement, DisbursementItem, Invoice, Membership
 
 #: the newest revision
-HEAD = "0011"
+HEAD = "0012"
 
 
 def test_upgrade_empty_database_to_head_matches_models(database_url: str) -> None:
@@ -431,5 +431,62 @@ def test_0009_keeps_nickname_only_funding_accounts_pending_and_not_default(datab
         engine.dispose()
     command.downgrade(alembic_config(database_url), "0008")
     assert current_heads(database_url) == ["0008"]
+    upgrade(database_url)
+    assert _schema_diff(database_url) == []
+
+
+@pytest.mark.rule("ROLE-10", "MFA-4")
+def test_0012_adds_passwords_sessions_and_the_recovery_code_confirmation_and_downgrading_drops_them(
+        database_url: str, clock) -> None:
+    """0012: users keep their rows without a password, enrollments read as "codes not confirmed";
+    ``user_sessions`` (the token hash unique and indexed) works through the engine; downgrading to
+    the revision before drops the table and both columns, and upgrading again matches the models."""
+    from alembic.script import ScriptDirectory
+
+    from engine.security import sign_in
+
+    before = ScriptDirectory.from_config(alembic_config(database_url)).get_revision("0012").down_revision
+    upgrade(database_url, before)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # rows as the revision before stored them
+            conn.execute(text("INSERT INTO users (id, email, name) VALUES ('u1', 'ops@gc.example', 'Ops')"))
+            conn.execute(text("INSERT INTO mfa_enrollments (user_id, active, must_enroll, failures, locked, "
+                              "recovery_hashes, updated_at, lock_version) VALUES ('u1', false, true, 0, false, "
+                              "'[]', '2026-03-02 14:00:00+00:00', 0)"))
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    assert current_heads(database_url) == [HEAD]
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT password_hash FROM users")).scalars().all() == [None]
+            assert conn.execute(text("SELECT recovery_codes_acknowledged_at FROM mfa_enrollments")).scalars().all() \
+                == [None]
+            indexes = {i["name"]: i["unique"] for i in sa.inspect(conn).get_indexes("user_sessions")}
+        assert indexes == {"ix_user_sessions_token_hash": True, "ix_user_sessions_user_id": False}
+    finally:
+        engine.dispose()
+    db = Database(database_url)
+    try:
+        svc = Services(db, clock=clock)
+        sign_in.set_password(svc, "ops@gc.example", "correct horse battery staple")
+        signed = sign_in.sign_in(svc, "ops@gc.example", "correct horse battery staple")
+        assert sign_in.authenticate_session(svc, signed.token).user_id == "u1"
+    finally:
+        db.dispose()
+    command.downgrade(alembic_config(database_url), before)
+    assert current_heads(database_url) == [before]
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            assert inspector.has_table("user_sessions") is False
+            assert "password_hash" not in {c["name"] for c in inspector.get_columns("users")}
+            assert "recovery_codes_acknowledged_at" not in {c["name"] for c in inspector.get_columns("mfa_enrollments")}
+            assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
+    finally:
+        engine.dispose()
     upgrade(database_url)
     assert _schema_diff(database_url) == []

@@ -18,7 +18,7 @@ def test_every_verb_has_help(cli) -> None:
     result = cli("--help")
     assert result.code == 0
     for verb in ("check", "fmt", "compile", "simulate", "test", "diagram", "db", "audit", "worker", "tokens",
-                 "serve"):
+                 "users", "serve"):
         assert f"    {verb}" in result.out
 
 
