@@ -47,7 +47,19 @@ def make_history(database_url: str, *, overdue: bool = True) -> str:
     """Disbursements answered over the past weeks (for the insights), and with ``overdue`` one
     more left waiting at Controller Review for eight days (an overdue inbox row); returns that
     waiting disbursement's id (or "" without ``overdue``)."""
+    import pytest
+
     db = Database(database_url)
+    # the live server's own keys (the demo's development key), as the tests' autouse fixture sets
+    # them for each test: this may run in a module-scoped fixture, before that fixture does
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PAYROUTE_INSECURE_DEVELOPMENT_KEY", "1")
+        env.delenv("PAYROUTE_AUDIT_KEY", raising=False)
+        env.delenv("PAYROUTE_AUDIT_KEY_FILE", raising=False)
+        return _make(db, overdue)
+
+
+def _make(db: Database, overdue: bool) -> str:
     try:
         now = datetime.now(timezone.utc)
         clock = _Clock(now - timedelta(days=35))  # the stories take about 24 days

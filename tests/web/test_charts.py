@@ -46,7 +46,7 @@ def test_a_fixed_scale_and_a_single_series() -> None:
                       scale_max=100, value_heading="Overdue")
     fig = _figure(str(chart))
     bars = [r for r in fig.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
-    assert [int(r.get("width") or 0) for r in bars] == [225, 0]  # half of the 450-unit track
+    assert [int(r.get("width") or 0) for r in bars] == [120, 0]  # half of the 240-unit track
     assert [[c.text for c in tr] for tr in fig.iter("tr")][0] == ["Step", "Overdue"]
 
 

@@ -25,15 +25,16 @@ __all__ = ["Series", "bar_chart"]
 
 Number = int | Decimal
 
-#: layout, in SVG user units (the SVG scales to the width it is given)
-_WIDTH = 560
+#: layout, in SVG user units: about the width of a chart card on a desk (a third of the page) and
+#: on a phone, so the text keeps its size; the SVG scales to the width it is given
+_WIDTH = 340
 _LABEL_H = 20
 _BAR_H = 14
 _BAR_GAP = 4
 _ROW_GAP = 14
-_VALUE_W = 110
+_VALUE_W = 100
 _PAD = 4
-_MAX_LABEL = 60
+_MAX_LABEL = 48
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def bar_chart(*, chart_id: str, title: str, desc: str, categories: Sequence[str]
             parts.append(f'<rect class="chart-bar chart-{escape(s.tone)}" x="{x}" y="4" width="12" height="12" '
                          f'fill="{_FILLS.get(s.tone, _FILLS["primary"])}"/>')
             parts.append(f'<text class="chart-legend" x="{x + 18}" y="15">{escape(s.name)}</text>')
-            x += 18 + 8 * len(s.name) + 24
+            x += 18 + 7 * len(s.name) + 18
     for i, label in enumerate(categories):
         y = legend_h + i * row_h
         parts.append(f'<g class="chart-row"><text class="chart-label" x="0" y="{y + 14}">'

@@ -15,7 +15,8 @@ from engine.service.inbox import inbox as read_inbox
 from web.errors import status_for
 from web.pages.context import current, engine_error, services, signed_in
 
-bp = Blueprint("inbox_page", __name__)
+#: the top bar links to ``inbox.inbox`` and ``/`` redirects to it (web.pages.sign_in.home)
+bp = Blueprint("inbox", __name__)
 
 
 def sentence(text: str) -> str:
@@ -26,7 +27,7 @@ def sentence(text: str) -> str:
 
 @bp.get("/inbox")
 @signed_in
-def inbox_page() -> tuple[str, int] | str:
+def inbox() -> tuple[str, int] | str:
     """The signed-in user's inbox in their company."""
     user = current()
     try:

@@ -21,7 +21,8 @@ from web.pages.charts import Series, bar_chart
 from web.errors import status_for
 from web.pages.context import current, engine_error, services, signed_in
 
-bp = Blueprint("insights_page", __name__)
+#: the top bar links to ``insights.insights``
+bp = Blueprint("insights", __name__)
 
 
 def duration_words(value: timedelta | None) -> str:
@@ -91,7 +92,7 @@ def charts(report: WorkflowInsights) -> list[Markup]:
 
 @bp.get("/insights")
 @signed_in
-def insights_page() -> tuple[str, int] | str:
+def insights() -> tuple[str, int] | str:
     """The insights of the template chosen (``?template=<id>``), else the company's default."""
     user = current()
     chosen = request.args.get("template") or None
