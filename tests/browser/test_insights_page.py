@@ -71,6 +71,13 @@ def test_a_workflow_manager_sees_each_steps_charts_and_numbers(page, live, histo
     page.keyboard.press("Enter")
     assert page.locator("#chart-time-table").is_visible()
     assert page.locator("#chart-time-table tbody tr").first.locator("th").inner_text() == "Controller Review"
+
+    # whatever is typed into the address bar, a page that says so, never a traceback
+    for bad in ("<script>alert(1)</script>", "0" * 32, "x" * 1000):
+        response = page.goto(f"{live.url}/insights?template={bad}")
+        assert response is not None and response.status == 404
+        assert page.get_by_role("alert").inner_text() == "No such template"
+        assert page.locator("script:not([src])").count() == 0
     sign_out(page)
 
 
