@@ -211,3 +211,49 @@ def test_the_demo_inboxes(svc) -> None:
     [cfo] = inbox(svc, demo.users["cfo@demo.example"], demo.company).items
     assert cfo.id == demo.disbursements["cfo_review"]
     assert cfo.reason == "needs CFO review: disbursement amount $120,000.00 is over $100,000.00"
+
+
+SENT_BACK = """workflow "Sent back" {
+    tool: payments
+    manager: role "Workflow Manager"
+    start: "Controller Review"
+
+    response "Controller Review" {
+        assignees: role "Controller"
+        due: 2 business days
+        on "Approve" -> "CFO Review"
+        on "Reject" -> "Rejected"
+    }
+
+    response "CFO Review" {
+        assignees: role "CFO"
+        on "Approve" -> "Approved"
+        on "Send back" -> "Controller Review"
+    }
+
+    end "Approved" success {
+        notify: creator
+    }
+
+    end "Rejected" failure {
+        notify: creator
+    }
+}
+"""
+
+
+@pytest.mark.rule("STEP-6")
+def test_a_step_reached_by_an_answer_names_the_answer(svc) -> None:
+    """No condition on the way: the step follows the answer given at the step before (STEP-6),
+    a loop back included."""
+    w = build_world(svc)
+    templates.publish(svc, w.admin, w.company, w.template, load_workflow(SENT_BACK, "sent_back.flow"))
+    d = _new(w, "10.00")
+    _approve(w, w.controller, d)
+    [at_cfo] = inbox(svc, w.cfo, w.company).items
+    assert at_cfo.reason == 'needs CFO review: Controller Review answered "Approve"'
+    where = instances.view(svc, w.cfo, w.company, d)
+    assert where is not None and where.current_occurrence is not None
+    instances.respond(svc, w.cfo, w.company, d, occurrence=where.current_occurrence, answer="Send back")
+    [back] = inbox(svc, w.controller, w.company).items
+    assert back.reason == 'needs Controller review: CFO Review answered "Send back"'
