@@ -168,7 +168,7 @@ def test_an_invoice_approver_is_refused_naming_the_invoice_audited(svc, clock) -
     with svc.db.sessions() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "refused",
                                                    AuditEntry.object_id == d)).one()
-        assert entry.details["code"] == "sod_violation" and entry.rules == ["AUTH-5"] and invoice in entry.reason
+        assert entry.details["code"] == "sod_violation" and entry.rules == ["AUTH-5"] and number in entry.reason
     assert enrollment(svc, r.w.admin) == before  # AUTH-4: the code was neither spent nor counted
     nothing_written(svc, d)
     assert authorize(r, d, user="controller").authorized_by == r.w.controller  # another one may
