@@ -94,6 +94,9 @@ class CurrentStep:
     answers: tuple[str, ...]
     #: STEP-7: the status text the disbursement shows while here
     status_text: str | None
+    #: why the route arrived here, in words: "needs CFO review: disbursement amount $120,000.00 is
+    #: over $100,000.00" (COND-13; the inbox's line)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,14 @@ def get_disbursement(svc: Services, actor: str, company_id: str, disbursement_id
         return DisbursementDetail(d.id, view, _workflow(s, svc, company, d), int(d.lock_version))
 
 
+def _reason(state: Any, config: WorkflowConfig, seq: int) -> str | None:
+    """Why the route arrived at the step waiting now, in words (engine.runtime.arrival)."""
+    from engine.runtime.arrival import arrival
+
+    why = arrival(state, config, seq)
+    return why.text if why is not None else None
+
+
 def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> WorkflowDetail | None:
     inst = latest_instance(s, d.id)
     if inst is None:
@@ -214,7 +225,8 @@ def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> W
             cur.due is not None and calendar.is_overdue(cur.due, now),
             tuple(u for u in cur.awaited if u in eligible), tuple(r.user for r in cur.responses),
             tuple(step.offered) if isinstance(step, CompiledResponse) else (),
-            getattr(compiled.config.step_named(cur.step), "status", None))
+            getattr(compiled.config.step_named(cur.step), "status", None),
+            _reason(state, compiled.config, cur.seq))
     return WorkflowDetail(
         inst.id, inst.number, state.status, d.workflow_status, (inst.snapshot or {}).get("manager"),
         state.blocked, _aware(inst.started_at), _aware(inst.ended_at), state.end_step, state.outcome,
