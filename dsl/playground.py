@@ -106,19 +106,25 @@ def _responses(loaded: LoadedWorkflow) -> tuple[tuple[str, tuple[str, ...]], ...
 
 
 def play(text: str, sample: str | None = None, *, answers: Mapping[str, str] | None = None,
-         default_answer: str = DEFAULT_ANSWER) -> Playground:
+         default_answer: str = DEFAULT_ANSWER, known_steps_only: bool = False) -> Playground:
     """Check ``text``, draw it and, with a ``sample`` (a disbursement JSON document or JSON
     Lines), route each disbursement, response steps answering from ``answers`` (step → answer)
-    or ``default_answer``. Never raises for anything a user types."""
+    or ``default_answer``. An answer naming no response step is refused, as ``simulate --answer``
+    refuses it, unless ``known_steps_only``: then it is dropped (the editor's answer pickers were
+    drawn from the text before the edit that renamed the step). Never raises for anything a
+    user types."""
     from dsl.render import summary_line
 
     loaded = load_workflow(text, FLOW_LABEL, kind="flow", compile=True)
     result, summary = ("ok" if loaded.ok else "error"), summary_line(loaded.diagnostics)
     diagnostics, responses = _diagnostics(loaded), _responses(loaded)
     if loaded.compiled is None or loaded.config is None:
-        return Playground(loaded, result, summary, diagnostics, None, "fix the errors to see the diagram",
+        return Playground(loaded, result, summary, diagnostics, None, "Fix the errors to see the diagram.",
                           responses=responses)
-    routes, problems = _simulate(loaded, sample, answers or {}, default_answer)
+    given = dict(answers or {})
+    if known_steps_only:
+        given = {step: answer for step, answer in given.items() if step in dict(responses)}
+    routes, problems = _simulate(loaded, sample, given, default_answer)
     mermaid, diagram_problem = _diagram(loaded, routes[0].path if routes else None)
     return Playground(loaded, result, summary, diagnostics, mermaid, diagram_problem, tuple(routes),
                       tuple(problems), responses)

@@ -41,7 +41,7 @@ def test_diagnostics_are_check_json_with_the_suggestion_pulled_out(cli, tmp_path
 @pytest.mark.rule("WF-5")
 def test_a_workflow_with_errors_is_not_drawn_nor_simulated() -> None:
     shown = play(MISSPELT, SAMPLES[0])
-    assert shown.mermaid is None and shown.diagram_problem == "fix the errors to see the diagram"
+    assert shown.mermaid is None and shown.diagram_problem == "Fix the errors to see the diagram."
     assert shown.routes == () and shown.sample_problems == ()
 
 
@@ -100,6 +100,12 @@ def test_a_bad_sample_or_answer_is_refused_in_words() -> None:
     assert wrong.routes == ()
     assert wrong.sample_problems == ('answer for Controller Review: "Controller Review" offers "Approve", '
                                      '"Reject"; did you mean `Approve`?',)
+    stale = play(REFERENCE, SAMPLES[0], answers={"Controler Review": "Reject"})
+    assert stale.sample_problems == ('answer for Controler Review: no response step "Controler Review"; '
+                                     'did you mean `Controller Review`?',)
+    (kept,) = play(REFERENCE, SAMPLES[0], answers={"Controler Review": "Reject", "Controller Review": "Reject"},
+                   known_steps_only=True).routes
+    assert kept.end == "Rejected"
     assert play(REFERENCE, "   \n").sample_problems == () and play(REFERENCE, "").routes == ()
 
 
