@@ -168,3 +168,24 @@ def test_the_live_panel_takes_no_post_without_its_csrf_token(page, live, codes) 
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     answered = page.request.post(f"{live.url}/workflows/panel", form={"flow": MISSPELT, "csrf_token": token})
     assert answered.status == 200 and "unknown step `CFO Reveiw`" in answered.text()
+
+
+@pytest.mark.rule("ROLE-7")
+def test_only_template_editors_reach_the_editor_and_the_engine_refuses_the_rest(page, live) -> None:
+    """contributor@ holds no template permission: the engine refuses the list, and a publish
+    posted anyway (with a valid CSRF token) is refused by the engine too, whatever the page offers."""
+    sign_in(page, live, "contributor@demo.example")
+    response = page.goto(f"{live.url}/workflows")
+    assert response.status == 403
+    refusal = page.locator(".alert-error[role=alert]").inner_text()
+    assert "View Workflow Templates" in refusal
+    shoot(page, "workflows-refused")
+    assert_accessible(page)
+    page.goto(f"{live.url}/workflows/new")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    made = page.request.post(f"{live.url}/workflows/new",
+                             form={"csrf_token": token, "name": "Mine", "flow": REFERENCE, "action": "save"})
+    assert made.status == 403 and "Create and Edit Workflow Templates" in made.text()
+    # the panel itself changes nothing, so anyone signed in may try a text (ROLL-6)
+    tried = page.request.post(f"{live.url}/workflows/panel", form={"csrf_token": token, "flow": MISSPELT})
+    assert tried.status == 200 and "did you mean `CFO Review`?" in tried.text()

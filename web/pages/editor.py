@@ -43,6 +43,17 @@ SAMPLE = json.dumps({
 _ANSWER = "answer:"
 
 
+@bp.after_request
+def _htmx_redirects(response: Response) -> Response:
+    """A live-panel request whose session ended is redirected to the sign-in page: htmx would
+    follow the redirect and draw that page inside the panel, so the whole page goes there
+    instead (``HX-Redirect``)."""
+    if request.headers.get("HX-Request") == "true" and response.status_code in (301, 302, 303) \
+            and response.location:
+        return Response("", 200, headers={"HX-Redirect": response.location})
+    return response
+
+
 def _starter() -> str:
     from web.api.models import EXAMPLE_FLOW
 
@@ -84,7 +95,8 @@ def workflows() -> tuple[str, int]:
     try:
         page = templates.list_templates(services(), me.user_id, me.company_id, limit=200)
     except DomainError as exc:
-        return render_template("editor/list.html", items=None, refusal=engine_error(exc)), 403
+        ask = " Ask a Payments Admin of your company to grant you one." if exc.code == "permission_denied" else ""
+        return render_template("editor/list.html", items=None, refusal=engine_error(exc) + "." + ask), 403
     return render_template("editor/list.html", items=page.items, refusal=None), 200
 
 
