@@ -168,6 +168,8 @@ def test_the_live_panel_takes_no_post_without_its_csrf_token(page, live, codes) 
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     answered = page.request.post(f"{live.url}/workflows/panel", form={"flow": MISSPELT, "csrf_token": token})
     assert answered.status == 200 and "unknown step `CFO Reveiw`" in answered.text()
+    huge = page.request.post(f"{live.url}/workflows/panel", form={"flow": "x" * 200_001, "csrf_token": token})
+    assert huge.status == 200 and "longer than 200,000 characters; nothing was checked" in huge.text()
 
 
 @pytest.mark.rule("ROLE-7")

@@ -67,6 +67,14 @@ def _field(name: str, default: str = "") -> str:
     return value.replace("\r\n", "\n")[:MAX_TEXT]
 
 
+def _too_long() -> str | None:
+    """Why the form cannot be taken as it is: a text or sample longer than :data:`MAX_TEXT`."""
+    for name, what in (("flow", "The workflow text"), ("sample", "The sample")):
+        if len(request.form.get(name, "")) > MAX_TEXT:
+            return f"{what} is longer than {MAX_TEXT:,} characters; nothing was checked or saved."
+    return None
+
+
 def _answers(form: Mapping[str, str]) -> dict[str, str]:
     return {key[len(_ANSWER):]: value for key, value in form.items() if key.startswith(_ANSWER) and value}
 
@@ -116,8 +124,10 @@ def create() -> Response | tuple[str, int]:
     svc = services()
     name, text, sample = _field("name"), _field("flow"), _field("sample")
     answers = _answers(request.form)
-    if request.form.get("action") == "check":
-        return _editor(None, None, text, sample, answers, name=name)
+    too_long = _too_long()
+    if too_long or request.form.get("action") == "check":
+        return _editor(None, None, text, sample, answers, name=name, refusal=too_long,
+                       status=413 if too_long else 200)
     try:
         made = templates.create_template(svc, me.user_id, me.company_id, name)
     except DomainError as exc:
@@ -168,8 +178,10 @@ def edit_action(template_id: str) -> Response | tuple[str, int]:
             404 if exc.code == "not_found" else 403
     text, sample, answers = _field("flow"), _field("sample"), _answers(request.form)
     action = request.form.get("action", "check")
-    if action not in ("save", "publish"):
-        return _editor(source.template, source, text, sample, answers)
+    too_long = _too_long()
+    if too_long or action not in ("save", "publish"):
+        return _editor(source.template, source, text, sample, answers, refusal=too_long,
+                       status=413 if too_long else 200)
     loaded = _play(text, "", {}).source
     key = request.form.get("form_key") or None
     idempotency_key = f"editor-{action}-{key}" if key and key.isalnum() and len(key) <= 64 else None
@@ -219,6 +231,9 @@ def make_default(template_id: str) -> Response:
 @signed_in
 def panel() -> tuple[str, int]:
     """The live panel (diagnostics, diagram, simulation) for htmx; changes nothing (ROLL-6)."""
+    too_long = _too_long()
+    if too_long:  # htmx swaps a 200 only: the refusal takes the problems' place
+        return render_template("editor/_too_long.html", message=too_long), 200
     text = _field("flow")
     shown = _play(text, _field("sample"), _answers(request.form))
     return render_template("editor/_panel.html", shown=shown, text=text, answers=_answers(request.form),
