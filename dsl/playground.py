@@ -32,7 +32,7 @@ from typing import Any, Mapping
 from dsl.load import LoadedWorkflow, load_workflow
 from engine.spec.evaluator import DEFAULT_ANSWER
 
-__all__ = ["FLOW_LABEL", "MAX_SAMPLES", "Playground", "SimulatedRoute", "play", "suggestion"]
+__all__ = ["FLOW_LABEL", "MAX_SAMPLES", "Playground", "SimulatedRoute", "editable_text", "play", "suggestion"]
 
 #: The file name diagnostics name (what ``POST /v1/check`` calls an inline `.flow` text).
 FLOW_LABEL = "workflow.flow"
@@ -177,3 +177,20 @@ def _simulate(loaded: LoadedWorkflow, sample: str | None, answers: Mapping[str, 
     if not routes and not problems:
         problems.append("no disbursement found in the sample")
     return routes, problems
+
+
+def editable_text(text: str, kind: str) -> str | None:
+    """The `.flow` text the editor opens for a stored version: a `.flow` text as it was saved; a JSON
+    config written in the rule language (``payroute fmt``'s canonical text of its model); None when a
+    JSON config cannot be read or spelt in the language (a draft may be broken, WF-3)."""
+    if kind == "flow":
+        return text
+    from dsl.formatter import FormatError, format_loaded
+
+    loaded = load_workflow(text, "workflow.json", kind="json")
+    if loaded.front_end_failed or loaded.config is None:
+        return None
+    try:
+        return format_loaded(loaded)
+    except FormatError:
+        return None

@@ -131,3 +131,16 @@ def test_suggestion_reads_only_did_you_mean_hints() -> None:
 def test_nothing_a_user_types_raises(text: str) -> None:
     shown = play(text, text)
     assert shown.result == "error" and shown.diagnostics
+
+
+def test_a_stored_json_config_opens_as_its_flow_text(cli, tmp_path: Path) -> None:
+    from dsl.playground import editable_text
+
+    flow = tmp_path / "workflow.flow"
+    flow.write_text(REFERENCE, encoding="utf-8")
+    config = cli("compile", str(flow)).out
+    text = editable_text(config, "json")
+    assert text is not None and play(text).ok
+    assert play(text).mermaid == play(REFERENCE).mermaid
+    assert editable_text(REFERENCE, "flow") == REFERENCE
+    assert editable_text("{not json", "json") is None

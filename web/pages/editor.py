@@ -159,8 +159,14 @@ def edit_page(template_id: str) -> tuple[str, int]:
     except DomainError as exc:
         return render_template("editor/list.html", items=None, refusal=engine_error(exc)), \
             404 if exc.code == "not_found" else 403
-    text = source.text if source.text is not None and source.kind == "flow" else _starter()
-    return _editor(source.template, source, text, SAMPLE, {})
+    from dsl.playground import editable_text
+
+    text = editable_text(source.text, source.kind or "flow") if source.text is not None else None
+    note = None
+    if source.text is not None and text is None:
+        note = (f"Version {source.label} was saved as a JSON config that cannot be written as rule text: "
+                "the editor starts from the example workflow instead.")
+    return _editor(source.template, source, text if text is not None else _starter(), SAMPLE, {}, refusal=note)
 
 
 @bp.post("/<template_id>/edit")
