@@ -1,73 +1,28 @@
-/* Draws payroute's workflow diagrams with the vendored Mermaid (vendor/mermaid-12.3.0.min.js).
- *
- * Use: load Mermaid and this file (both `defer`) on a page that draws diagrams, and put the
- * Mermaid text (dsl.diagram's output, HTML-escaped by Jinja) in `<pre class="mermaid">`. Every
- * such element not yet drawn is replaced by its SVG when the page loads and after each htmx
- * swap (so a panel htmx redraws gets its new diagram). The SVG is given role="img" and the
- * element's aria-label, so a screen reader hears what the picture is. A text Mermaid cannot
- * draw keeps its text and says why below it, never a blank.
- *
- *   <pre class="mermaid" aria-label="Workflow diagram">{{ mermaid_text }}</pre>
- *
- * Mermaid runs with securityLevel "strict" (no HTML or click handlers from the text), and no
- * inline script is needed, as the pages' Content-Security-Policy requires.
- */
+/* Draw every <pre class="mermaid"> on the page with the vendored Mermaid (loaded only by pages
+   that show a workflow). Without JavaScript the <pre> keeps the diagram's text, which still reads.
+   securityLevel "strict": labels are text, never HTML or links. Call payrouteDiagrams(root) after
+   replacing part of a page (an htmx swap) to draw the new diagrams in it. */
 (function () {
   "use strict";
-  var started = false;
-  var counter = 0;
-
-  function start() {
-    if (started || !window.mermaid) return !!window.mermaid;
-    window.mermaid.initialize({
-      startOnLoad: false,
-      securityLevel: "strict",
-      theme: "base",
-      fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-      themeVariables: { primaryColor: "#ffffff", primaryBorderColor: "#495057", lineColor: "#868e96",
-                        fontSize: "14px" },
-      flowchart: { htmlLabels: true, curve: "basis" }
-    });
-    started = true;
-    return true;
-  }
-
-  function label(pre, svg) {
-    svg.setAttribute("role", "img");
-    var name = pre.getAttribute("aria-label") || "Workflow diagram";
-    svg.setAttribute("aria-label", name);
-  }
-
   function draw(root) {
-    if (!start()) return;
-    var pres = (root || document).querySelectorAll("pre.mermaid:not([data-drawn])");
-    Array.prototype.forEach.call(pres, function (pre) {
-      pre.setAttribute("data-drawn", "pending");
-      var text = pre.textContent;
-      var id = "payroute-diagram-" + (++counter);
-      window.mermaid.render(id, text).then(function (out) {
-        if (!pre.isConnected) return;
-        var holder = document.createElement("div");
-        holder.className = "mermaid-svg";
-        holder.innerHTML = out.svg;
-        var svg = holder.querySelector("svg");
-        if (svg) label(pre, svg);
-        pre.hidden = true;
-        pre.setAttribute("data-drawn", "yes");
-        pre.parentNode.insertBefore(holder, pre.nextSibling);
-      }).catch(function (err) {
-        pre.setAttribute("data-drawn", "failed");
-        var note = document.createElement("p");
-        note.className = "field-error";
-        note.textContent = "The diagram could not be drawn: " + (err && err.message ? err.message : err);
-        pre.parentNode.insertBefore(note, pre.nextSibling);
-        var stray = document.getElementById("d" + id);
-        if (stray) stray.remove();
+    if (!window.mermaid) { return; }
+    var nodes = (root || document).querySelectorAll("pre.mermaid:not([data-processed])");
+    if (!nodes.length) { return; }
+    window.mermaid.run({ nodes: Array.prototype.slice.call(nodes) }).then(function () {
+      Array.prototype.forEach.call(nodes, function (pre) {
+        var svg = pre.querySelector("svg");
+        if (svg) { svg.setAttribute("role", "img"); svg.setAttribute("aria-label", pre.getAttribute("aria-label") || "Workflow diagram"); }
       });
     });
   }
-
-  window.payrouteDiagrams = { draw: draw };
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSettle", function () { draw(document); });
+  window.payrouteDiagrams = draw;
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.mermaid) { return; }
+    window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "neutral",
+                                flowchart: { htmlLabels: false, useMaxWidth: true }, fontFamily: "system-ui, sans-serif" });
+    draw(document);
+  });
+  document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
+  /* an out-of-band swap (hx-swap-oob: the rule editor's diagram box) is not an afterSwap */
+  document.addEventListener("htmx:oobAfterSwap", function (e) { draw(e.detail && e.detail.target || e.target); });
 })();
