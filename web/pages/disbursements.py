@@ -240,3 +240,20 @@ def _status(exc: DomainError) -> int:
     from web.errors import status_for
 
     return status_for(exc)
+
+
+@bp.post("/<disbursement_id>/payments/<invoice_id>/reissue")
+@signed_in
+def reissue(disbursement_id: str, invoice_id: str) -> Any:
+    """FLOW-8: a Payments Admin re-issues a Failed payment (the engine checks the role, the state and
+    the code, last)."""
+    from engine.payments import reissue as reissuing
+
+    me = current()
+    code = "".join(request.form.get("mfa_code", "").split())
+    try:
+        order = reissuing.reissue_payment(services(), me.user_id, me.company_id, disbursement_id, invoice_id,
+                                          mfa_code=code)
+    except DomainError as exc:
+        return _again(disbursement_id, f"reissue-{invoice_id}", exc, _status(exc))
+    return _done(disbursement_id, f"Re-issued {order.invoice_number} as check {order.check_number}.")
