@@ -191,3 +191,31 @@ def test_only_template_editors_reach_the_editor_and_the_engine_refuses_the_rest(
     # the panel itself changes nothing, so anyone signed in may try a text (ROLL-6)
     tried = page.request.post(f"{live.url}/workflows/panel", form={"csrf_token": token, "flow": MISSPELT})
     assert tried.status == 200 and "did you mean `CFO Review`?" in tried.text()
+
+
+def test_the_editor_works_with_the_keyboard_alone(page, live, codes) -> None:
+    """Tab reaches the text; once typing, Tab indents; Esc then Tab moves on; a diagnostic's line
+    link, reached with Tab and followed with Enter, puts the cursor on the problem."""
+    from tests.browser.test_keyboard import _tab_to
+
+    sign_in(page, live, EMAIL, codes())
+    page.goto(f"{live.url}/workflows/new")
+    page.wait_for_load_state()
+    _tab_to(page, "el.id === 'f-name'")
+    page.keyboard.type("Keyboard made")
+    _tab_to(page, "el.id === 'flow'")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("x")
+    page.keyboard.press("Tab")  # typing: Tab indents
+    assert page.locator("#flow").input_value().endswith("x    ")
+    assert page.evaluate("document.activeElement.id") == "flow"
+    page.locator(".diagnostic a.at").first.wait_for()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # after Esc, Tab leaves the text
+    assert page.evaluate("document.activeElement.id") != "flow"
+    _tab_to(page, "el.classList.contains('at')")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "flow"
+    line = page.evaluate("() => { const a = document.getElementById('flow');"
+                         " return a.value.slice(0, a.selectionStart).split('\\n').length; }")
+    assert page.locator(".diagnostic a.at").first.inner_text().startswith(f"line {line}:")
