@@ -127,6 +127,7 @@ def test_a_misspelt_step_is_shown_at_its_line_and_fixing_it_draws_the_diagram(pa
     page.wait_for_load_state()
     assert page.locator(".alert-ok").inner_text().startswith("Published version 1.0")
     assert "Published 1.0" in page.locator(".head-badges").inner_text()
+    assert page.locator(".versions").inner_text() == "Versions: 0.1 draft, 1.0 in force"
     page.get_by_role("button", name="Set as default").click()
     page.wait_for_load_state()
     assert page.locator(".alert-error").inner_text().startswith(

@@ -91,7 +91,20 @@ def _editor(template: Any, source: Any, text: str, sample: str, answers: Mapping
     shown = _play(text, sample, answers)
     return render_template("editor/edit.html", template=template, source=source, text=text, sample=sample,
                            answers=answers, shown=shown, name=name, name_error=name_error, refusal=refusal,
-                           form_key=secrets.token_hex(16)), status
+                           versions=_versions(template), form_key=secrets.token_hex(16)), status
+
+
+def _versions(template: Any) -> tuple[Any, ...]:
+    """The template's versions, oldest first (WF-3, WF-4), for the history line; none when it is new."""
+    if template is None:
+        return ()
+    from engine.service import templates
+
+    me = current()
+    try:
+        return templates.read_template(services(), me.user_id, me.company_id, template.id).versions
+    except DomainError:  # read_source let this reader in a moment ago; a race at worst hides the line
+        return ()
 
 
 @bp.get("")
