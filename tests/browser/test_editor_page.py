@@ -48,7 +48,7 @@ def test_a_misspelt_step_is_shown_at_its_line_and_fixing_it_draws_the_diagram(pa
     sign_in(page, live, EMAIL, codes())
     page.goto(f"{live.url}/workflows")
     assert page.get_by_role("heading", name="Workflows").is_visible()
-    row = page.locator("tr", has_text="Default")
+    row = _default_row(page)
     assert row.count() == 1 and "Configured" in row.inner_text()
     shoot(page, "workflows")
     assert_accessible(page)
@@ -135,6 +135,44 @@ def test_a_misspelt_step_is_shown_at_its_line_and_fixing_it_draws_the_diagram(pa
     page.goto(f"{live.url}/workflows")
     mine = page.locator("tr", has_text="Capital projects")
     assert "version 1.0" in mine.inner_text() and "Not configured" in mine.inner_text()
+    assert mine.get_by_role("button", name=re.compile("^Set as default")).count() == 0
+
+    # configured like the demo's default (through the engine: no page configures yet), it can be the default
+    href = mine.get_by_role("link", name="Capital projects", exact=True).get_attribute("href")  # /workflows/<id>/edit
+    _configure_like_the_default(live, href.split("/")[2])
+    page.reload()
+    mine = page.locator("tr", has_text="Capital projects")
+    mine.get_by_role("button", name=re.compile("^Set as default")).click()
+    page.wait_for_load_state()
+    assert page.locator(".alert-ok").inner_text().startswith("Capital projects is now the company's default")
+    assert "Capital projects" in _default_row(page).inner_text() and _default_row(page).count() == 1
+
+
+def _default_row(page: Any) -> Any:
+    """The list's row of the company's default workflow (its "Default" badge)."""
+    return page.locator("tr", has=page.locator(".badge", has_text="Default"))
+
+
+def _configure_like_the_default(live: Live, template_id: str) -> None:
+    """Bind the template's roles and manager as the demo's default template binds them (WF-6)."""
+    from engine.service import directory, templates
+    from engine.services import Services
+    from engine.store.db import Database
+    from engine.store.tables import User
+    from sqlalchemy import select
+
+    svc = Services(Database(live.database_url))
+    try:
+        with svc.db.sessions() as s:
+            admin = s.scalars(select(User.id).where(User.email == EMAIL)).one()
+        company = directory.account(svc, admin).companies[0].id
+        default = next(t for t in templates.list_templates(svc, admin, company).items if t.is_default)
+        like = templates.read_template(svc, admin, company, default.id)
+        templates.configure(svc, admin, company, template_id, manager=default.manager_id,
+                            roles={k: list(v) for k, v in like.roles.items()},
+                            groups={k: list(v) for k, v in like.groups.items()})
+    finally:
+        svc.db.dispose()
 
 
 def test_the_editor_works_without_javascript(browser, live, codes) -> None:
@@ -144,7 +182,7 @@ def test_the_editor_works_without_javascript(browser, live, codes) -> None:
     try:
         sign_in(page, live, EMAIL, codes())
         page.goto(f"{live.url}/workflows")
-        page.locator("tr", has_text="Default").get_by_role("link", name=re.compile("^Edit")).click()
+        _default_row(page).get_by_role("link", name=re.compile("^Edit")).click()
         assert 'workflow "Example Payments Workflow" {' in page.locator("#flow").input_value()  # the demo's default
         page.locator("#flow").fill(MISSPELT)
         page.get_by_role("button", name="Check").click()

@@ -118,7 +118,11 @@ def workflows() -> tuple[str, int]:
     except DomainError as exc:
         ask = " Ask a Payments Admin of your company to grant you one." if exc.code == "permission_denied" else ""
         return render_template("editor/list.html", items=None, refusal=engine_error(exc) + "." + ask), 403
-    return render_template("editor/list.html", items=page.items, refusal=None), 200
+    from engine.security.permissions import PAYMENTS_ADMIN
+
+    # the button only for whom the engine lets choose (ROLE-1); set_default checks again
+    return render_template("editor/list.html", items=page.items, refusal=None,
+                           can_set_default=PAYMENTS_ADMIN in me.permissions), 200
 
 
 @bp.get("/new")
