@@ -56,10 +56,11 @@ def test_a_misspelt_step_is_shown_at_its_line_and_fixing_it_draws_the_diagram(pa
     page.get_by_role("link", name="New workflow").click()
     page.get_by_label("Workflow name").fill("Capital projects")
     _type_text(page, MISSPELT)
-    problem = page.locator(".diagnostic", has_text="unknown step `CFO Reveiw`")
+    problem = page.locator(".diagnostic", has_text="unknown step CFO Reveiw")
     problem.wait_for()
     assert problem.locator("a.at").inner_text() == "line 17:51"
-    assert "did you mean `CFO Review`?" in problem.inner_text()
+    assert "Hint: did you mean CFO Review?" in problem.inner_text()
+    assert problem.locator(".diagnostic-hint code").inner_text() == "CFO Review"  # the name set as code
     assert page.locator("#diag-summary").inner_text().startswith("1 error")
     mark = page.locator("#flow-marks .mark-error")
     assert mark.count() == 1 and "--line: 17" in mark.get_attribute("style")
@@ -206,7 +207,10 @@ def test_the_live_panel_takes_no_post_without_its_csrf_token(page, live, codes) 
     page.goto(f"{live.url}/workflows/new")
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     answered = page.request.post(f"{live.url}/workflows/panel", form={"flow": MISSPELT, "csrf_token": token})
-    assert answered.status == 200 and "unknown step `CFO Reveiw`" in answered.text()
+    assert answered.status == 200 and "unknown step <code>CFO Reveiw</code>" in answered.text()
+    hostile = REFERENCE.replace('start: "Controller Review"', 'start: "<img src=x onerror=alert(1)>"')
+    escaped = page.request.post(f"{live.url}/workflows/panel", form={"flow": hostile, "csrf_token": token}).text()
+    assert "<code>&lt;img src=x onerror=alert(1)&gt;</code>" in escaped and "<img" not in escaped
     huge = page.request.post(f"{live.url}/workflows/panel", form={"flow": "x" * 200_001, "csrf_token": token})
     assert huge.status == 200 and "longer than 200,000 characters; nothing was checked" in huge.text()
 
@@ -229,7 +233,7 @@ def test_only_template_editors_reach_the_editor_and_the_engine_refuses_the_rest(
     assert made.status == 403 and "Create and Edit Workflow Templates" in made.text()
     # the panel itself changes nothing, so anyone signed in may try a text (ROLL-6)
     tried = page.request.post(f"{live.url}/workflows/panel", form={"csrf_token": token, "flow": MISSPELT})
-    assert tried.status == 200 and "did you mean `CFO Review`?" in tried.text()
+    assert tried.status == 200 and "did you mean <code>CFO Review</code>?" in tried.text()
 
 
 def test_the_editor_works_with_the_keyboard_alone(page, live, codes) -> None:

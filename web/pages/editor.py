@@ -25,6 +25,7 @@ import secrets
 from typing import Any, Mapping
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from engine.errors import DomainError
@@ -41,6 +42,15 @@ SAMPLE = json.dumps({
     "invoices": [{"id": "INV-1", "vendor": "Acme Concrete", "amount": "98250.00"},
                  {"id": "INV-2", "vendor": "Steelworks LLC", "amount": "12000.00"}]}, indent=2)
 _ANSWER = "answer:"
+
+
+@bp.app_template_filter("ticks")
+def ticks(text: str | None) -> Markup:
+    """A diagnostic's message or hint with its `quoted` names set as code, the rest escaped (a name
+    may hold anything a user typed)."""
+    import re
+
+    return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", str(escape(text or ""))))
 
 
 @bp.after_request
