@@ -225,6 +225,7 @@ def test_only_template_editors_reach_the_editor_and_the_engine_refuses_the_rest(
     refusal = page.locator(".alert-error[role=alert]").inner_text()
     assert "View Workflow Templates" in refusal
     shoot(page, "workflows-refused")
+    assert refusal.endswith("Ask a Payments Admin of your company to grant you one.")
     assert_accessible(page)
     page.goto(f"{live.url}/workflows/new")
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")

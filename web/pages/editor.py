@@ -124,14 +124,17 @@ def workflows() -> tuple[str, int]:
 
     me = current()
     try:
-        page = templates.list_templates(services(), me.user_id, me.company_id, limit=200)
+        page = templates.list_templates(services(), me.user_id, me.company_id,
+                                        after=request.args.get("after") or None, limit=100)
     except DomainError as exc:
         ask = " Ask a Payments Admin of your company to grant you one." if exc.code == "permission_denied" else ""
-        return render_template("editor/list.html", items=None, refusal=engine_error(exc) + "." + ask), 403
+        status = 403 if exc.code == "permission_denied" else 404 if exc.code == "not_found" else 400
+        refusal = engine_error(exc).rstrip(".") + "." + ask
+        return render_template("editor/list.html", items=None, refusal=refusal), status
     from engine.security.permissions import PAYMENTS_ADMIN
 
     # the button only for whom the engine lets choose (ROLE-1); set_default checks again
-    return render_template("editor/list.html", items=page.items, refusal=None,
+    return render_template("editor/list.html", items=page.items, next_after=page.next_after, refusal=None,
                            can_set_default=PAYMENTS_ADMIN in me.permissions), 200
 
 
