@@ -24,7 +24,7 @@ matching row once, with none skipped or repeated, while rows are added meanwhile
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Sequence
@@ -120,8 +120,6 @@ class WorkflowDetail:
     path: tuple[str, ...]
     #: open occurrences past their due date (STEP-9)
     overdue_steps: tuple[str, ...]
-    #: the configuration this instance runs (its pinned version, WF-12): what its diagram draws
-    config: WorkflowConfig | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -173,6 +171,16 @@ class DisbursementList:
 # ---------------------------------------------------------------- one disbursement
 
 
+def running_workflow(svc: Services, actor: str, company_id: str, disbursement_id: str) -> WorkflowConfig | None:
+    """The workflow the disbursement's latest instance runs (its pinned version, WF-12), for whoever
+    may see the disbursement: what a page draws as its diagram with :attr:`WorkflowDetail.path`.
+    None before the first start (DSB-9) and for a Draft."""
+    with svc.db.sessions() as s:
+        d = require_viewer(s, company_id, actor, disbursement_id)
+        inst = latest_instance(s, d.id)
+        return compiled_of(s, svc, inst).config if inst is not None else None
+
+
 def get_disbursement(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                      draft: bool = False) -> DisbursementDetail:
     """The disbursement (``draft``: the Draft) with its workflow: the current step, the awaited
@@ -211,7 +219,7 @@ def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> W
         inst.id, inst.number, state.status, d.workflow_status, (inst.snapshot or {}).get("manager"),
         state.blocked, _aware(inst.started_at), _aware(inst.ended_at), state.end_step, state.outcome,
         _status_text(compiled, state), current, tuple(state.path),
-        tuple(o.step for o in instance.overdue(state, calendar, now)), compiled.config)
+        tuple(o.step for o in instance.overdue(state, calendar, now)))
 
 
 def _aware(moment: Any) -> Any:
