@@ -24,7 +24,7 @@ from dsl.simulate_input import Record
 from engine.spec.compiler import CompiledWorkflow
 from engine.spec.evaluator import Route, Router, evaluate
 
-__all__ = ["JsonlWriter", "TextWriter", "JsonWriter"]
+__all__ = ["JsonlWriter", "TextWriter", "JsonWriter", "route_lines"]
 
 #: What ``json.dumps`` does to a ``str`` (with its default ``ensure_ascii``), minus the dispatch.
 _json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
@@ -104,21 +104,28 @@ class JsonlWriter(_Writer):
         super().finish()
 
 
+def route_lines(record_id: str | None, line: int | None, route: Route) -> list[str]:
+    """One route as ``simulate --format text`` prints it: ``ID (line N): END (OUTCOME)``, then each
+    visit indented (a condition's `when` lines with the values compared, COND-13), then why it
+    stopped. Shared with the rule editor's simulate panel (dsl.playground), so both say the same."""
+    where = f" (line {line})" if line is not None else ""
+    verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
+    # An id or a fact value may hold a newline, which must not start a line
+    # of its own; the CLI's stream escapes every other control character.
+    lines = [f"{_no_newline(record_id or '')}{where}: {verdict}"]
+    for visit in route.visits:
+        lines += ["  " + _no_newline(text) for text in visit.lines()]
+    if route.stopped:
+        lines.append(f"  stopped: {route.stopped}")
+    return lines
+
+
 class TextWriter(_Writer):
     """Each step visited; for each condition, the `when` lines tried with the values compared (COND-13)."""
 
     def route(self, record: Record) -> str | None:
         route = self.evaluate(record)
-        where = f" (line {record.line})" if record.line is not None else ""
-        verdict = f"{route.end} ({route.outcome})" if route.end else "stopped"
-        # An id or a fact value may hold a newline, which must not start a line
-        # of its own; the CLI's stream escapes every other control character.
-        lines = [f"{_no_newline(record.id or '')}{where}: {verdict}"]
-        for visit in route.visits:
-            lines += ["  " + _no_newline(line) for line in visit.lines()]
-        if route.stopped:
-            lines.append(f"  stopped: {route.stopped}")
-        self.out.write("\n".join(lines) + "\n\n")
+        self.out.write("\n".join(route_lines(record.id, record.line, route)) + "\n\n")
         return route.stopped
 
     def finish(self) -> None:

@@ -587,3 +587,42 @@ def published_workflow(svc: Services, actor: str, template_id: str, version: str
         document = v.document
         compiled = svc.compiled(v.content_hash, lambda: document)
         return PublishedWorkflow(v.id, t.id, t.company_id, f"{v.major}.{v.minor}", v.state, v.content_hash, compiled)
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """The text a template's editor opens (its latest version, draft or published, WF-3/WF-4) and
+    what the reader may do with it: save a draft and publish (Create and Edit Workflow Templates or
+    Payments Admin, ROLE-7; publishing to the default template only an Admin, ROLE-1) and choose
+    the default (Payments Admin, ROLE-1). The flags only let a page offer the right buttons: the
+    commands check the actor again themselves."""
+
+    template_id: str
+    template: TemplateView
+    label: str | None  #: None before the first version is saved
+    state: str | None
+    kind: str | None  #: "flow" or "json"
+    text: str | None
+    can_edit: bool
+    can_publish: bool
+    can_set_default: bool
+
+
+def read_source(svc: Services, actor: str, company_id: str, template_id: str) -> SourceView:
+    """A template's latest version's text (the rule editor's starting point) and the reader's powers
+    over it; readable as :func:`read_template` (ROLE-7), another company's template ``not_found``
+    (GEN-5)."""
+    with svc.db.sessions() as s:
+        perms = require_reader(s, company_id, actor, _READERS, rule="ROLE-7", action="viewing workflow templates")
+        company = get_company(s, company_id)
+        t = _template(s, company_id, template_id) if is_id(template_id) else None
+        if t is None:
+            raise DomainError("not_found", "no such template", rule="GEN-5")
+        editor = bool(perms & {EDIT_TEMPLATES, PAYMENTS_ADMIN})
+        admin = PAYMENTS_ADMIN in perms
+        is_default = company.default_template_id == t.id
+        v = _latest(s, t.id)
+        return SourceView(t.id, _view(s, company, t), f"{v.major}.{v.minor}" if v else None,
+                          v.state if v else None, v.source_kind if v else None, v.source_text if v else None,
+                          editor and not t.archived, editor and not t.archived and (admin or not is_default),
+                          admin)

@@ -141,3 +141,35 @@ def _disbursement():
 
     line = (EXAMPLES / "reference" / "disbursements.jsonl").read_text(encoding="utf-8").splitlines()[0]
     return Disbursement.model_validate(json.loads(line))
+
+
+@pytest.mark.rule("WF-3", "ROLE-7", "ROLE-1", "GEN-5")
+def test_read_source_opens_the_latest_version_with_the_reader_s_powers(svc) -> None:
+    w = build_world(svc)
+    t = templates.create_template(svc, w.admin, w.company, "Capital").id
+    empty = templates.read_source(svc, w.admin, w.company, t)
+    assert (empty.label, empty.state, empty.kind, empty.text) == (None, None, None, None)
+    assert empty.template.name == "Capital" and (empty.can_edit, empty.can_publish, empty.can_set_default) == \
+        (True, True, True)
+    templates.publish(svc, w.admin, w.company, t, load_workflow(REFERENCE, "x.flow"))
+    templates.save_draft(svc, w.admin, w.company, t, load_workflow("workflow broken", "x.flow"))
+    latest = templates.read_source(svc, w.admin, w.company, t)
+    assert (latest.label, latest.state, latest.kind, latest.text) == ("1.1", "draft", "flow", "workflow broken")
+    published = templates.read_source(svc, w.admin, w.company, w.template)
+    assert (published.label, published.state, published.text) == ("1.0", "active", REFERENCE)
+    editor = _member(w, "editor", EDIT_TEMPLATES)
+    viewer = _member(w, "viewer", VIEW_TEMPLATES)
+    mine = templates.read_source(svc, editor, w.company, t)
+    assert (mine.can_edit, mine.can_publish, mine.can_set_default) == (True, True, False)
+    default = templates.read_source(svc, editor, w.company, w.template)  # ROLE-1: the default is the Admin's
+    assert default.template.is_default and (default.can_edit, default.can_publish) == (True, False)
+    looking = templates.read_source(svc, viewer, w.company, t)
+    assert (looking.can_edit, looking.can_publish, looking.can_set_default) == (False, False, False)
+    assert looking.text == "workflow broken"
+    templates.archive(svc, w.admin, w.company, t)
+    assert not templates.read_source(svc, w.admin, w.company, t).can_edit  # WF-14
+    assert _refused(templates.read_source, svc, w.creator, w.company, t).code == "permission_denied"
+    boss, other = _stranger(w)
+    assert _refused(templates.read_source, svc, boss, w.company, t).code == "not_found"
+    assert _refused(templates.read_source, svc, boss, other, t).code == "not_found"
+    assert _refused(templates.read_source, svc, w.admin, w.company, "nope").code == "not_found"

@@ -23,4 +23,6 @@
     draw(document);
   });
   document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
+  /* an out-of-band swap (hx-swap-oob: the rule editor's diagram box) is not an afterSwap */
+  document.addEventListener("htmx:oobAfterSwap", function (e) { draw(e.detail && e.detail.target || e.target); });
 })();
