@@ -210,10 +210,12 @@ def summary(account: BankAccount) -> dict[str, Any]:
 def write_audit(s: Session, svc: Services, account: BankAccount, actor: str, action: str, *,
                 before: dict[str, Any] | None, rules: tuple[str, ...], reason: str | None = None,
                 details: dict[str, Any] | None = None) -> None:
-    """One entry on the account's company chain (the caller holds the company's lock)."""
+    """One entry on the account's company chain (the caller holds the company's lock); a sandbox
+    account's entries say so (ROLL-4)."""
     audit.append(s, chain=audit.company_chain(account.company_id), company_id=account.company_id, at=svc.now(),
                  actor_id=actor, action=action, object_type="bank_account", object_id=account.id,
-                 before=before, after=summary(account), reason=reason, rules=rules, details=details)
+                 before=before, after=summary(account), reason=reason, rules=rules, details=details,
+                 sandbox=bool(account.sandbox))
 
 
 def require_admin(s: Session, company_id: str, actor: str, *, action: str,
