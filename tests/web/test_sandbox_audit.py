@@ -5,6 +5,8 @@ written by the one-statement hot path)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -31,7 +33,8 @@ def _chain(svc, chain: str) -> list[AuditEntry]:
 
 
 @pytest.mark.rule("ROLL-4", "AUD-7")
-def test_entries_about_sandbox_records_are_marked_as_tests_and_the_history_says_so(ready, clock) -> None:
+def test_entries_about_sandbox_records_are_marked_as_tests_and_the_history_and_export_say_so(
+        ready, clock, cli, tmp_path) -> None:
     api, r = ready
     svc = api.svc
     production = r.disbursement(("250.00", None))  # before the project goes to sandbox mode
@@ -87,6 +90,27 @@ def test_entries_about_sandbox_records_are_marked_as_tests_and_the_history_says_
     other = api.admin.get(f"{api.c}/disbursements/{production}/history").get_json()
     assert other["sandbox"] is False and other["events"]
     assert all(e["sandbox"] is False and "sandbox" not in e["details"] for e in other["events"])
+
+    # payroute audit export: one JSON entry a line, each saying whether it is about a sandbox record
+    url = svc.db.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "audit.jsonl"
+    result = cli("audit", "export", "--database-url", url, "--company", r.w.company, "-o", str(out))
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    with svc.db.sessions() as s:
+        assert len(rows) == audit.count(s, company_id=r.w.company)
+    assert all(set(row) == {*audit.EXPORTED, "sandbox"} for row in rows)
+    assert [(row["chain"], row["seq"]) for row in rows] == sorted((row["chain"], row["seq"]) for row in rows)
+    by_chain = {chain: [row for row in rows if row["chain"] == chain]
+                for chain in (audit.disbursement_chain(d), audit.disbursement_chain(production))}
+    assert len(by_chain[audit.disbursement_chain(d)]) == len(entries)
+    assert all(row["sandbox"] is True for row in by_chain[audit.disbursement_chain(d)])
+    assert by_chain[audit.disbursement_chain(production)]
+    assert not any(row["sandbox"] for row in by_chain[audit.disbursement_chain(production)])
+    marked = sum(row["sandbox"] for row in rows)
+    assert f"exported {len(rows)} audit entries ({marked} about sandbox records" in result.err
+    one = cli("audit", "export", "--database-url", url, "--chain", audit.disbursement_chain(d))
+    assert one.code == 0 and [json.loads(line)["sandbox"] for line in one.out.splitlines()] == [True] * len(entries)
 
 
 def authorization_deposit(svc, r, funding: str) -> str:
