@@ -240,7 +240,7 @@ def challenge(s: Session, svc: Services, company: Company, user_id: str, code: o
             raise
         # AUD-4: a locked-out user's attempt at a sensitive action is a security refusal, recorded
         # though nothing changes; the code is not read, so it counts nothing more (MFA-11)
-        raise DomainError(exc.code, exc.message, rule=exc.rule,
+        raise DomainError("mfa_locked", exc.message, rule=exc.rule,
                           audit=Refusal(company.id, user_id, action, object_type, object_id)) from None
     if not verdict.accepted:
         raise _refuse(company, user_id, action, object_type, object_id, verdict)
