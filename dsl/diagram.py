@@ -29,6 +29,8 @@ EdgeKind = Literal["start", "answer", "when", "otherwise"]
 
 ENTRY_ID = "entry"
 HIGHLIGHT = "#1c7ed6"
+#: the step a disbursement waits at now (``current``): filled, on top of the path's outline
+CURRENT_FILL = "#d0ebff"
 _FILL = {
     "condition": ("#fff3bf", "#f08c00"),
     "success": ("#d3f9d8", "#2b8a3e"),
@@ -232,7 +234,8 @@ def _mermaid_label(lines: list[str]) -> str:
     return '"' + "<br/>".join(mermaid_escape(line) for line in lines) + '"'
 
 
-def render_mermaid(graph: Graph, path: Sequence[str] | None = None) -> str:
+def render_mermaid(graph: Graph, path: Sequence[str] | None = None, current: str | None = None) -> str:
+    """Mermaid text; ``path`` highlights a route, ``current`` (a step name) the step waiting now."""
     on_nodes, on_edges = highlighted(graph, path) if path is not None else (set(), set())
     out = ["---", f"title: {json.dumps(graph.title, ensure_ascii=False)}", "---", "flowchart TD"]
     out.append(f'    {ENTRY_ID}(("start"))')
@@ -258,6 +261,9 @@ def render_mermaid(graph: Graph, path: Sequence[str] | None = None) -> str:
         if on_edges:
             out.append(f"    linkStyle {','.join(str(i) for i in sorted(on_edges))} "
                        f"stroke:{HIGHLIGHT},stroke-width:4px")
+    for node in graph.nodes:
+        if current is not None and node.step.name == current:
+            out.append(f"    style {node.id} fill:{CURRENT_FILL},stroke:{HIGHLIGHT},stroke-width:4px")
     return "\n".join(out) + "\n"
 
 
@@ -308,7 +314,8 @@ def render_dot(graph: Graph, path: Sequence[str] | None = None) -> str:
 
 
 def render(config: WorkflowConfig, fmt: DiagramFormat = "mermaid",
-           path: Sequence[str] | None = None) -> str:
-    """The diagram of ``config`` in ``fmt``; ``path`` highlights a route (PathError if none)."""
+           path: Sequence[str] | None = None, current: str | None = None) -> str:
+    """The diagram of ``config`` in ``fmt``; ``path`` highlights a route (PathError if none), and
+    ``current`` the step waiting now (Mermaid only: a page shows it)."""
     graph = build_graph(config)
-    return render_mermaid(graph, path) if fmt == "mermaid" else render_dot(graph, path)
+    return render_mermaid(graph, path, current) if fmt == "mermaid" else render_dot(graph, path)

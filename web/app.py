@@ -90,6 +90,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_api(__import__("web.api.mfa", fromlist=["bp"]).bp)  # MFA over HTTP
     _add_contract_routes(app)
     _document_problem(app)
+    from web import pages
+
+    pages.register(app)  # the browser pages (sign-in session cookies, CSRF), beside the API
     return app
 
 
@@ -109,7 +112,9 @@ def _json_body() -> Response | None:
 
     from web.errors import problem
 
-    if request.url_rule is None:
+    from web.pages import is_page
+
+    if request.url_rule is None or is_page(request.path):  # a page's form is its own (CSRF-checked)
         return None
     if request.method == "DELETE":
         if not request.get_data(cache=True):

@@ -172,12 +172,34 @@ def request_id() -> str:
     return str(rid)
 
 
+def _page(path: str) -> bool:
+    from web.pages import is_page
+
+    return is_page(path)
+
+
+def _page_error(status: int, detail: str) -> Response:
+    from web.pages import render_error
+
+    return render_error(status, detail)
+
+
+_PAGE_DETAIL = {
+    404: "There is no page at this address. Check the link, or start again from the inbox.",
+    405: "This page does not accept that kind of request.",
+    429: "Too many attempts from your address in a short time: wait a minute, then try again.",
+}
+
+
 def _http_error(exc: HTTPException) -> Response:
     if exc.response is not None:  # a response made on purpose (flask-openapi3's validation problem)
         return exc.response
     status = exc.code or 500
     if status >= 500:
         return _internal(exc)
+    if _page(request.path):  # a person in a browser: an HTML page that says what happened
+        return _page_error(status, _PAGE_DETAIL.get(status, exc.description or title_for(
+            HTTP_CODES.get(status, "error"))))
     detail = {
         400: "the request body is not valid JSON",
         404: "no such resource",
@@ -194,6 +216,10 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _domain_error(exc: DomainError) -> Response:
+    if _page(request.path):  # a page that did not catch its refusal still explains it
+        from web.pages.context import engine_error
+
+        return _page_error(status_for(exc), engine_error(exc))
     extra: dict[str, Any] = {}
     if exc.rule:
         extra["rule"] = exc.rule
@@ -205,6 +231,8 @@ def _domain_error(exc: DomainError) -> Response:
 def _internal(exc: BaseException) -> Response:
     rid = request_id()
     log.error("request %s %s %s failed", rid, request.method, request.path, exc_info=exc)
+    if _page(request.path):
+        return _page_error(500, f"The page could not be shown. Quote request id {rid} when reporting it.")
     return problem(500, f"the service failed to answer this request; quote request id {rid} when reporting it",
                    request_id=rid)
 

@@ -167,8 +167,9 @@ def _require_segregation(s: Session, company: Company, d: Disbursement, actor: s
     found = segregation.bar(actor, authorize_facts(s, company, d))
     if found is None:
         return
-    if found.rule == "AUTH-5":
-        what = f"approved invoice(s) {', '.join(found.objects)}"
+    if found.rule == "AUTH-5":  # the invoices by number, as people know them (``objects`` keeps the ids)
+        numbers = dict(s.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(list(found.objects)))).all())
+        what = f"approved invoice(s) {', '.join(numbers.get(o, o) for o in found.objects)}"
     elif found.objects:
         what = f"answered step(s) {', '.join(repr(o) for o in found.objects)}"
     else:

@@ -792,6 +792,21 @@ def list_members(svc: Services, actor: str, company_id: str, *, after: str | Non
         return ListPage(tuple(_members(s, company_id, [r.user_id for r in rows])), next_after)
 
 
+def member_names(svc: Services, actor: str, company_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+    """The names of those of ``user_ids`` who are (or were) members of the company, for any active
+    member: a page shows who is awaited, answered or manages a workflow by name, as the workflow
+    itself does to its participants (emails and history name them). Only names: no email
+    address, no role. Ids that are not members are left out."""
+    wanted = [u for u in dict.fromkeys(user_ids) if isinstance(u, str) and is_id(u)][:MAX_PAGE]
+    with svc.db.sessions() as s:
+        require_reader(s, company_id, actor, None, rule="GEN-5", action="reading members' names")
+        if not wanted:
+            return {}
+        rows = s.execute(select(User.id, User.name).join(Membership, Membership.user_id == User.id)
+                         .where(Membership.company_id == company_id, User.id.in_(wanted)))
+        return {uid: name for uid, name in rows}
+
+
 def read_member(svc: Services, actor: str, company_id: str, user_id: str) -> MemberView:
     """One member: what :func:`list_members` needs, except that every active member may read themselves."""
     with svc.db.sessions() as s:

@@ -24,7 +24,7 @@ matching row once, with none skipped or repeated, while rows are added meanwhile
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Sequence
@@ -38,6 +38,7 @@ from engine.money import CENT
 from engine.runtime import instance
 from engine.runtime.instance import Occurrence
 from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER, eligible_users, held, membership
+from engine.spec.model import WorkflowConfig
 from engine.service.directory import get_company
 from engine.service.disbursements import DisbursementView, disbursement_view
 from engine.service.instance_store import (
@@ -119,6 +120,8 @@ class WorkflowDetail:
     path: tuple[str, ...]
     #: open occurrences past their due date (STEP-9)
     overdue_steps: tuple[str, ...]
+    #: the configuration this instance runs (its pinned version, WF-12): what its diagram draws
+    config: WorkflowConfig | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> W
         inst.id, inst.number, state.status, d.workflow_status, (inst.snapshot or {}).get("manager"),
         state.blocked, _aware(inst.started_at), _aware(inst.ended_at), state.end_step, state.outcome,
         _status_text(compiled, state), current, tuple(state.path),
-        tuple(o.step for o in instance.overdue(state, calendar, now)))
+        tuple(o.step for o in instance.overdue(state, calendar, now)), compiled.config)
 
 
 def _aware(moment: Any) -> Any:
