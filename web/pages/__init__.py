@@ -39,7 +39,7 @@ def is_page(path: str) -> bool:
 
 
 def register(app: Flask) -> None:
-    from web.pages import disbursements, mfa, sign_in
+    from web.pages import bank_accounts, disbursements, mfa, sign_in
 
     secure = os.environ.get("PAYROUTE_COOKIE_SECURE", "1").strip().lower() not in ("0", "false", "no")
     # Flask's own defaults are set already (not Secure, no SameSite): ours replace them
@@ -77,7 +77,7 @@ def register(app: Flask) -> None:
     app.context_processor(_layout)
     app.jinja_env.add_extension("jinja2.ext.do")
 
-    for module in (sign_in, mfa, disbursements):
+    for module in (sign_in, mfa, disbursements, bank_accounts):
         app.register_blueprint(module.bp)
 
 
