@@ -32,10 +32,15 @@ def _source_packages() -> set[str]:
             for top in PACKAGE_ROOTS for init in (ROOT / top).rglob("__init__.py")}
 
 
+#: Folders shipped whole: the pages' templates and static files (every file in them)
+DATA_FOLDERS = ("web/templates", "web/static")
+
+
 def _source_data_files() -> set[str]:
     return {p.relative_to(ROOT).as_posix()
             for top in PACKAGE_ROOTS for p in (ROOT / top).rglob("*")
-            if p.is_file() and p.name.endswith(DATA_SUFFIXES) and "__pycache__" not in p.parts}
+            if p.is_file() and "__pycache__" not in p.parts
+            and (p.name.endswith(DATA_SUFFIXES) or p.relative_to(ROOT).as_posix().startswith(DATA_FOLDERS))}
 
 
 def _build_wheel(tmp: Path) -> Path:

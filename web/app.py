@@ -112,9 +112,9 @@ def _json_body() -> Response | None:
 
     from web.errors import problem
 
-    from web.pages import is_page
+    from web.pages import is_page_request
 
-    if request.url_rule is None or is_page(request.path):  # a page's form is its own (CSRF-checked)
+    if request.url_rule is None or is_page_request():  # a page's form is its own (CSRF-checked)
         return None
     if request.method == "DELETE":
         if not request.get_data(cache=True):

@@ -173,9 +173,9 @@ def request_id() -> str:
 
 
 def _page(path: str) -> bool:
-    from web.pages import is_page
+    from web.pages import is_page_request
 
-    return is_page(path)
+    return is_page_request()
 
 
 def _page_error(status: int, detail: str) -> Response:

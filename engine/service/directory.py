@@ -134,6 +134,8 @@ class InvoiceView:
     amount_due: Decimal
     status: str
     approved_by: str | None
+    #: DSB-5: held by a disbursement (or Draft) already, so no other may pay it
+    reserved: bool = False
 
 
 def _user_view(user: User) -> UserView:
@@ -915,7 +917,8 @@ def _invoice_views(s: Session, invoices: Sequence[Invoice]) -> list[InvoiceView]
     names = {cid: name for cid, name in s.execute(select(Company.id, Company.name).where(
         Company.id.in_({i.payee_company_id for i in invoices})))} if invoices else {}
     return [InvoiceView(i.id, i.project_id, i.number, i.payee_company_id, names.get(i.payee_company_id, ""),
-                        Decimal(i.amount_due).quantize(CENT), i.status or "Unpaid", i.approved_by)
+                        Decimal(i.amount_due).quantize(CENT), i.status or "Unpaid", i.approved_by,
+                        i.reserved_by is not None)
             for i in invoices]
 
 

@@ -35,11 +35,24 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 
 def is_page(path: str) -> bool:
+    """Outside the API and its documents: where the CSRF check and the page headers apply."""
     return not path.startswith(API_PREFIXES)
 
 
+def is_page_request() -> bool:
+    """This request is a person's in a browser: a page's route, or an unknown address asked for as
+    HTML outside the API. Its errors are HTML pages; every other request's stay problem+json."""
+    from flask import current_app
+
+    if request.blueprint is not None:
+        return request.blueprint in current_app.extensions.get("payroute.pages", ())
+    if request.url_rule is not None or not is_page(request.path):
+        return False
+    return "text/html" in request.headers.get("Accept", "")
+
+
 def register(app: Flask) -> None:
-    from web.pages import bank_accounts, disbursements, mfa, sign_in
+    from web.pages import bank_accounts, disbursements, mfa, new_disbursement, people, sign_in
 
     secure = os.environ.get("PAYROUTE_COOKIE_SECURE", "1").strip().lower() not in ("0", "false", "no")
     # Flask's own defaults are set already (not Secure, no SameSite): ours replace them
@@ -77,8 +90,10 @@ def register(app: Flask) -> None:
     app.context_processor(_layout)
     app.jinja_env.add_extension("jinja2.ext.do")
 
-    for module in (sign_in, mfa, disbursements, bank_accounts):
+    modules = (sign_in, mfa, new_disbursement, disbursements, people, bank_accounts)
+    for module in modules:
         app.register_blueprint(module.bp)
+    app.extensions["payroute.pages"] = frozenset(m.bp.name for m in modules)
 
 
 def _when(moment: Any) -> str:

@@ -88,3 +88,19 @@ def saved() -> Response | tuple[str, int]:
     response = redirect(url_for("sign_in.sign_in_page", email=me.email))
     clear_session_cookie(response)
     return response
+
+
+@bp.post("/recovery-codes")
+@signed_in
+def regenerate() -> tuple[str, int] | str:
+    """MFA-7: a new set of ten after a challenge; the old set is void; shown once, confirmed again."""
+    from engine.security import enrollment
+
+    me = current()
+    code = "".join(request.form.get("code", "").split())
+    try:
+        codes = enrollment.regenerate_recovery_codes(services(), me.user_id, me.company_id, code=code)
+    except DomainError as exc:
+        return render_template("mfa/enroll.html", status=_status(), start=None,
+                               errors={"regenerate": engine_error(exc)}), 422
+    return render_template("mfa/codes.html", codes=codes.codes)
