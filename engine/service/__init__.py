@@ -9,5 +9,5 @@ service and the pages call.
 """
 
 __all__ = ["audit", "audit_verification", "demo", "directory", "disbursement_queries", "disbursements", "history",
-           "idempotency", "instance_store", "instances", "reminders", "templates", "tokens",
-           "transition_rows"]
+           "idempotency", "inbox", "insights", "instance_store", "instances", "reminders", "templates",
+           "tokens", "transition_rows"]

@@ -24,7 +24,7 @@ matching row once, with none skipped or repeated, while rows are added meanwhile
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Sequence
@@ -94,6 +94,9 @@ class CurrentStep:
     answers: tuple[str, ...]
     #: STEP-7: the status text the disbursement shows while here
     status_text: str | None
+    #: why the route arrived here, in words: "needs CFO review: disbursement amount $120,000.00 is
+    #: over $100,000.00" (COND-13; the inbox's line)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,6 @@ class WorkflowDetail:
     path: tuple[str, ...]
     #: open occurrences past their due date (STEP-9)
     overdue_steps: tuple[str, ...]
-    #: the configuration this instance runs (its pinned version, WF-12): what its diagram draws
-    config: WorkflowConfig | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,16 @@ class DisbursementList:
 # ---------------------------------------------------------------- one disbursement
 
 
+def running_workflow(svc: Services, actor: str, company_id: str, disbursement_id: str) -> WorkflowConfig | None:
+    """The workflow the disbursement's latest instance runs (its pinned version, WF-12), for whoever
+    may see the disbursement: what a page draws as its diagram with :attr:`WorkflowDetail.path`.
+    None before the first start (DSB-9) and for a Draft."""
+    with svc.db.sessions() as s:
+        d = require_viewer(s, company_id, actor, disbursement_id)
+        inst = latest_instance(s, d.id)
+        return compiled_of(s, svc, inst).config if inst is not None else None
+
+
 def get_disbursement(svc: Services, actor: str, company_id: str, disbursement_id: str, *,
                      draft: bool = False) -> DisbursementDetail:
     """The disbursement (``draft``: the Draft) with its workflow: the current step, the awaited
@@ -186,6 +197,14 @@ def get_disbursement(svc: Services, actor: str, company_id: str, disbursement_id
             raise DomainError("not_found", "no such draft" if draft else "no such disbursement", rule="GEN-5")
         view = disbursement_view(s, d)
         return DisbursementDetail(d.id, view, _workflow(s, svc, company, d), int(d.lock_version))
+
+
+def _reason(state: Any, config: WorkflowConfig, seq: int) -> str | None:
+    """Why the route arrived at the step waiting now, in words (engine.runtime.arrival)."""
+    from engine.runtime.arrival import arrival
+
+    why = arrival(state, config, seq)
+    return why.text if why is not None else None
 
 
 def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> WorkflowDetail | None:
@@ -206,12 +225,13 @@ def _workflow(s: Session, svc: Services, company: Company, d: Disbursement) -> W
             cur.due is not None and calendar.is_overdue(cur.due, now),
             tuple(u for u in cur.awaited if u in eligible), tuple(r.user for r in cur.responses),
             tuple(step.offered) if isinstance(step, CompiledResponse) else (),
-            getattr(compiled.config.step_named(cur.step), "status", None))
+            getattr(compiled.config.step_named(cur.step), "status", None),
+            _reason(state, compiled.config, cur.seq))
     return WorkflowDetail(
         inst.id, inst.number, state.status, d.workflow_status, (inst.snapshot or {}).get("manager"),
         state.blocked, _aware(inst.started_at), _aware(inst.ended_at), state.end_step, state.outcome,
         _status_text(compiled, state), current, tuple(state.path),
-        tuple(o.step for o in instance.overdue(state, calendar, now)), compiled.config)
+        tuple(o.step for o in instance.overdue(state, calendar, now)))
 
 
 def _aware(moment: Any) -> Any:

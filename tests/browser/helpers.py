@@ -92,6 +92,8 @@ def shoot(page: Any, name: str) -> list[Path]:
     shots = []
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= size["width"], f"{name}: the page is {wide} px wide at {size['width']} px (it scrolls sideways)"
         path = ARTIFACTS / f"{name}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)

@@ -70,6 +70,8 @@ def test_controller_and_cfo_approve_and_a_disburser_enrolls_authorizes_and_sees_
     sign_in(page, live, "cfo@demo.example", cfo_codes())
     _open(page, live, at_cfo)
     assert "$120,000.00" in page.locator(".big-money").inner_text()
+    assert page.get_by_test_id("step-reason").inner_text() == (
+        "Needs CFO review: disbursement amount $120,000.00 is over $100,000.00")
     page.get_by_label("Comment (optional; needed to reject)").fill("Checked against the schedule of values.")
     page.get_by_role("button", name="Approve").click()
     page.wait_for_load_state()

@@ -158,15 +158,17 @@ def test_an_invoice_approver_is_refused_naming_the_invoice_audited(svc, clock) -
     d = r.disbursement(approved_by=r.w.admin)
     with svc.db.sessions() as s:
         from engine.store.tables import DisbursementItem
+        from engine.store.tables import Invoice
         invoice = s.scalar(select(DisbursementItem.invoice_id).where(DisbursementItem.disbursement_id == d))
+        number = s.scalar(select(Invoice.number).where(Invoice.id == invoice))
     before = enrollment(svc, r.w.admin)
     e = refused(lambda: authorize(r, d), "sod_violation", "AUTH-5")
-    assert e.details["role"] == "invoice approver" and e.details["objects"] == [invoice]
-    assert invoice in e.message and "AUTH-5" in e.message
+    assert e.details["role"] == "invoice approver" and e.details["objects"] == [invoice]  # ids, for programs
+    assert f"approved invoice(s) {number}" in e.message and "AUTH-5" in e.message  # numbers, for people
     with svc.db.sessions() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "refused",
                                                    AuditEntry.object_id == d)).one()
-        assert entry.details["code"] == "sod_violation" and entry.rules == ["AUTH-5"] and invoice in entry.reason
+        assert entry.details["code"] == "sod_violation" and entry.rules == ["AUTH-5"] and number in entry.reason
     assert enrollment(svc, r.w.admin) == before  # AUTH-4: the code was neither spent nor counted
     nothing_written(svc, d)
     assert authorize(r, d, user="controller").authorized_by == r.w.controller  # another one may

@@ -93,12 +93,14 @@ def test_the_detail_shows_the_current_step_its_answers_and_who_is_awaited(svc, c
     assert flow is not None and (flow.number, flow.status, flow.manager, flow.blocked) == (1, "active", w.manager, False)
     assert flow.current == CurrentStep(flow.current.occurrence, "Controller Review", flow.current.entered_at,
                                        date(2026, 3, 7), False, (w.controller,), (), ("Approve", "Reject"),
-                                       "Under Review")
+                                       "Under Review", "needs Controller review: the first step of the workflow")
     instances.respond(svc, w.controller, w.company, d, occurrence=flow.current.occurrence, answer="Approve")
     later = get_disbursement(svc, w.admin, w.company, d)
     assert later.version > detail.version
     assert later.workflow.current.step == "CFO Review" and later.workflow.path == (
         "Controller Review", "> $100,000.00", "CFO Review")
+    assert later.workflow.current.reason == ("needs CFO review: disbursement amount $150,000.00 is over "
+                                             "$100,000.00")  # COND-13, in words
     # ROLE-8: an awaited assignee who is no longer eligible is not shown as awaited
     revoke_role(svc, w.admin, w.company, w.cfo, PAYMENTS_DISBURSER)
     blocked = get_disbursement(svc, w.admin, w.company, d).workflow

@@ -113,14 +113,19 @@ def _diagram(detail: Any) -> str | None:
     """The workflow's Mermaid text with the path taken and the current step highlighted."""
     from dsl.diagram import DiagramError, PathError, render
 
+    from engine.service import disbursement_queries
+
     wf = detail.workflow
-    if wf is None or wf.config is None:
+    if wf is None:
+        return None
+    me = current()
+    config = disbursement_queries.running_workflow(services(), me.user_id, me.company_id, detail.id)
+    if config is None:
         return None
     try:
-        return render(wf.config, "mermaid", path=list(wf.path) or None,
-                      current=wf.current.step if wf.current else None)
+        return render(config, "mermaid", path=list(wf.path) or None, current=wf.current.step if wf.current else None)
     except (DiagramError, PathError):
-        return render(wf.config, "mermaid")
+        return render(config, "mermaid")
 
 
 @bp.get("/<disbursement_id>")
