@@ -353,7 +353,7 @@ def _authorize(s: Session, svc: Services, company: Company, d: Disbursement, act
                           "request_date": drawdown.request_date.isoformat(),
                           "orders": [{"order": o.id, "invoice": o.invoice_id, "amount": f"{o.amount:f}",
                                       "check_number": o.check_number, "beneficiary_account": o.beneficiary_account_id,
-                                      "last4": o.beneficiary_last4} for o in orders]})
+                                      "last4": o.beneficiary_last4} for o in orders]}, sandbox=bool(d.sandbox))
     latest = latest_instance(s, d.id)
     manager = latest.snapshot.get("manager") if latest is not None else None
     recipients = [u for u in dict.fromkeys((d.created_by, manager, actor)) if isinstance(u, str)]

@@ -82,16 +82,26 @@ class BankAccountView:
     sandbox: bool = False
     #: ROLL-5 (funding): when its test drawdown completed; None until then
     tested_at: datetime | None = None
+    #: a beneficiary account's payee company, by name (the lists read it; other views may leave it None)
+    payee_name: str | None = None
 
 
-def account_view(account: BankAccount) -> BankAccountView:
+def account_view(account: BankAccount, payee_name: str | None = None) -> BankAccountView:
     return BankAccountView(
         account.id, account.kind, account.nickname, account.verification_status, bool(account.active),
         bank_name=account.bank_name, holder_name=account.holder_name, routing_number=account.routing_number,
         last4=account.last4, deposit_account_id=account.deposit_account_id, is_default=bool(account.is_default),
         payee_company_id=account.payee_company_id, designated=bool(account.designated),
         approved=account.approved_at is not None, approved_by=account.approved_by, sandbox=bool(account.sandbox),
-        tested_at=aware(account.tested_at))
+        tested_at=aware(account.tested_at), payee_name=payee_name)
+
+
+def _payee_names(s: Session, accounts: list[BankAccount]) -> dict[str, str]:
+    """Payee company id → name for the beneficiary accounts among ``accounts``, in one read."""
+    ids = {a.payee_company_id for a in accounts if a.payee_company_id}
+    if not ids:
+        return {}
+    return {cid: name for cid, name in s.execute(select(Company.id, Company.name).where(Company.id.in_(ids)))}
 
 
 # ---------------------------------------------------------------- what a user types
@@ -210,10 +220,12 @@ def summary(account: BankAccount) -> dict[str, Any]:
 def write_audit(s: Session, svc: Services, account: BankAccount, actor: str, action: str, *,
                 before: dict[str, Any] | None, rules: tuple[str, ...], reason: str | None = None,
                 details: dict[str, Any] | None = None) -> None:
-    """One entry on the account's company chain (the caller holds the company's lock)."""
+    """One entry on the account's company chain (the caller holds the company's lock); a sandbox
+    account's entries say so (ROLL-4)."""
     audit.append(s, chain=audit.company_chain(account.company_id), company_id=account.company_id, at=svc.now(),
                  actor_id=actor, action=action, object_type="bank_account", object_id=account.id,
-                 before=before, after=summary(account), reason=reason, rules=rules, details=details)
+                 before=before, after=summary(account), reason=reason, rules=rules, details=details,
+                 sandbox=bool(account.sandbox))
 
 
 def require_admin(s: Session, company_id: str, actor: str, *, action: str,
@@ -389,7 +401,8 @@ def list_bank_accounts(svc: Services, actor: str, company_id: str, *, kind: str 
         if start is not None:
             q = q.where(keyset(order, tuple(start)))
         rows, next_after = paged(list(s.scalars(q.order_by(*order).limit(limit + 1))), limit, lambda a: a.id)
-        return ListPage(tuple(account_view(a) for a in rows), next_after)
+        payees = _payee_names(s, rows)
+        return ListPage(tuple(account_view(a, payees.get(a.payee_company_id or "")) for a in rows), next_after)
 
 
 def read_bank_account(svc: Services, actor: str, company_id: str, account_id: str) -> BankAccountView:
@@ -399,7 +412,8 @@ def read_bank_account(svc: Services, actor: str, company_id: str, account_id: st
 
     with svc.db.sessions() as s:
         require_reader(s, company_id, actor, READERS, rule="ROLE-2", action="viewing bank accounts")
-        return account_view(load_account(s, company_id, account_id, lock=False))
+        account = load_account(s, company_id, account_id, lock=False)
+        return account_view(account, _payee_names(s, [account]).get(account.payee_company_id or ""))
 
 
 # ---------------------------------------------------------------- helpers for other commands

@@ -88,7 +88,7 @@ def _write(s: Session, svc: Services, d: Disbursement, rows: Rows, transition: f
                  rules=("FLOW-8", "ST-6", "BANK-11", "BANK-15", "MFA-8"),
                  details={"invoice": invoice.id, "number": invoice.number, "amount": f"{order.amount:.2f}",
                           "check_number": order.check_number, "beneficiary_account": account.id,
-                          "last4": account.last4, "reissue_of": failed})
+                          "last4": account.last4, "reissue_of": failed}, sandbox=bool(d.sandbox))
     return PaymentOrderView(order.id, invoice.id, invoice.number, order.payee_company_id, order.amount, order.status,
                             order.check_number, account.id, account.bank_name, account.last4, reissue_of=failed,
                             requested_at=now)

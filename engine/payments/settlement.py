@@ -168,7 +168,8 @@ def _write(s: Session, svc: Services, d: Disbursement, rows: Rows, transition: f
     if changed:
         bump(d, now)
     if records:
-        audit.append_many(s, chain=audit.disbursement_chain(d.id), company_id=d.company_id, at=now, records=records)
+        audit.append_many(s, chain=audit.disbursement_chain(d.id), company_id=d.company_id, at=now, records=records,
+                          sandbox=bool(d.sandbox))
     if notices:
         _notify(s, d, notices, now)
 

@@ -230,10 +230,18 @@ def challenge(s: Session, svc: Services, company: Company, user_id: str, code: o
     """MFA-8, MFA-9: the transactional challenge, inside the sensitive command's transaction and
     after its every other check (AUTH-4). Passing it spends the code's step (MFA-3) and is audited
     with the action it covers; failing refuses the command (``mfa_failed``) and the refusal counts
-    the failure. An internal helper: the calling command checked its actor."""
+    the failure; a locked-out user is refused (``mfa_locked``), audited, and nothing is counted. An internal helper: the calling command checked its actor."""
     now = svc.now()
     row, state = _load(s, user_id, lock=True)
-    verdict = mfa.challenge(state, code, at=now)  # mfa_not_enrolled / mfa_locked raise from here
+    try:
+        verdict = mfa.challenge(state, code, at=now)  # mfa_not_enrolled / mfa_locked raise from here
+    except DomainError as exc:
+        if exc.code != "mfa_locked":
+            raise
+        # AUD-4: a locked-out user's attempt at a sensitive action is a security refusal, recorded
+        # though nothing changes; the code is not read, so it counts nothing more (MFA-11)
+        raise DomainError("mfa_locked", exc.message, rule=exc.rule,
+                          audit=Refusal(company.id, user_id, action, object_type, object_id)) from None
     if not verdict.accepted:
         raise _refuse(company, user_id, action, object_type, object_id, verdict)
     _save(s, user_id, row, verdict.state, now)

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import DomainError
 from engine.security import keys
-from engine.store.tables import AuditEntry, AuditHead, Company, Disbursement
+from engine.store.tables import AuditEntry, AuditHead, BankAccount, Company, Disbursement
 
 if TYPE_CHECKING:
     from engine.store.db import Database
@@ -169,22 +169,39 @@ class ChainRows:
     head: tuple[int, str, str]
 
 
+#: ROLL-4: the key an entry about a sandbox record carries in its details (``True``; absent otherwise)
+SANDBOX = "sandbox"
+
+
+def is_sandbox(details: Mapping[str, Any] | None) -> bool:
+    """ROLL-4: the entry is about a sandbox disbursement or bank account (marked when written)."""
+    return bool(details) and details.get(SANDBOX) is True  # type: ignore[union-attr]
+
+
 def chain_rows(chain: str, company_id: str, at: datetime, records: Sequence[Record],
-               head: tuple[int, str] | None) -> ChainRows:
-    """``records`` as rows after ``head`` (seq, hash; None for a new chain), hashed and MACed."""
+               head: tuple[int, str] | None, *, sandbox: bool = False) -> ChainRows:
+    """``records`` as rows after ``head`` (seq, hash; None for a new chain), hashed and MACed.
+
+    ``sandbox`` (ROLL-4): the records are about a sandbox record, and each entry's details say
+    ``"sandbox": true`` — inside the hashed content, so the mark cannot be stripped or added
+    afterwards without breaking the chain. A production entry carries no such key, so entries
+    written before the mark existed read and hash exactly as they did."""
     key = keys.audit_key()  # before any write: without a key, nothing is written
     seq, prev = head if head is not None else (0, GENESIS)
     start = seq
     rows = []
     for r in records:
         seq += 1
+        details = plain(dict(r.details or {}))
+        if sandbox:
+            details[SANDBOX] = True
         row = {
             "chain": chain, "seq": seq, "company_id": company_id, "at": at, "actor_id": r.actor_id,
             "action": r.action, "object_type": r.object_type, "object_id": r.object_id,
             "before": plain(dict(r.before)) if r.before is not None else None,
             "after": plain(dict(r.after)) if r.after is not None else None,
             "reason": r.reason, "rules": list(r.rules), "version_id": r.version_id,
-            "content_hash": r.content_hash, "details": plain(dict(r.details or {})), "prev_hash": prev,
+            "content_hash": r.content_hash, "details": details, "prev_hash": prev,
         }
         row["hash"] = prev = _hash(row, prev)
         row["mac"] = entry_mac(key, prev)
@@ -193,7 +210,7 @@ def chain_rows(chain: str, company_id: str, at: datetime, records: Sequence[Reco
 
 
 def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
-                records: Sequence[Record], head: tuple[int, str] | None = None) -> None:
+                records: Sequence[Record], head: tuple[int, str] | None = None, sandbox: bool = False) -> None:
     """Append ``records`` to ``chain`` inside the caller's transaction: the head is read (unless
     the caller read it already, ``head`` = its (seq, hash), with the lock of the chain's object),
     the entries go in one multi-row INSERT and the head moves in one UPDATE.
@@ -210,7 +227,7 @@ def append_many(session: Session, *, chain: str, company_id: str, at: datetime,
     if head is None:
         found = conn.execute(_HEAD_OF, {"chain": chain}).first()
         head = (found[0], found[1]) if found is not None else None
-    out = chain_rows(chain, company_id, at, records, head)
+    out = chain_rows(chain, company_id, at, records, head, sandbox=sandbox)
     conn.execute(insert(_ENTRIES).values(out.rows))  # one statement, however many rows
     seq, last, mac = out.head
     if head is None:
@@ -232,11 +249,12 @@ def append(session: Session, *, chain: str, company_id: str, at: datetime, actor
            action: str, object_type: str, object_id: str, before: Mapping[str, Any] | None = None,
            after: Mapping[str, Any] | None = None, reason: str | None = None,
            rules: Sequence[str] = (), version_id: str | None = None,
-           content_hash: str | None = None, details: Mapping[str, Any] | None = None) -> None:
-    """Append one entry (see :func:`append_many`)."""
+           content_hash: str | None = None, details: Mapping[str, Any] | None = None,
+           sandbox: bool = False) -> None:
+    """Append one entry (see :func:`append_many`; ``sandbox`` as :func:`chain_rows`)."""
     append_many(session, chain=chain, company_id=company_id, at=at, records=[Record(
         action, object_type, object_id, actor_id, before, after, reason, rules, version_id, content_hash,
-        details)])
+        details)], sandbox=sandbox)
 
 
 #: The width of ``audit_entries.object_id`` and ``actor_id``; a longer id (one
@@ -268,8 +286,18 @@ def append_refusal(session: Session, *, at: datetime, error: DomainError) -> boo
         details["actor_id"], actor_id = actor_id[:200], None
     append(session, chain=company_chain(refusal.company_id), company_id=refusal.company_id, at=at,
            actor_id=actor_id, action="refused", object_type=refusal.object_type, object_id=object_id,
-           reason=error.message, rules=(error.rule,) if error.rule else (), details=details)
+           reason=error.message, rules=(error.rule,) if error.rule else (), details=details,
+           sandbox=_about_sandbox(session, refusal.company_id, refusal.object_type, object_id))
     return True
+
+
+def _about_sandbox(session: Session, company_id: str, object_type: str, object_id: str) -> bool:
+    """ROLL-4: the refused attempt was on a sandbox disbursement or bank account of the company."""
+    model = {"disbursement": Disbursement, "bank_account": BankAccount}.get(object_type)
+    if model is None or not object_id:
+        return False
+    return bool(session.scalar(select(model.sandbox).where(model.id == object_id,  # type: ignore[attr-defined]
+                                                           model.company_id == company_id)))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -558,3 +586,27 @@ def count(session: Session, chain: str | None = None, *, company_id: str | None 
 def entries(session: Session, chain: str) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.chain == chain)
                                 .order_by(AuditEntry.seq)))
+
+
+#: what :func:`exported` writes of an entry, in this order (``sandbox`` is added after them)
+EXPORTED = ("chain", "seq", "company_id", "at", "actor_id", "action", "object_type", "object_id", "before", "after",
+            "reason", "rules", "version_id", "content_hash", "details", "hash")
+
+
+def exported(session: Session, *, chain: str | None = None, company_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every entry (of ``chain``; of ``company_id``'s chains, :func:`company_chains`) as plain JSON
+    data, chain by chain in ``seq`` order: what ``payroute audit export`` writes, one a line.
+
+    ROLL-4: each says ``"sandbox"``, true for an entry about a sandbox record (:func:`is_sandbox`:
+    the mark written into the hashed entry), so an export never passes a test for real money. An
+    entry holds no secret (MFA-5: no code, secret or number reaches one), so neither does this."""
+    q = select(AuditEntry).order_by(AuditEntry.chain, AuditEntry.seq)
+    if chain:
+        q = q.where(AuditEntry.chain == chain)
+    if company_id is not None:
+        q = q.where(company_chains(AuditEntry.chain, company_id))
+    for entry in session.scalars(q.execution_options(yield_per=500)):
+        row = {name: getattr(entry, name) for name in EXPORTED}
+        row["at"], row["rules"] = _utc(entry.at), list(entry.rules or [])
+        row["sandbox"] = is_sandbox(entry.details)
+        yield row

@@ -280,7 +280,8 @@ def _finish_creation(s: Session, svc: Services, company: Company, project: Proje
                  action="disbursement_created", object_type="disbursement", object_id=d.id,
                  before=None, after={"workflow_status": d.workflow_status, "drawdown_status": "Draft"},
                  rules=("ROLE-3", "DSB-1", "DSB-2", "DSB-5", "ROLL-1"),
-                 details={"payments": lines, "workflow_applies": applies, "funding_account": d.funding_account_id})
+                 details={"payments": lines, "workflow_applies": applies, "funding_account": d.funding_account_id},
+                 sandbox=bool(d.sandbox))
     if applies and company.default_template_id is not None:
         try:
             with s.begin_nested():
@@ -317,7 +318,8 @@ def create_draft(svc: Services, actor: str, company_id: str, *, project_id: str,
                            contributor=_contributor_only(mine, company_id, actor, ("project", project_id)))
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                      action="draft_saved", object_type="disbursement", object_id=d.id,
-                     after={"draft": True}, rules=("DSB-6", "DSB-5"), details={"payments": lines})
+                     after={"draft": True}, rules=("DSB-6", "DSB-5"), details={"payments": lines},
+                     sandbox=bool(d.sandbox))
         return disbursement_view(s, d)
 
 
@@ -360,7 +362,8 @@ def _not_started(s: Session, svc: Services, d: Disbursement, actor: str, why: st
     """DSB-9: no Configured default at creation — the workflow waits to be started (MGR-4)."""
     audit.append(s, chain=audit.disbursement_chain(d.id), company_id=d.company_id, at=svc.now(),
                  actor_id=actor, action="workflow_not_started", object_type="disbursement", object_id=d.id,
-                 after={"workflow_status": STATUS_NOT_STARTED}, rules=("DSB-9",), details={"why": why})
+                 after={"workflow_status": STATUS_NOT_STARTED}, rules=("DSB-9",), details={"why": why},
+                 sandbox=bool(d.sandbox))
 
 
 @idempotent("cancel", standing=standing(
@@ -396,7 +399,7 @@ def cancel(svc: Services, actor: str, company_id: str, disbursement_id: str, *, 
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                      action="disbursement_canceled", object_type="disbursement", object_id=d.id,
                      before={"workflow_status": before}, after={"workflow_status": d.workflow_status},
-                     reason=reason.strip(), rules=("AUTH-13",))
+                     reason=reason.strip(), rules=("AUTH-13",), sandbox=bool(d.sandbox))
         if before in (None, STATUS_NOT_STARTED):
             emails.enqueue(s, now=now, subject=email_subject(s, company, d), event="canceled",
                            recipients=[d.created_by], details={"reason": reason.strip()})
@@ -490,7 +493,8 @@ def edit_payments(svc: Services, actor: str, company_id: str, disbursement_id: s
         s.flush()
         audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=svc.now(),
                      actor_id=actor, action="disbursement_edited", object_type="disbursement", object_id=d.id,
-                     reason=reason.strip() if reason else None, rules=("DSB-12",), details={"changes": changes})
+                     reason=reason.strip() if reason else None, rules=("DSB-12",), details={"changes": changes},
+                     sandbox=bool(d.sandbox))
         if started:
             restart_for_edit(s, svc, company, d, actor, reason.strip())
         return disbursement_view(s, d)
@@ -576,7 +580,7 @@ def change_funding_account(svc: Services, actor: str, company_id: str, disbursem
             audit.append(s, chain=audit.disbursement_chain(d.id), company_id=company_id, at=now, actor_id=actor,
                          action="funding_account_changed", object_type="disbursement", object_id=d.id,
                          before={"funding_account": before}, after={"funding_account": account.id},
-                         reason=reason.strip() if reason else None, rules=("DSB-12", "DSB-7"))
+                         reason=reason.strip() if reason else None, rules=("DSB-12", "DSB-7"), sandbox=bool(d.sandbox))
             if started:
                 restart_for_edit(s, svc, company, d, actor, reason.strip())
         return disbursement_view(s, d)

@@ -60,6 +60,8 @@ class HistoryEvent:
     text: str
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: ROLL-4: the entry was written about a sandbox disbursement (marked in the entry itself)
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class History:
     disbursement_id: str
     scope: str  # "complete" | "previous_step" | "hidden"
     events: tuple[HistoryEvent, ...]
+    #: ROLL-4: a sandbox disbursement's history, every entry a test
+    sandbox: bool = False
 
 
 def _text(action: str, d: dict[str, Any]) -> str:
@@ -131,19 +135,19 @@ def history(svc: Services, actor: str, company_id: str, disbursement_id: str) ->
                               "Workflow History or View Previous Step History Only", rule="ROLE-9",
                               missing="View Complete Workflow History")
         if d.canceled_at is not None:
-            return History(d.id, "hidden", ())
+            return History(d.id, "hidden", (), bool(d.sandbox))
         chain = audit.entries(s, audit.disbursement_chain(d.id))
         actors = {e.actor_id for e in chain if e.actor_id}
         names = {uid: name for uid, name in s.execute(select(User.id, User.name).where(User.id.in_(actors)))}
         events = [
             HistoryEvent(e.seq, e.at, KINDS[e.action], e.action, e.actor_id, names.get(e.actor_id or ""),
                          e.details.get("instance"), e.details.get("step") or e.details.get("to"),
-                         _text(e.action, e.details), e.reason, dict(e.details))
+                         _text(e.action, e.details), e.reason, dict(e.details), audit.is_sandbox(e.details))
             for e in chain if e.action in KINDS
         ]
         if scope == "previous_step":
             events = _previous_step(events, current.seq if current else None, inst.id if inst else None)
-        return History(d.id, scope, tuple(events))
+        return History(d.id, scope, tuple(events), bool(d.sandbox))
 
 
 def _previous_step(events: list[HistoryEvent], current_seq: int | None, instance: str | None) -> list[HistoryEvent]:

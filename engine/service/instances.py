@@ -217,7 +217,7 @@ class _Unit:
                  reason: str | None, before_status: str | None, state: InstanceState) -> None:
         records, messages = self._records(inst, actor, effects, reason, before_status, state)
         audit.append_many(self.s, chain=audit.disbursement_chain(self.d.id), company_id=self.company.id,
-                          at=self.now, records=records, head=self.head)
+                          at=self.now, records=records, head=self.head, sandbox=bool(self.d.sandbox))
         emails.enqueue_many(self.s, now=self.now, subject=self.subject, messages=messages, known=self.people)
 
     def _records(self, inst: Instance, actor: str | None, effects: Sequence[instance.Effect], reason: str | None,
@@ -275,7 +275,8 @@ class _RowUnit(_Unit):
             records, messages = self._records(inst, actor, tr.effects, None, before, tr.state)  # type: ignore[arg-type]
             transition_rows.write_all(
                 conn, inst, tr.state, self.loaded.disbursement, status, self.now,
-                audit.chain_rows(audit.disbursement_chain(self.d.id), self.company.id, self.now, records, self.head),
+                audit.chain_rows(audit.disbursement_chain(self.d.id), self.company.id, self.now, records, self.head,
+                                 sandbox=bool(self.d.sandbox)),
                 emails.outbox_rows(self.s, now=self.now, subject=self.subject, messages=messages, known=self.people))
             return
         transition_rows.write_instance(conn, inst, tr.state, self.now)
@@ -652,7 +653,7 @@ def _restart_in(s: Session, svc: Services, company: Company, d: Disbursement, in
                  actor_id=actor, action="restarted", object_type="disbursement", object_id=d.id,
                  before={"workflow_status": before}, after=None, reason=reason, rules=("MGR-5", "MGR-3"),
                  version_id=inst.version_id, content_hash=inst.content_hash,
-                 details={"instance": inst.id, "mode": mode})
+                 details={"instance": inst.id, "mode": mode}, sandbox=bool(d.sandbox))
     if mode == "current":
         template = s.get(Template, inst.template_id)
         version = s.get(TemplateVersion, inst.version_id)
@@ -720,7 +721,7 @@ def reassign_manager(svc: Services, actor: str, company_id: str, disbursement_id
                      actor_id=actor, action="manager_reassigned", object_type="disbursement", object_id=d.id,
                      before={"manager": old}, after={"manager": manager}, reason=reason.strip(),
                      rules=("MGR-2",), version_id=inst.version_id, content_hash=inst.content_hash,
-                     details={"instance": inst.id})
+                     details={"instance": inst.id}, sandbox=bool(d.sandbox))
         return position_of(s, d, inst, load_state(s, inst))
 
 

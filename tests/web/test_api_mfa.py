@@ -67,7 +67,8 @@ def failures(api: Api, user: str) -> int:
 def test_enroll_then_confirm_with_a_valid_code_and_the_status_says_enrolled(mfa_api: Api) -> None:
     api, cfo = mfa_api, mfa_api.w.cfo
     assert status(api, cfo) == {"user_id": cfo, "enrolled": False, "pending": False, "locked": False,
-                                "must_enroll": True, "recovery_codes_left": 0}
+                                "must_enroll": True, "recovery_codes_left": 0,
+                                "recovery_codes_acknowledged": False}
     started = start(api, cfo)
     assert set(started) == {"setup_key", "otpauth_uri", "qr_svg"}
     secret = started["setup_key"]
@@ -82,11 +83,45 @@ def test_enroll_then_confirm_with_a_valid_code_and_the_status_says_enrolled(mfa_
     assert len(codes) == 10 and len(set(codes)) == 10
     assert all(len(c) == 14 and c.replace("-", "").isdigit() for c in codes)  # 12 digits, 1234-5678-9012
     assert status(api, cfo) == {"user_id": cfo, "enrolled": True, "pending": False, "locked": False,
-                                "must_enroll": False, "recovery_codes_left": 10}
+                                "must_enroll": False, "recovery_codes_left": 10,
+                                "recovery_codes_acknowledged": False}
     assert "Cache-Control" not in api.client(cfo).get(f"{api.c}/me/mfa").headers  # no secret there
     # an active enrollment is not replaced (an Admin resets it first, MFA-14)
     body = assert_problem(api.client(cfo).post(f"{api.c}/me/mfa/enrollment", json={}), 409, "invalid_state")
     assert body["rule"] == "MFA-4"
+
+
+@pytest.mark.rule("MFA-4", "MFA-7")
+def test_the_user_confirms_saving_the_recovery_codes_and_a_new_set_asks_again(mfa_api: Api) -> None:
+    api, cfo = mfa_api, mfa_api.w.cfo
+    acknowledge = f"{api.c}/me/mfa/recovery-codes/acknowledge"
+    # nothing to confirm before enrolling: a clear 409, nothing recorded
+    body = assert_problem(api.client(cfo).post(acknowledge, json={}), 409, "invalid_state")
+    assert body["rule"] == "MFA-4" and "enroll first" in body["detail"]
+    start(api, cfo)
+    assert_problem(api.client(cfo).post(acknowledge, json={}), 409, "invalid_state")  # pending: no codes yet
+    assert_problem(api.client(cfo).post(acknowledge, json={"code": "123456"}), 422, "validation_failed")  # the body is {}
+    secret, _ = enroll(api, cfo)
+    assert status(api, cfo)["recovery_codes_acknowledged"] is False
+    done = api.client(cfo).post(acknowledge, json={}, headers={"Idempotency-Key": "ack-1"})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json() == {"user_id": cfo, "enrolled": True, "pending": False, "locked": False,
+                               "must_enroll": False, "recovery_codes_left": 10,
+                               "recovery_codes_acknowledged": True}
+    assert status(api, cfo)["recovery_codes_acknowledged"] is True
+    again = api.client(cfo).post(acknowledge, json={})  # again: the same status, audited once
+    assert again.status_code == 200 and again.get_json()["recovery_codes_acknowledged"] is True
+    with api.svc.db.sessions() as s:
+        chain = audit.entries(s, audit.company_chain(api.w.company))
+    acks = [e for e in chain if e.action == "mfa_recovery_codes_acknowledged"]
+    assert [(e.actor_id, e.object_id) for e in acks] == [(cfo, cfo)]
+    # another member's status is their own: the CFO's confirmation is not the controller's
+    assert status(api, api.w.controller)["recovery_codes_acknowledged"] is False
+    # a new set is new codes to save: asked again
+    fresh = api.client(cfo).post(f"{api.c}/me/mfa/recovery-codes", json={"code": code(api, secret)})
+    assert fresh.status_code == 200
+    assert status(api, cfo)["recovery_codes_acknowledged"] is False
+    assert api.client(cfo).post(acknowledge, json={}).get_json()["recovery_codes_acknowledged"] is True
 
 
 @pytest.mark.rule("MFA-2", "MFA-11")
@@ -194,7 +229,8 @@ def test_a_payments_admin_resets_another_users_mfa_never_their_own_and_never_a_n
     done = api.admin.post(reset.format(w.cfo), json={"code": code(api, admin_secret), "reason": "lost phone"})
     assert done.status_code == 200, done.get_json()
     assert done.get_json() == {"user_id": w.cfo, "enrolled": False, "pending": False, "locked": False,
-                               "must_enroll": True, "recovery_codes_left": 0}
+                               "must_enroll": True, "recovery_codes_left": 0,
+                               "recovery_codes_acknowledged": False}
     assert status(api, w.cfo)["must_enroll"]
     with api.svc.db.sessions() as s:
         assert s.get(User, w.cfo).signed_out_at is not None  # signed out everywhere

@@ -62,7 +62,8 @@ def test_the_document_lists_every_route_of_the_app(make_app) -> None:
         (f"{c}/disbursement-drafts", "get"), (f"{c}/disbursement-drafts", "post"), (draft, "get"),
         (f"{draft}/payments", "put"), (f"{draft}/create", "post")}
     expected |= {(f"{c}/me/mfa", "get"), (f"{c}/me/mfa/enrollment", "post"), (f"{c}/me/mfa/enrollment/confirm", "post"),
-                 (f"{c}/me/mfa/recovery-codes", "post"), (f"{c}/users/{{user_id}}/mfa/reset", "post")}
+                 (f"{c}/me/mfa/recovery-codes", "post"), (f"{c}/me/mfa/recovery-codes/acknowledge", "post"),
+                 (f"{c}/users/{{user_id}}/mfa/reset", "post")}
     assert served == documented == expected
 
 

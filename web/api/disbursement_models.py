@@ -250,6 +250,8 @@ class HistoryEvent(BaseModel):
     text: str
     reason: str | None
     details: dict[str, Any]
+    sandbox: bool = Field(description="ROLL-4: the entry is about a sandbox disbursement, a test: marked when it "
+                                      "was written (its details say `\"sandbox\": true`, inside the hashed entry)")
 
 
 class History(BaseModel):
@@ -257,6 +259,7 @@ class History(BaseModel):
     scope: Literal["complete", "previous_step", "hidden"] = Field(description="ROLE-9; hidden once canceled "
                                                                              "(AUTH-15)")
     events: list[HistoryEvent]
+    sandbox: bool = Field(description="ROLL-4: a sandbox disbursement's history: every entry is a test")
 
 
 # ---------------------------------------------------------------- rendering
@@ -335,7 +338,8 @@ def _utc(moment: datetime) -> datetime:
 def history_data(h: Any) -> dict[str, Any]:
     from engine.service.audit import plain
 
-    return History(disbursement=h.disbursement_id, scope=h.scope, events=[
+    return History(disbursement=h.disbursement_id, scope=h.scope, sandbox=h.sandbox, events=[
         HistoryEvent(seq=e.seq, at=_utc(e.at), kind=e.kind, action=e.action, actor=e.actor, actor_name=e.actor_name,
-                     instance=e.instance, step=e.step, text=e.text, reason=e.reason, details=plain(e.details))
+                     instance=e.instance, step=e.step, text=e.text, reason=e.reason, details=plain(e.details),
+                     sandbox=e.sandbox)
         for e in h.events]).model_dump(mode="json")

@@ -11,6 +11,9 @@
 - ``POST .../me/mfa/enrollment/confirm`` ``{"code"}``: the first valid code activates the
   secret; the answer is the 10 recovery codes, shown once (MFA-7).
 - ``POST .../me/mfa/recovery-codes`` ``{"code"}``: a new set after a challenge (MFA-7, MFA-8).
+- ``POST .../me/mfa/recovery-codes/acknowledge`` ``{}``: the user says "I have saved these
+  recovery codes" (MFA-4); the status then says ``recovery_codes_acknowledged`` until a new set
+  is issued, which asks again.
 - ``POST .../users/{user_id}/mfa/reset`` ``{"code", "reason"}``: a Payments Admin (a payee
   company's Payee Admin) resets another user's MFA, never their own, after a challenge
   (MFA-14, MFA-15); the engine signs the user out everywhere and emails them.
@@ -57,6 +60,9 @@ class MfaStatus(BaseModel):
     locked: bool = Field(description="10 failed codes in a row locked the user out (MFA-11)")
     must_enroll: bool = Field(description="a new enrollment is needed before any sensitive action (MFA-10, MFA-15)")
     recovery_codes_left: int = Field(description="unused recovery codes (MFA-6, MFA-7)")
+    recovery_codes_acknowledged: bool = Field(
+        description="the user confirmed saving the current set of recovery codes (MFA-4); false again "
+                    "after a new set is issued or the MFA is reset")
 
 
 class EnrollmentSetup(BaseModel):
@@ -92,7 +98,8 @@ class MfaReset(TotpCode):
 
 
 class StartEnrollment(BaseModel):
-    """Starting an enrollment takes no argument: the body is `{}`."""
+    """Starting an enrollment (or confirming the recovery codes were saved) takes no argument: the
+    body is `{}`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -113,7 +120,8 @@ def _svc() -> Any:
 
 def _status_json(view: Any) -> dict[str, Any]:
     return {"user_id": view.user_id, "enrolled": view.enrolled, "pending": view.pending, "locked": view.locked,
-            "must_enroll": view.must_enroll, "recovery_codes_left": view.recovery_codes_left}
+            "must_enroll": view.must_enroll, "recovery_codes_left": view.recovery_codes_left,
+            "recovery_codes_acknowledged": view.recovery_codes_acknowledged}
 
 
 def _no_store(body: dict[str, Any]) -> Response:
@@ -162,6 +170,17 @@ def regenerate_recovery_codes(path: CompanyPath, header: NotReplayed, body: Totp
 
     codes = enrollment.regenerate_recovery_codes(_svc(), actor(), path.company_id, code=body.code)
     return _no_store({"recovery_codes": list(codes.codes)})
+
+
+@bp.post("/companies/<company_id>/me/mfa/recovery-codes/acknowledge", responses={200: MfaStatus, **CHANGE_ERRORS})
+def acknowledge_recovery_codes(path: CompanyPath, header: NotReplayed, body: StartEnrollment) -> Response:
+    """MFA-4: the user confirms "I have saved these recovery codes"; the answer is their status with
+    `recovery_codes_acknowledged` true (audited once; again changes nothing). Asked again after every
+    new set. With no active enrollment and codes to save: 409 `invalid_state`. Takes no code: it
+    moves nothing and shows nothing secret."""
+    from engine.security import enrollment
+
+    return jsonify(_status_json(enrollment.acknowledge_recovery_codes(_svc(), actor(), path.company_id)))
 
 
 @bp.post("/companies/<company_id>/users/<user_id>/mfa/reset", responses={200: MfaStatus, **CHANGE_ERRORS})

@@ -5,6 +5,9 @@ disbursement without its chain, and with ``--against`` every chain that is
 missing, shorter or different from a checkpoint. ``checkpoint`` writes that
 signed file, for an operator to keep outside the database (docs/audit.md).
 Both need the audit key (PAYROUTE_AUDIT_KEY or PAYROUTE_AUDIT_KEY_FILE).
+``export`` writes the entries as JSON Lines (all, one company's or one
+chain's), each saying ``"sandbox"``: true for an entry about a sandbox record
+(ROLL-4); it reads, vouches for nothing (run ``verify``) and needs no key.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from engine.service.audit import Break
     from engine.store.db import Database
 
-HELP = "verify the audit log, export signed checkpoints of its chains"
+HELP = "verify the audit log, export signed checkpoints of its chains, export its entries"
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -42,11 +45,20 @@ def register(p: argparse.ArgumentParser) -> None:
     add_database_option(c)
     c.add_argument("-o", "--output", metavar="FILE", help="write the checkpoint to FILE (default: standard output)")
     add_format_option(c)
+    e = sub.add_parser("export", help="write the audit entries as JSON Lines, one entry a line; an entry about "
+                       "a sandbox record says \"sandbox\": true")
+    add_database_option(e)
+    scope = e.add_mutually_exclusive_group()
+    scope.add_argument("--company", metavar="ID", help="one company's chains: its own and its disbursements'")
+    scope.add_argument("--chain", help="one chain only, e.g. disbursement:<id>")
+    e.add_argument("-o", "--output", metavar="FILE", help="write the entries to FILE (default: standard output)")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.audit_action == "checkpoint":
         return _checkpoint(args)
+    if args.audit_action == "export":
+        return _export(args)
     return _verify(args)
 
 
@@ -190,6 +202,37 @@ def _checkpoint(args: argparse.Namespace) -> int:
         print(f"wrote the checkpoint of {checkpoint.created_at} to {where}: {len(checkpoint.heads)} chains, "
               f"{checkpoint.entries} entries, key {checkpoint.key_id}; keep it outside the database",
               file=report)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """ROLL-4: the entries as JSON Lines (ASCII-only JSON, so no control character reaches a
+    terminal); a file is written whole or not at all. The count goes to stderr."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dsl.safe_text import escape
+    from engine.service import audit
+
+    db = _open(args)
+    lines: list[str] = []
+    sandbox = 0
+    try:
+        with audit.snapshot(db) as s:
+            for row in audit.exported(s, chain=args.chain, company_id=args.company):
+                sandbox += row["sandbox"]
+                lines.append(json.dumps(row, ensure_ascii=True) + "\n")
+    except SQLAlchemyError as exc:
+        raise _unreadable(exc) from None
+    finally:
+        db.dispose()
+    to_stdout = not args.output or args.output == "-"
+    if to_stdout:
+        sys.stdout.write("".join(lines))
+    else:
+        _write_atomically(Path(args.output), "".join(lines))
+    where = "standard output" if to_stdout else escape(args.output)
+    print(f"exported {len(lines)} audit entries ({sandbox} about sandbox records, marked \"sandbox\": true) "
+          f"to {where}", file=sys.stderr)
     return 0
 
 
