@@ -29,13 +29,13 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import Text, and_, cast, exists, func, not_, or_, select
+from sqlalchemy import Text, and_, case, cast, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.errors import DomainError
 from engine.money import CENT
-from engine.runtime import instance
+from engine.runtime import funds, instance
 from engine.runtime.instance import Occurrence
 from engine.security.permissions import PAYMENTS_ADMIN, PAYMENTS_DISBURSER, eligible_users, held, membership
 from engine.spec.model import WorkflowConfig
@@ -161,6 +161,10 @@ class DisbursementSummary:
     #: the viewer is an eligible awaited assignee of the current step who has not answered it
     awaiting_me: bool
     version: int
+    #: the lifecycle in one word (:func:`engine.runtime.funds.stage`) and the mode (ROLL-4), as the
+    #: detail view has them
+    stage: str = "in_review"
+    sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -358,8 +362,10 @@ def _summaries(s: Session, rows: Sequence[tuple[Disbursement, str]], actor: str,
     ids = [d.id for d, _ in rows]
     if not ids:
         return ()
-    totals = {d_id: (total, n) for d_id, total, n in s.execute(
-        select(DisbursementItem.disbursement_id, func.sum(DisbursementItem.amount), func.count())
+    status = DisbursementItem.payment_status
+    totals = {d_id: (total, n, done, failed) for d_id, total, n, done, failed in s.execute(
+        select(DisbursementItem.disbursement_id, func.sum(DisbursementItem.amount), func.count(),
+               func.sum(case((status == "Completed", 1), else_=0)), func.sum(case((status == "Failed", 1), else_=0)))
         .where(DisbursementItem.disbursement_id.in_(ids)).group_by(DisbursementItem.disbursement_id))}
     open_rows = list(s.execute(
         select(Instance.disbursement_id, Instance.blocked, Instance.open_seq, Instance.open_step,
@@ -374,7 +380,10 @@ def _summaries(s: Session, rows: Sequence[tuple[Disbursement, str]], actor: str,
         current[d_id] = (occ, eligible and not blocked and actor in occ.awaited and actor not in (answered or ()))
     out = []
     for d, project_name in rows:
-        total, n = totals.get(d.id, (Decimal("0.00"), 0))
+        total, n, done, failed = totals.get(d.id, (Decimal("0.00"), 0, 0, 0))
+        # the payments' statuses as the stage reads them: how many Completed, how many Failed
+        statuses = ("Completed",) * int(done or 0) + ("Failed",) * int(failed or 0)
+        statuses += ("Requested",) * (int(n) - len(statuses))
         found = current.get(d.id)
         occ = found[0] if found else None
         out.append(DisbursementSummary(
@@ -382,7 +391,11 @@ def _summaries(s: Session, rows: Sequence[tuple[Disbursement, str]], actor: str,
             d.created_by, d.drafted_by, _aware(d.created_at), Decimal(total or 0).quantize(CENT), int(n),
             d.canceled_at is not None, occ.step if occ else None, occ.seq if occ else None,
             occ.due if occ else None, bool(occ and occ.due is not None and calendar.is_overdue(occ.due, now)),
-            bool(found and found[1]), int(d.lock_version)))
+            bool(found and found[1]), int(d.lock_version),
+            funds.stage(is_draft=bool(d.is_draft), canceled=d.canceled_at is not None,
+                        workflow_applies=bool(d.workflow_applies), workflow_status=d.workflow_status,
+                        drawdown_status=d.drawdown_status or "Draft", payment_statuses=statuses),
+            bool(d.sandbox)))
     return tuple(out)
 
 

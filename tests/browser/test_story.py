@@ -65,6 +65,13 @@ def test_controller_and_cfo_approve_and_a_disburser_enrolls_authorizes_and_sees_
     page.wait_for_load_state()
     assert "is recorded" in page.get_by_role("status").first.inner_text()
     assert "Approved" in page.locator("h1").inner_text()
+    page.goto(f"{live.url}/disbursements")  # the list says where each one stands
+    rows = page.get_by_role("row")
+    assert rows.filter(has=page.locator(f"a[href='/disbursements/{at_controller}']")).get_by_text("Approved").count() == 1
+    assert rows.filter(has=page.locator(f"a[href='/disbursements/{demo.disbursements['rejected']}']")) \
+        .get_by_text("Rejected").count() == 1
+    shoot(page, "disbursements-all")
+    assert_accessible(page)
     sign_out(page)
 
     sign_in(page, live, "cfo@demo.example", cfo_codes())
