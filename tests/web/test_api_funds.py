@@ -51,6 +51,8 @@ def test_the_funds_show_each_stage_and_a_failed_payment_is_reissued_once_per_key
     assert failed["stage"] == "payment_failed" and failed["drawdown"]["status"] == "Funding Completed"
     assert [(o["status"], o["reason"]) for o in failed["payment_orders"]] == [("Failed", "the account is closed")]
     assert api.admin.get(f"{api.c}/disbursements/{d}").get_json()["stage"] == "payment_failed"
+    listed = {i["id"]: i for i in api.admin.get(f"{api.c}/disbursements").get_json()["items"]}
+    assert (listed[d]["stage"], listed[d]["sandbox"]) == ("payment_failed", False)  # the list says it too
 
     reissue = f"{api.c}/disbursements/{d}/payments/{order['invoice']}/reissue"
     assert_problem(api.admin.post(reissue, json={"mfa_code": r.admin.code()}), 400, "idempotency_key_required")

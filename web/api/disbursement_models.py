@@ -208,6 +208,10 @@ class Summary(BaseModel):
     overdue: bool
     awaiting_me: bool = Field(description="the caller is awaited on the current step and has not answered")
     version: int
+    stage: Literal["draft", "in_review", "rejected", "approved", "canceled", "authorized", "funding_failed",
+                   "paying", "payment_failed", "paid"] = Field(
+        default="in_review", description="the lifecycle in one word, as the disbursement's own view has it")
+    sandbox: bool = Field(default=False, description="ROLL-4: a sandbox (test) disbursement; no money moves")
 
 
 class SummaryPage(BaseModel):
@@ -313,7 +317,8 @@ def summary_data(item: Any) -> dict[str, Any]:
         drafted_by=item.drafted_by, created_at=item.created_at, total=money(item.total),
         invoice_count=item.invoice_count, canceled=item.canceled, current_step=item.current_step,
         current_occurrence=item.current_occurrence, due_date=item.due_date, overdue=item.overdue,
-        awaiting_me=item.awaiting_me, version=item.version).model_dump(mode="json")
+        awaiting_me=item.awaiting_me, version=item.version, stage=item.stage,
+        sandbox=item.sandbox).model_dump(mode="json")
 
 
 def position_data(p: Any) -> dict[str, Any]:
