@@ -45,6 +45,11 @@ TEXT_FIELDS = {
     "funding": ("nickname", "bank_name", "holder_name", "deposit_account", "bank_id_prefix", "sandbox"),
     "beneficiary": ("payee_company", "nickname", "bank_name", "holder_name", "sandbox"),
 }
+#: the engine's field names, as a message at a field reads them (the labels of the form)
+LABELS = {"routing_number_confirmation": "the routing number typed again", "routing_number": "the routing number",
+          "account_number_confirmation": "the account number typed again", "account_number": "the account number",
+          "deposit_account": "the deposit account", "bank_id_prefix": "the check number prefix",
+          "payee_company": "the payee", "bank_name": "the bank", "holder_name": "the account holder"}
 #: refusals the engine gives without naming a field, and the field they are about
 _AT_FIELD = {"duplicate_nickname": "nickname", "deposit_account_required": None}
 
@@ -76,9 +81,10 @@ def _where(exc: DomainError, kind: str) -> tuple[str | None, str]:
     if named not in fields:
         return None, message
     if sep and head.strip() == named and rest.strip():  # "routing_number: …" reads as "…" at its field
-        rest = rest.strip()
-        message = rest[:1].upper() + rest[1:]
-    return named, message
+        message = rest.strip()
+    for name in sorted(LABELS, key=len, reverse=True):  # the engine's field names as the form's labels
+        message = message.replace(name, LABELS[name])
+    return named, message[:1].upper() + message[1:]
 
 
 def _payees(me: Any, accounts: list[Any]) -> list[tuple[str, str]]:
