@@ -229,6 +229,6 @@ def test_only_a_payments_admin_is_given_the_forms_and_the_engine_refuses_anyone_
         "csrf_token": _csrf(listing), "nickname": "Sneaky", "bank_name": "B", "holder_name": "H",
         "routing_number": ROUTING, "routing_number_confirmation": ROUTING, "account_number": "000111",
         "account_number_confirmation": "000111"})
-    assert refused.status_code == 403 and "Payments Admin" in _text(refused)
+    assert refused.status_code == 403 and "Adding a deposit account needs Payments Admin" in _text(refused)
     assert not [a for a in bank_accounts.list_bank_accounts(api.svc, w.admin, w.company, limit=100).items
                 if a.nickname == "Sneaky"]

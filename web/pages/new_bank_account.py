@@ -107,7 +107,7 @@ def _payees(me: Any, accounts: list[Any]) -> list[tuple[str, str]]:
 
 def _render(kind: str, refused: Refused | None = None, status: int = 200) -> Any:
     from web.pages.bank_accounts import _accounts, _status
-    from engine.security.permissions import PAYMENTS_ADMIN
+    from engine.security.permissions import LABELS, PAYMENTS_ADMIN
 
     me = current()
     try:
@@ -119,6 +119,7 @@ def _render(kind: str, refused: Refused | None = None, status: int = 200) -> Any
     may_add = PAYMENTS_ADMIN in me.permissions
     deposits = [a for a in accounts if a.kind == "deposit" and a.active]
     page = render_template("bank_accounts/new.html", kinds=KINDS, kind=kind, refused=refused, may_add=may_add,
+                           admin_label=LABELS.get(PAYMENTS_ADMIN, "Payments Admin"),
                            deposits=deposits, payees=_payees(me, accounts) if may_add and kind == "beneficiary" else [])
     return page, status if may_add or refused else 403
 
