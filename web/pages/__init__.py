@@ -52,8 +52,8 @@ def is_page_request() -> bool:
 
 
 def register(app: Flask) -> None:
-    from web.pages import (bank_accounts, disbursements, editor, inbox, insights, mfa, new_disbursement, people,
-                           sign_in)
+    from web.pages import (bank_accounts, configure, disbursements, editor, inbox, insights, mfa, new_disbursement,
+                           people, sign_in)
 
     secure = os.environ.get("PAYROUTE_COOKIE_SECURE", "1").strip().lower() not in ("0", "false", "no")
     # Flask's own defaults are set already (not Secure, no SameSite): ours replace them
@@ -91,7 +91,8 @@ def register(app: Flask) -> None:
     app.context_processor(_layout)
     app.jinja_env.add_extension("jinja2.ext.do")
 
-    modules = (sign_in, mfa, new_disbursement, disbursements, people, inbox, insights, editor, bank_accounts)
+    modules = (sign_in, mfa, new_disbursement, disbursements, people, inbox, insights, editor, bank_accounts,
+               configure)
     for module in modules:
         app.register_blueprint(module.bp)
     app.extensions["payroute.pages"] = frozenset(m.bp.name for m in modules)
