@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from dsl.load import load_workflow
 from engine.security.permissions import VIEW_TEMPLATES
 from engine.service import templates
 from tests.web.test_api_directory import Api, api  # noqa: F401 - the fixture
 from tests.web.test_bank_accounts_page import _browser, _csrf, _text, pages  # noqa: F401 - the fixture
+from tests.world import REFERENCE
 
 
 def _bindings(api: Api) -> tuple[Any, dict[str, tuple[str, ...]]]:
@@ -48,6 +50,34 @@ def test_the_page_shows_the_configuration_and_a_save_is_the_engines_configure(pa
                                           "Workflow Manager": (w.manager,)})
     after = _text(admin.get(saved.location))
     assert "it is Configured" in after and _checked(after, "Controller") == [w.controller, w.cfo]
+
+
+@pytest.mark.rule("WF-6", "WF-7", "WF-8")
+def test_a_new_template_shows_what_is_missing_until_every_role_and_the_manager_are_bound(pages: Api, clock) -> None:
+    api, w = pages, pages.w
+    made = templates.create_template(api.svc, w.admin, w.company, "Capital projects").id
+    templates.publish(api.svc, w.admin, w.company, made, load_workflow(REFERENCE, "workflow.flow"))
+    admin = _browser(api, clock, w.admin, "admin@gc.example")
+    html = _text(admin.get(f"/workflows/{made}/configure"))
+    problems = re.search(r'<ul class="config-problems">(.*?)</ul>', html, re.S)
+    assert "Not configured" in html and problems
+    assert "it names no workflow manager" in problems[1]  # WF-8
+    assert "role <code>CFO</code> resolves to no eligible user" in problems[1]  # WF-7
+    # the roles its version names: the manager's role and each step's, none bound yet
+    assert re.findall(r"<legend>([^<]+)</legend>", html) == ["Workflow Manager", "Controller", "CFO"]
+
+    # not the default: a partial configuration is saved, and the page says what is still missing
+    partly = admin.post(f"/workflows/{made}/configure", data={
+        "csrf_token": _csrf(html), "manager": w.manager, "role:Controller": f"user:{w.controller}"})
+    assert partly.status_code == 302
+    html = _text(admin.get(partly.location))
+    assert "It is Not Configured" in html and "names no workflow manager" not in html
+    assert "role <code>CFO</code> resolves to no eligible user" in html
+    whole = admin.post(f"/workflows/{made}/configure", data={
+        "csrf_token": _csrf(html), "manager": w.manager, "role:Controller": f"user:{w.controller}",
+        "role:CFO": f"user:{w.cfo}", "role:Workflow Manager": f"user:{w.manager}"})
+    assert "it is Configured" in _text(admin.get(whole.location))
+    assert templates.is_configured(api.svc, w.admin, w.company, made) == (True, [])
 
 
 @pytest.mark.rule("WF-8", "WF-9", "GEN-5")
