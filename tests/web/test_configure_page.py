@@ -12,7 +12,7 @@ import pytest
 
 from dsl.load import load_workflow
 from engine.security.permissions import VIEW_TEMPLATES
-from engine.service import templates
+from engine.service import directory, templates
 from tests.web.test_api_directory import Api, api  # noqa: F401 - the fixture
 from tests.web.test_bank_accounts_page import _browser, _csrf, _text, pages  # noqa: F401 - the fixture
 from tests.world import REFERENCE
@@ -42,14 +42,21 @@ def test_the_page_shows_the_configuration_and_a_save_is_the_engines_configure(pa
     assert f"/workflows/{w.template}/configure" in _text(admin.get("/workflows"))
     assert f"/workflows/{w.template}/configure" in _text(admin.get(f"/workflows/{w.template}/edit"))
 
+    board = directory.create_group(api.svc, w.admin, w.company, "Finance board", members=[w.cfo]).id
+    page = _text(admin.get(f"/workflows/{w.template}/configure"))
+    assert f'name="role:CFO" value="group:{board}"' in page and "Group Finance board" in page
+
     saved = admin.post(f"/workflows/{w.template}/configure", data={
         "csrf_token": _csrf(html), "manager": w.manager, "role:Controller": [f"user:{w.controller}", f"user:{w.cfo}"],
-        "role:CFO": f"user:{w.cfo}", "role:Workflow Manager": f"user:{w.manager}"})
+        "role:CFO": [f"user:{w.cfo}", f"group:{board}"], "role:Workflow Manager": f"user:{w.manager}"})
     assert saved.status_code == 302 and saved.location.endswith(f"/workflows/{w.template}/configure")
     assert _bindings(api) == (w.manager, {"Controller": (w.controller, w.cfo), "CFO": (w.cfo,),
                                           "Workflow Manager": (w.manager,)})
+    detail = templates.read_template(api.svc, w.admin, w.company, w.template)
+    assert detail.groups == {"CFO": (board,)}
     after = _text(admin.get(saved.location))
     assert "it is Configured" in after and _checked(after, "Controller") == [w.controller, w.cfo]
+    assert f'name="role:CFO" value="group:{board}" checked' in after
 
 
 @pytest.mark.rule("WF-6", "WF-7", "WF-8")
@@ -71,7 +78,7 @@ def test_a_new_template_shows_what_is_missing_until_every_role_and_the_manager_a
         "csrf_token": _csrf(html), "manager": w.manager, "role:Controller": f"user:{w.controller}"})
     assert partly.status_code == 302
     html = _text(admin.get(partly.location))
-    assert "It is Not Configured" in html and "names no workflow manager" not in html
+    assert "It is Not Configured yet" in html and "names no workflow manager" not in html
     assert "role <code>CFO</code> resolves to no eligible user" in html
     whole = admin.post(f"/workflows/{made}/configure", data={
         "csrf_token": _csrf(html), "manager": w.manager, "role:Controller": f"user:{w.controller}",
@@ -128,4 +135,5 @@ def test_a_reader_who_may_not_read_the_people_is_told_why(pages: Api, clock) -> 
     page = viewer.get(f"/workflows/{w.template}/configure")
     assert page.status_code == 403 and page.mimetype == "text/html"
     html = _text(page)
-    assert 'role="alert"' in html and "viewing the company" in html.lower() and "<form method=\"post\" action=\"/workflows" not in html
+    assert 'role="alert"' in html and "viewing the company" in html.lower()
+    assert f'action="/workflows/{w.template}/configure"' not in html  # no form to send

@@ -138,7 +138,8 @@ def _page(template_id: str, form: Form | None = None, *, status: int = 200) -> t
     shown = form or _current(detail)
     managers = [m for m in members if m.active and manages(set(m.permissions))]
     return render_template("editor/configure.html", detail=detail, refusal=None, people_refused=False,
-                           roles=_roles(detail), named=_named(detail), members=members, groups=groups, managers=managers,
+                           roles=_roles(detail), named=_named(detail), members=members, groups=groups,
+                           managers=managers,
                            form=shown, errors=shown.errors), status
 
 
@@ -171,7 +172,8 @@ def configure_save(template_id: str) -> Response | tuple[str, int]:
     if view.configured:
         flash(f"Saved the configuration of {view.name}: it is Configured.", "ok")
     else:
-        flash(f"Saved the configuration of {view.name}. It is Not Configured: {'; '.join(view.problems)}.", "ok")
+        flash(f"Saved the configuration of {view.name}. It is Not Configured yet: what is missing is listed "
+              "under Status.", "ok")
     return redirect(url_for("configure.configure_page", template_id=template_id))
 
 
