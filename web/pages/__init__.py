@@ -52,7 +52,7 @@ def is_page_request() -> bool:
 
 
 def register(app: Flask) -> None:
-    from web.pages import (bank_accounts, disbursements, editor, inbox, insights, mfa, new_bank_account,
+    from web.pages import (bank_accounts, configure, disbursements, editor, inbox, insights, mfa, new_bank_account,
                            new_disbursement, people, sign_in)
 
     secure = os.environ.get("PAYROUTE_COOKIE_SECURE", "1").strip().lower() not in ("0", "false", "no")
@@ -92,7 +92,7 @@ def register(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
 
     modules = (sign_in, mfa, new_disbursement, disbursements, people, inbox, insights, editor, bank_accounts,
-               new_bank_account)
+               new_bank_account, configure)
     for module in modules:
         app.register_blueprint(module.bp)
     app.extensions["payroute.pages"] = frozenset(m.bp.name for m in modules)
