@@ -84,6 +84,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             log.close()
             raise AssertionError("payroute serve --demo did not start:\n" + (home / "serve.log").read_text())
         time.sleep(0.25)
+    # the demo's bank settles 10 s after taking; a second is enough here (the operator's own lever)
+    subprocess.run([sys.executable, "-m", "web.cli", "bank", "--database-url", database_url, "settle-after", "1"],
+                   cwd=home, env=env, check=True, capture_output=True, timeout=60)
     try:
         yield Live(url, database_url, home)
     finally:

@@ -34,14 +34,16 @@ def totp_for(live: Live, email: str) -> Callable[[], str]:
             user_id = s.scalars(select(User.id).where(User.email == email)).one()
         company = directory.account(svc, user_id).companies[0].id
         started = enrollment.start_enrollment(svc, user_id, company)
-        enrollment.confirm_enrollment(svc, user_id, company, code=totp.code_at_step(started.setup_key,
-                                                                                   totp.step_at(svc.now())))
+        # confirmed with the previous step's code (±1 step, MFA-2), so this step's and the next one's
+        # are still unused: two codes without waiting for the clock
+        confirmed = totp.step_at(svc.now()) - 1
+        enrollment.confirm_enrollment(svc, user_id, company, code=totp.code_at_step(started.setup_key, confirmed))
     finally:
         svc.db.dispose()
-    return code_source(started.setup_key)
+    return code_source(started.setup_key, used=confirmed)
 
 
-def code_source(secret: str) -> Callable[[], str]:
+def code_source(secret: str, used: int | None = None) -> Callable[[], str]:
     """Codes of ``secret``, each of a later 30 s step than the last: the next step's code is
     accepted already (±1 step, MFA-2), so two come at once and a third waits for the clock."""
     import time
@@ -49,14 +51,14 @@ def code_source(secret: str) -> Callable[[], str]:
 
     from engine.security import totp
 
-    used = {"step": totp.step_at(datetime.now(timezone.utc))}
+    last = {"step": totp.step_at(datetime.now(timezone.utc)) if used is None else used}
 
     def next_code() -> str:
         while True:
             now = totp.step_at(datetime.now(timezone.utc))
-            step = max(used["step"] + 1, now)
+            step = max(last["step"] + 1, now)
             if step <= now + 1 and (step == now or _secs_into_step() < 25):
-                used["step"] = step
+                last["step"] = step
                 return totp.code_at_step(secret, step)
             time.sleep(0.5)
 
