@@ -28,7 +28,7 @@ COMMAND_MODULES = (directory, templates, disbursements, instances, bank_accounts
 QUERIES = {"list_versions", "is_configured", "view",
            "read_company", "list_members", "read_member", "list_groups", "read_group", "list_projects",
            "read_project", "list_invoices", "read_invoice", "list_templates", "read_template",
-           "list_bank_accounts", "read_bank_account"}
+           "list_bank_accounts", "read_bank_account", "member_names", "read_source"}
 
 
 def _commands() -> list[tuple[str, object]]:
